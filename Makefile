@@ -1,0 +1,30 @@
+# segment: customer segmentation inside PostgreSQL (PGXS build).
+#
+# The install script segment--$(EXTVERSION).sql is assembled from the SQL
+# pieces in src/, one per concern, in the order of SQL_PARTS.  Frozen
+# scripts of earlier releases and the upgrade scripts between releases live
+# in sql/extension/... no: see README "Layout".
+
+EXTENSION = segment
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
+
+MODULE_big = segment
+OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
+	src/rfm.o src/rfm_thresholds.o src/rfm_thresholds_agg.o src/rfm_score.o
+
+SQL_PARTS = src/rfm_stats.sql src/rfm.sql src/rfm_thresholds.sql src/rfm_score.sql
+
+DATA_built = segment--$(EXTVERSION).sql
+EXTRA_CLEAN = segment--$(EXTVERSION).sql
+
+REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input cdnow
+REGRESS_OPTS = --inputdir=sql --outputdir=test/results
+
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Isrc
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+segment--$(EXTVERSION).sql: src/header.sql $(SQL_PARTS)
+	cat $^ > $@

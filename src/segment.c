@@ -1,0 +1,14 @@
+/*
+ * segment.c
+ *		Module entry point of the segment extension.
+ *
+ * The code is split by concern: exact money sums (exact_sum.c), the
+ * per-customer rfm_stats type and its aggregates (rfm_stats*.c), the rfm
+ * score type (rfm.c), population thresholds (rfm_thresholds*.c) and scoring
+ * (rfm_score.c).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+PG_MODULE_MAGIC;
