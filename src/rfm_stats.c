@@ -159,8 +159,9 @@ rfm_recency_days(const RfmOrders *orders, TimestampTz as_of)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a customer's last order is later than as_of"),
+				 /* timestamptz_to_str returns a static buffer: copy the first */
 				 errdetail("The last order is at %s, as_of is %s.",
-						   timestamptz_to_str(orders->last_order),
+						   pstrdup(timestamptz_to_str(orders->last_order)),
 						   timestamptz_to_str(as_of)),
 				 errhint("Pass an as_of at or after the latest order, or leave later orders out with WHERE order_time <= as_of.")));
 	return (double) (as_of - orders->last_order) / USECS_PER_DAY_FLOAT;
