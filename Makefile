@@ -1,9 +1,8 @@
 # segment: customer segmentation inside PostgreSQL (PGXS build).
 #
-# The install script segment--$(EXTVERSION).sql is assembled from the SQL
-# pieces in src/, one per concern, in the order of SQL_PARTS.  Frozen
-# scripts of earlier releases and the upgrade scripts between releases live
-# in sql/extension/... no: see README "Layout".
+# The version lives in segment.control.  The install script of the current
+# version, segment--$(EXTVERSION).sql, is assembled from the SQL pieces in
+# src/, one per concern beside its C file, in the order of SQL_PARTS.
 
 EXTENSION = segment
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
@@ -18,7 +17,7 @@ DATA_built = segment--$(EXTVERSION).sql
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input cdnow
-REGRESS_OPTS = --inputdir=sql --outputdir=test/results
+REGRESS_OPTS = --outputdir=test/results
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Isrc
 
