@@ -31,6 +31,8 @@ PG_FUNCTION_INFO_V1(rfm_le);
 PG_FUNCTION_INFO_V1(rfm_gt);
 PG_FUNCTION_INFO_V1(rfm_ge);
 PG_FUNCTION_INFO_V1(rfm_cmp);
+PG_FUNCTION_INFO_V1(rfm_smaller);
+PG_FUNCTION_INFO_V1(rfm_larger);
 PG_FUNCTION_INFO_V1(rfm_hash);
 PG_FUNCTION_INFO_V1(rfm_hash_extended);
 
@@ -206,6 +208,19 @@ Datum
 rfm_ge(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(PG_GETARG_RFM(0) >= PG_GETARG_RFM(1));
+}
+
+/* Transition functions of min(rfm) and max(rfm). */
+Datum
+rfm_smaller(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_RFM(Min(PG_GETARG_RFM(0), PG_GETARG_RFM(1)));
+}
+
+Datum
+rfm_larger(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_RFM(Max(PG_GETARG_RFM(0), PG_GETARG_RFM(1)));
 }
 
 /* Hash support for hash indexes, hash joins and hashed GROUP BY. */

@@ -110,6 +110,23 @@ COMMENT ON OPERATOR @extschema@.<= (@extschema@.rfm, @extschema@.rfm) IS 'less t
 COMMENT ON OPERATOR @extschema@.> (@extschema@.rfm, @extschema@.rfm) IS 'greater than, by cell code';
 COMMENT ON OPERATOR @extschema@.>= (@extschema@.rfm, @extschema@.rfm) IS 'greater than or equal, by cell code';
 
+CREATE FUNCTION @extschema@.rfm_smaller(@extschema@.rfm, @extschema@.rfm) RETURNS @extschema@.rfm
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_larger(@extschema@.rfm, @extschema@.rfm) RETURNS @extschema@.rfm
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_smaller(@extschema@.rfm, @extschema@.rfm) IS 'the smaller of two rfm values, by cell code';
+COMMENT ON FUNCTION @extschema@.rfm_larger(@extschema@.rfm, @extschema@.rfm) IS 'the larger of two rfm values, by cell code';
+CREATE AGGREGATE @extschema@.min(@extschema@.rfm) (
+	SFUNC = @extschema@.rfm_smaller, STYPE = @extschema@.rfm,
+	COMBINEFUNC = @extschema@.rfm_smaller, SORTOP = OPERATOR(@extschema@.<), PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.max(@extschema@.rfm) (
+	SFUNC = @extschema@.rfm_larger, STYPE = @extschema@.rfm,
+	COMBINEFUNC = @extschema@.rfm_larger, SORTOP = OPERATOR(@extschema@.>), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.min(@extschema@.rfm) IS 'smallest rfm by cell code';
+COMMENT ON AGGREGATE @extschema@.max(@extschema@.rfm) IS 'largest rfm by cell code';
+
 CREATE OPERATOR CLASS @extschema@.rfm_ops DEFAULT FOR TYPE @extschema@.rfm USING btree AS
 	OPERATOR 1 @extschema@.<,
 	OPERATOR 2 @extschema@.<=,

@@ -65,6 +65,17 @@ rfm_orders_merge(RfmOrders *orders, const RfmOrders *other)
 	orders->last_order = Max(orders->last_order, other->last_order);
 }
 
+/*
+ * Days between two times.  The difference is taken in 128 bits because the
+ * span of valid timestamps is wider than int64; it is exact in microseconds
+ * and rounded once, on the way to double.
+ */
+static double
+days_between(TimestampTz from, TimestampTz to)
+{
+	return (double) ((int128) to - (int128) from) / USECS_PER_DAY_FLOAT;
+}
+
 static bool
 valid_order_time(TimestampTz t)
 {
@@ -73,11 +84,11 @@ valid_order_time(TimestampTz t)
 
 /*
  * Checks that order fields read from outside (text, binary, a serialized
- * aggregate state) describe real orders.  False when escontext took a soft
- * error.
+ * aggregate state) describe real orders, reporting sqlstate if not.  False
+ * when escontext took a soft error.
  */
 bool
-rfm_orders_check(const RfmOrders *orders, struct Node *escontext)
+rfm_orders_check(const RfmOrders *orders, int sqlstate, struct Node *escontext)
 {
 	const char *problem = NULL;
 
@@ -100,7 +111,7 @@ rfm_orders_check(const RfmOrders *orders, struct Node *escontext)
 
 	if (problem != NULL)
 		ereturn(escontext, false,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				(errcode(sqlstate),
 				 errmsg("invalid rfm_stats value"),
 				 errdetail("%s", problem)));
 	return true;
@@ -156,15 +167,18 @@ rfm_recency_days(const RfmOrders *orders, TimestampTz as_of)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must be a finite time")));
 	if (orders->last_order > as_of)
+	{
+		/* timestamptz_to_str returns a static buffer: copy each result */
+		char	   *last_text = pstrdup(timestamptz_to_str(orders->last_order));
+		char	   *as_of_text = pstrdup(timestamptz_to_str(as_of));
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a customer's last order is later than as_of"),
-				 /* timestamptz_to_str returns a static buffer: copy the first */
-				 errdetail("The last order is at %s, as_of is %s.",
-						   pstrdup(timestamptz_to_str(orders->last_order)),
-						   timestamptz_to_str(as_of)),
+				 errdetail("The last order is at %s, as_of is %s.", last_text, as_of_text),
 				 errhint("Pass an as_of at or after the latest order, or leave later orders out with WHERE order_time <= as_of.")));
-	return (double) (as_of - orders->last_order) / USECS_PER_DAY_FLOAT;
+	}
+	return days_between(orders->last_order, as_of);
 }
 
 static void
@@ -291,7 +305,8 @@ parse_rfm_stats(char *text, RfmOrders *orders, Datum *total,
 						ereturn(escontext, false,
 								(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 								 errmsg("invalid input syntax for type %s: \"%s\"", "rfm_stats", input),
-								 errdetail("orders must be a whole number of one or more.")));
+								 errdetail("orders must be a whole number from 1 to %lld.",
+										   (long long) PG_INT64_MAX)));
 					orders->order_count = count;
 					break;
 				}
@@ -344,7 +359,7 @@ rfm_stats_in(PG_FUNCTION_ARGS)
 	Numeric		amount;
 
 	if (!parse_rfm_stats(pstrdup(input), &orders, &total, escontext, input) ||
-		!rfm_orders_check(&orders, escontext))
+		!rfm_orders_check(&orders, ERRCODE_INVALID_TEXT_REPRESENTATION, escontext))
 		PG_RETURN_NULL();
 	amount = DatumGetNumeric(total);
 	if (!numeric_payload_is_finite(VARDATA_ANY(amount), VARSIZE_ANY_EXHDR(amount)))
@@ -389,7 +404,7 @@ rfm_stats_recv(PG_FUNCTION_ARGS)
 	orders.first_order = pq_getmsgint64(buf);
 	orders.previous_order = pq_getmsgint64(buf);
 	orders.last_order = pq_getmsgint64(buf);
-	rfm_orders_check(&orders, NULL);
+	rfm_orders_check(&orders, ERRCODE_INVALID_BINARY_REPRESENTATION, NULL);
 	PG_RETURN_POINTER(rfm_stats_build(&orders, pq_get_finite_numeric(buf)));
 }
 
@@ -454,8 +469,8 @@ rfm_stats_mean_days_between_orders(PG_FUNCTION_ARGS)
 	rfm_stats_view(PG_GETARG_DATUM(0), &view);
 	if (view.orders.order_count < 2)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8((double) (view.orders.last_order - view.orders.first_order) /
-					 USECS_PER_DAY_FLOAT / (double) (view.orders.order_count - 1));
+	PG_RETURN_FLOAT8(days_between(view.orders.first_order, view.orders.last_order) /
+					 (double) (view.orders.order_count - 1));
 }
 
 /* Gap in days between the last order and the one before; NULL for one order. */
@@ -467,8 +482,7 @@ rfm_stats_days_before_last_order(PG_FUNCTION_ARGS)
 	rfm_stats_view(PG_GETARG_DATUM(0), &view);
 	if (view.orders.order_count < 2)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8((double) (view.orders.last_order - view.orders.previous_order) /
-					 USECS_PER_DAY_FLOAT);
+	PG_RETURN_FLOAT8(days_between(view.orders.previous_order, view.orders.last_order));
 }
 
 /* Days from the last order to as_of, the recency that rfm_score uses. */

@@ -78,7 +78,8 @@ rfm_orders_add(RfmOrders *orders, TimestampTz order_time)
 }
 
 extern void rfm_orders_merge(RfmOrders *orders, const RfmOrders *other);
-extern bool rfm_orders_check(const RfmOrders *orders, struct Node *escontext);
+extern bool rfm_orders_check(const RfmOrders *orders, int sqlstate,
+							 struct Node *escontext);
 extern void rfm_stats_view(Datum stats, RfmStatsView *view);
 extern RfmStats *rfm_stats_from_accum(const RfmAccum *accum);
 

@@ -175,7 +175,7 @@ rfm_stats_deserializefn(PG_FUNCTION_ARGS)
 	accum->orders.previous_order = pq_getmsgint64(&buf);
 	accum->orders.last_order = pq_getmsgint64(&buf);
 	/* a state exists only once it has an order, so the usual checks hold */
-	rfm_orders_check(&accum->orders, NULL);
+	rfm_orders_check(&accum->orders, ERRCODE_INVALID_BINARY_REPRESENTATION, NULL);
 	exact_sum_deserialize(&buf, &accum->total, context);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(accum);

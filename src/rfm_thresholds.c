@@ -167,6 +167,13 @@ percentile_thresholds(double *values, int64 n, int bins, double *threshold)
 
 			threshold[k - 1] = lo + (proportion * (hi - lo));
 		}
+		/* only values near the ends of the double range get here */
+		if (isinf(threshold[k - 1]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("a threshold between %g and %g is out of range",
+							values[first_row], values[second_row]),
+					 errdetail("Interpolating between values this far apart overflows double precision.")));
 	}
 }
 

@@ -89,13 +89,7 @@ rfm_thresholds_transfn(PG_FUNCTION_ARGS)
 	RfmStatsView stats;
 	double		values[RFM_DIMENSIONS];
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-	{
-		if (population == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(population);
-	}
-
+	/* bins are checked on every row, also those left out of the population */
 	for (int i = 0; i < nbin_args; i++)
 	{
 		if (PG_ARGISNULL(3 + i))
@@ -105,6 +99,14 @@ rfm_thresholds_transfn(PG_FUNCTION_ARGS)
 		bin_args[i] = PG_GETARG_INT32(3 + i);
 	}
 	rfm_bin_counts(nbin_args, bin_args, bins);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (population == NULL)
+			PG_RETURN_NULL();
+		check_same_bins(population->bins, bins);
+		PG_RETURN_POINTER(population);
+	}
 
 	if (population == NULL)
 		population = population_create(context, bins, 0);
