@@ -75,6 +75,15 @@ JOIN (SELECT id, b, rfm_score(stats, '2024-12-31',
 							  (SELECT rfm_thresholds(stats, '2024-12-31', b, b + 1, 10 - b) FROM tied)) AS rfm
 	  FROM tied, generate_series(1, 8) b) p USING (id, b);
 
+-- as_of need not be a constant: a subquery or a column gives the same
+-- scores as the literal
+CREATE TABLE analysis_date AS SELECT timestamptz '2024-12-31' AS as_of;
+SELECT count(*) FILTER (WHERE by_subquery <> by_literal OR by_column <> by_literal) AS differences
+FROM (SELECT rfm_score(stats, '2024-12-31') OVER () AS by_literal,
+			 rfm_score(stats, (SELECT max(as_of) FROM analysis_date)) OVER () AS by_subquery,
+			 rfm_score(stats, as_of) OVER () AS by_column
+	  FROM tied, analysis_date) x;
+
 -- scoring against custom thresholds: 7 days is above none of the recency
 -- thresholds (7 is not above 7), so R = 5; one order is above none, F = 1;
 -- 250 is above 100 only, M = 2

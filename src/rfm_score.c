@@ -64,13 +64,19 @@ partition_thresholds(WindowObject winobj, RfmBins *bins)
 		bool		stats_null;
 		bool		as_of_null;
 		bool		outside;
-		Datum		stats = WinGetFuncArgInPartition(winobj, 0, row, WINDOW_SEEK_HEAD,
-													 false, &stats_null, &outside);
-		Datum		as_of = WinGetFuncArgInPartition(winobj, 1, row, WINDOW_SEEK_HEAD,
-													 false, &as_of_null, &outside);
+		Datum		as_of;
+		Datum		stats;
 		RfmStatsView view;
 		double		customer[RFM_DIMENSIONS];
 
+		/*
+		 * A by-reference argument points into the fetched row, which the
+		 * next fetch may replace: read stats last and use it at once.
+		 */
+		as_of = WinGetFuncArgInPartition(winobj, 1, row, WINDOW_SEEK_HEAD,
+										 false, &as_of_null, &outside);
+		stats = WinGetFuncArgInPartition(winobj, 0, row, WINDOW_SEEK_HEAD,
+										 false, &stats_null, &outside);
 		if (stats_null || as_of_null)
 			continue;
 		rfm_stats_view(stats, &view);
