@@ -70,7 +70,7 @@ rfm_orders_merge(RfmOrders *orders, const RfmOrders *other)
  * span of valid timestamps is wider than int64; it is exact in microseconds
  * and rounded once, on the way to double.
  */
-static double
+double
 days_between(TimestampTz from, TimestampTz to)
 {
 	return (double) ((int128) to - (int128) from) / USECS_PER_DAY_FLOAT;

@@ -84,5 +84,6 @@ extern void rfm_stats_view(Datum stats, RfmStatsView *view);
 extern RfmStats *rfm_stats_from_accum(const RfmAccum *accum);
 
 extern double rfm_recency_days(const RfmOrders *orders, TimestampTz as_of);
+extern double days_between(TimestampTz from, TimestampTz to);
 
 #endif							/* SEGMENT_RFM_STATS_H */

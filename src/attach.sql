@@ -1,0 +1,591 @@
+
+-- attach: binding segment to the tables a CRM already has, and the views BI
+-- tools read (src/attach.sql, src/segment_rule.c)
+--
+-- attach() records an attachment and builds its views; rule segments are
+-- boolean expressions over a customer's row; every view is rebuilt from the
+-- attachment, its map and its rules by rebuild_attachment_views().  The
+-- functions run with search_path = pg_catalog, @extschema@, pg_temp and
+-- quote every name with format('%I'); the only SQL they splice is a rule's
+-- expression, which segment_rule_check() has proved to be one expression.
+
+CREATE FUNCTION @extschema@.segment_as_of() RETURNS timestamptz
+	LANGUAGE sql STABLE PARALLEL SAFE
+	AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('segment.as_of', true), '')::timestamptz,
+						  pg_catalog.now()) $$;
+COMMENT ON FUNCTION @extschema@.segment_as_of() IS
+	'the time the views judge customers at: the setting segment.as_of if set, else now()';
+
+CREATE TABLE @extschema@.attachments (
+	attachment_name text PRIMARY KEY,
+	orders_table regclass NOT NULL,
+	customer_column name NOT NULL,
+	order_time_column name NOT NULL,
+	amount_column name NOT NULL,
+	customers_table regclass,
+	customer_key name,
+	view_schema name NOT NULL,
+	map_name text NOT NULL REFERENCES @extschema@.segment_maps (map_name) ON UPDATE CASCADE,
+	bins integer NOT NULL DEFAULT 5,
+	views text[] NOT NULL DEFAULT '{}',
+	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
+	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
+	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.attachments', '');
+COMMENT ON TABLE @extschema@.attachments IS 'tables bound to segment with attach(), and the views built for each';
+COMMENT ON COLUMN @extschema@.attachments.attachment_name IS 'name of the attachment, prefix of its views';
+COMMENT ON COLUMN @extschema@.attachments.orders_table IS 'the orders table';
+COMMENT ON COLUMN @extschema@.attachments.customer_column IS 'customer key column of the orders table';
+COMMENT ON COLUMN @extschema@.attachments.order_time_column IS 'order time column of the orders table';
+COMMENT ON COLUMN @extschema@.attachments.amount_column IS 'amount column of the orders table';
+COMMENT ON COLUMN @extschema@.attachments.customers_table IS 'the customers table, if any: its columns are available to rules and its customers without orders are prospects';
+COMMENT ON COLUMN @extschema@.attachments.customer_key IS 'key column of the customers table';
+COMMENT ON COLUMN @extschema@.attachments.view_schema IS 'schema the views are created in';
+COMMENT ON COLUMN @extschema@.attachments.map_name IS 'segment map that names the RFM segments';
+COMMENT ON COLUMN @extschema@.attachments.bins IS 'score bins per dimension';
+COMMENT ON COLUMN @extschema@.attachments.views IS 'the views built, in the order they were created';
+
+CREATE TABLE @extschema@.segment_rules (
+	attachment_name text NOT NULL REFERENCES @extschema@.attachments ON UPDATE CASCADE ON DELETE CASCADE,
+	rule_name text NOT NULL,
+	expression text NOT NULL,
+	description text,
+	PRIMARY KEY (attachment_name, rule_name),
+	CONSTRAINT rule_name_not_blank CHECK (rule_name ~ '\S')
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_rules', '');
+COMMENT ON TABLE @extschema@.segment_rules IS 'rule segments: a boolean SQL expression over a customer''s row and statistics';
+COMMENT ON COLUMN @extschema@.segment_rules.attachment_name IS 'the attachment whose customers the rule judges';
+COMMENT ON COLUMN @extschema@.segment_rules.rule_name IS 'name of the segment';
+COMMENT ON COLUMN @extschema@.segment_rules.expression IS 'one boolean SQL expression over the columns of the attachment''s customers view';
+COMMENT ON COLUMN @extschema@.segment_rules.description IS 'what the segment means, for people';
+
+CREATE FUNCTION @extschema@.segment_rule_check(expression text) RETURNS void
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.segment_rule_check(text) IS
+	'raises an error unless the text is exactly one SQL expression';
+CREATE FUNCTION @extschema@.segment_rules_check_trigger() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.segment_rules_check_trigger() IS
+	'checks the expression of every rule written to segment_rules';
+CREATE TRIGGER check_expression BEFORE INSERT OR UPDATE ON @extschema@.segment_rules
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_rules_check_trigger();
+
+-- A view-name fragment of a segment name: lower case, words joined by _.
+CREATE FUNCTION @extschema@.segment_slug(segment_name text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	AS $$ SELECT pg_catalog.btrim(pg_catalog.regexp_replace(pg_catalog.regexp_replace(
+			pg_catalog.lower(segment_name), '''', '', 'g'), '[^a-z0-9]+', '_', 'g'), '_') $$;
+COMMENT ON FUNCTION @extschema@.segment_slug(text) IS
+	'the name of a segment as it appears in view names: Can''t Lose Them gives cant_lose_them';
+
+-- The columns the customers view adds to the customers table's own.
+CREATE FUNCTION @extschema@.customer_view_columns()
+	RETURNS TABLE (column_name name, description text)
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ VALUES
+		('order_count'::name, 'number of orders; 0 for a prospect'),
+		('total_amount', 'exact total of the order amounts; 0 for a prospect'),
+		('average_order_value', 'total amount over orders; NULL for a prospect'),
+		('population_average_order_value', 'average order value of all customers with orders'),
+		('first_order_time', 'time of the first order'),
+		('last_order_time', 'time of the last order'),
+		('recency_days', 'days from the last order to the analysis time (segment_as_of())'),
+		('recency_score', 'R: 1 (longest ago) to bins (most recent)'),
+		('frequency_score', 'F: 1 (fewest orders) to bins (most)'),
+		('monetary_score', 'M: 1 (smallest total) to bins (largest)'),
+		('rfm_cell', 'three-digit cell code, such as 543'),
+		('rfm', 'scores as R-F-M, such as 5-4-3'),
+		('segment', 'primary named RFM segment'),
+		('segments', 'every segment the customer belongs to, RFM and rule segments, comma separated'),
+		('lifecycle_stage', 'prospect, new, active, at_risk, lapsed or reactivated')
+	$$;
+COMMENT ON FUNCTION @extschema@.customer_view_columns() IS
+	'the columns segment adds to a customer in the views of an attachment';
+
+CREATE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a @extschema@.attachments;
+	ext text;
+	options text := '';
+	prefix text;
+	customer_columns text := '';
+	population text;
+	rule_values text := '';
+	rule_array text := '';
+	members_lateral text;
+	segment_list text;
+	view_name text;
+	built text[] := '{}';
+	seg record;
+	col record;
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachments t
+	WHERE t.attachment_name = rebuild_attachment_views.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', rebuild_attachment_views.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	IF current_setting('server_version_num')::int >= 150000 THEN
+		options := ' WITH (security_invoker = true)';
+	ELSE
+		RAISE WARNING 'views of attachment "%" run with the rights of their owner', a.attachment_name
+			USING DETAIL = 'security_invoker views need PostgreSQL 15.';
+	END IF;
+	prefix := a.attachment_name || '_';
+
+	-- drop the previous views, dependents first
+	FOR i IN REVERSE coalesce(array_upper(a.views, 1), 0) .. 1 LOOP
+		EXECUTE format('DROP VIEW IF EXISTS %s', a.views[i]);
+	END LOOP;
+
+	-- one row per customer: the customers table (prospects included) or
+	-- the customers found in the orders
+	IF a.customers_table IS NOT NULL THEN
+		FOR col IN
+			SELECT att.attname FROM pg_attribute att
+			WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+			  AND att.attname <> a.customer_key
+			ORDER BY att.attnum
+		LOOP
+			customer_columns := customer_columns || format(', c.%I', col.attname);
+		END LOOP;
+		population := format(
+			'SELECT c.%I AS customer_id%s, s.stats FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I',
+			a.customer_key, customer_columns, a.customers_table, a.customer_key);
+		customer_columns := replace(customer_columns, ', c.', ', p.');
+	ELSE
+		population := 'SELECT s.customer_id, s.stats FROM stats s';
+	END IF;
+
+	FOR seg IN
+		SELECT r.rule_name, r.expression FROM @extschema@.segment_rules r
+		WHERE r.attachment_name = a.attachment_name ORDER BY r.rule_name
+	LOOP
+		PERFORM @extschema@.segment_rule_check(seg.expression);
+		-- CASE WHEN and WHERE take booleans only, so a number is an error
+		rule_values := rule_values || format('%s(%L, (%s) IS TRUE)',
+			CASE WHEN rule_values = '' THEN '' ELSE ', ' END, seg.rule_name, seg.expression);
+		rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
+	END LOOP;
+
+	view_name := format('%I.%I', a.view_schema, prefix || 'customers');
+	EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+WITH clock AS (
+	SELECT %3$s.segment_as_of() AS as_of
+), stats AS (
+	SELECT o.%4$I AS customer_id, %3$s.rfm_stats(o.%5$I::timestamptz, o.%6$I::numeric) AS stats
+	FROM %7$s o, clock
+	WHERE o.%5$I::timestamptz <= clock.as_of
+	GROUP BY o.%4$I
+), population AS (
+	%8$s
+), scored AS (
+	SELECT p.*, %3$s.rfm_score(p.stats, clock.as_of, %9$s) OVER () AS scores, clock.as_of
+	FROM population p, clock
+), described AS (
+	SELECT p.customer_id%10$s,
+		   coalesce(%3$s.order_count(p.stats), 0) AS order_count,
+		   coalesce(%3$s.total_amount(p.stats), 0) AS total_amount,
+		   %3$s.total_amount(p.stats) / %3$s.order_count(p.stats) AS average_order_value,
+		   sum(%3$s.total_amount(p.stats)) OVER () / sum(%3$s.order_count(p.stats)) OVER () AS population_average_order_value,
+		   %3$s.first_order_time(p.stats) AS first_order_time,
+		   %3$s.last_order_time(p.stats) AS last_order_time,
+		   round(%3$s.recency_days(p.stats, p.as_of)::numeric, 6) AS recency_days,
+		   %3$s.recency_score(p.scores) AS recency_score,
+		   %3$s.frequency_score(p.scores) AS frequency_score,
+		   %3$s.monetary_score(p.scores) AS monetary_score,
+		   %3$s.rfm_cell(p.scores) AS rfm_cell,
+		   p.scores::text AS rfm,
+		   %3$s.segment_assign(p.scores, %11$L) AS segment,
+		   %3$s.segment_memberships(p.scores, %11$L) AS rfm_segments,
+		   %3$s.lifecycle_stage(p.stats, p.as_of) AS lifecycle_stage
+	FROM scored p
+)
+SELECT customer.customer_id%12$s, customer.order_count, customer.total_amount, customer.average_order_value,
+	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
+	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
+	   customer.rfm_cell, customer.rfm, customer.segment,
+	   array_to_string(coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%13$s], NULL), ', ') AS segments,
+	   customer.lifecycle_stage
+FROM described AS customer
+$view$, view_name, options, ext, a.customer_column, a.order_time_column, a.amount_column,
+		a.orders_table, population, a.bins, customer_columns, a.map_name,
+		replace(customer_columns, ', p.', ', customer.'), rule_array);
+	built := built || view_name;
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+		format('one row per customer of %s with RFM scores, segments and lifecycle stage (segment attachment %s)',
+			   a.orders_table, a.attachment_name));
+	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
+	FOR col IN SELECT * FROM @extschema@.customer_view_columns() LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
+	END LOOP;
+	IF a.customers_table IS NOT NULL THEN
+		FOR col IN
+			SELECT att.attname FROM pg_attribute att
+			WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+			  AND att.attname <> a.customer_key
+		LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname,
+						   format('from %s', a.customers_table));
+		END LOOP;
+	END IF;
+
+	-- every membership of a customer, one row each
+	members_lateral := format($lateral$
+	CROSS JOIN LATERAL (
+		SELECT s.segment, 'rfm'::text FROM unnest(%1$s.segment_memberships(customer.rfm::%1$s.rfm, %2$L)) AS s(segment)
+		UNION ALL
+		SELECT v.segment, 'rule'::text FROM (VALUES %3$s) AS v(segment, member) WHERE v.member
+	) AS m(segment, kind)$lateral$, ext, a.map_name,
+		CASE WHEN rule_values = '' THEN '(NULL::text, false)' ELSE rule_values END);
+
+	view_name := format('%I.%I', a.view_schema, prefix || 'segment_members');
+	EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+SELECT customer.customer_id, m.segment, m.kind, customer.order_count, customer.total_amount
+FROM %3$I.%4$I AS customer%5$s
+$view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral);
+	built := built || view_name;
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name));
+	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
+	EXECUTE format('COMMENT ON COLUMN %s.segment IS %L', view_name, 'a segment the customer belongs to');
+	EXECUTE format('COMMENT ON COLUMN %s.kind IS %L', view_name, 'rfm for a segment of the map, rule for a rule segment');
+	EXECUTE format('COMMENT ON COLUMN %s.order_count IS %L', view_name, 'the customer''s number of orders');
+	EXECUTE format('COMMENT ON COLUMN %s.total_amount IS %L', view_name, 'the customer''s total amount');
+
+	-- the segments in display order: the map's, then the rules
+	segment_list := format($list$
+	SELECT b.segment_name AS segment, 'rfm'::text AS kind, b.priority AS position
+	FROM %1$s.segment_map_boxes b WHERE b.map_name = %2$L
+	UNION ALL
+	SELECT r.rule_name, 'rule', 1000000 + row_number() OVER (ORDER BY r.rule_name)
+	FROM %1$s.segment_rules r WHERE r.attachment_name = %3$L$list$, ext, a.map_name, a.attachment_name);
+
+	view_name := format('%I.%I', a.view_schema, prefix || 'segment_summary');
+	EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+WITH customer AS MATERIALIZED (
+	SELECT * FROM %3$I.%4$I
+), membership AS (
+	SELECT customer.customer_id, m.segment, customer.order_count, customer.total_amount
+	FROM customer%5$s
+), segment_list AS (%6$s
+)
+SELECT l.segment, l.kind, count(m.customer_id)::integer AS customers,
+	   round(count(m.customer_id)::numeric / nullif((SELECT count(*) FROM customer), 0), 4) AS share_of_customers,
+	   coalesce(sum(m.order_count), 0)::numeric AS orders,
+	   coalesce(sum(m.total_amount), 0) AS revenue,
+	   round(sum(m.total_amount) / nullif(sum(m.order_count), 0), 2) AS average_order_value
+FROM segment_list l LEFT JOIN membership m ON m.segment = l.segment
+GROUP BY l.segment, l.kind, l.position
+ORDER BY l.position
+$view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral, segment_list);
+	built := built || view_name;
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name));
+	EXECUTE format('COMMENT ON COLUMN %s.segment IS %L', view_name, 'segment name');
+	EXECUTE format('COMMENT ON COLUMN %s.kind IS %L', view_name, 'rfm for a segment of the map, rule for a rule segment');
+	EXECUTE format('COMMENT ON COLUMN %s.customers IS %L', view_name, 'customers in the segment');
+	EXECUTE format('COMMENT ON COLUMN %s.share_of_customers IS %L', view_name, 'customers in the segment over all customers, 0 to 1');
+	EXECUTE format('COMMENT ON COLUMN %s.orders IS %L', view_name, 'orders of the customers in the segment');
+	EXECUTE format('COMMENT ON COLUMN %s.revenue IS %L', view_name, 'total amount of the customers in the segment');
+	EXECUTE format('COMMENT ON COLUMN %s.average_order_value IS %L', view_name, 'revenue over orders');
+
+	view_name := format('%I.%I', a.view_schema, prefix || 'lifecycle_summary');
+	EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+WITH customer AS MATERIALIZED (
+	SELECT lifecycle_stage, order_count, total_amount FROM %3$I.%4$I
+)
+SELECT s.stage AS lifecycle_stage, count(c.lifecycle_stage)::integer AS customers,
+	   round(count(c.lifecycle_stage)::numeric / nullif((SELECT count(*) FROM customer), 0), 4) AS share_of_customers,
+	   coalesce(sum(c.order_count), 0)::numeric AS orders,
+	   coalesce(sum(c.total_amount), 0) AS revenue,
+	   round(sum(c.total_amount) / nullif(sum(c.order_count), 0), 2) AS average_order_value
+FROM %5$s.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
+GROUP BY s.stage, s.position
+ORDER BY s.position
+$view$, view_name, options, a.view_schema, prefix || 'customers', ext);
+	built := built || view_name;
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name));
+	EXECUTE format('COMMENT ON COLUMN %s.lifecycle_stage IS %L', view_name, 'lifecycle stage');
+	EXECUTE format('COMMENT ON COLUMN %s.customers IS %L', view_name, 'customers in the stage');
+	EXECUTE format('COMMENT ON COLUMN %s.share_of_customers IS %L', view_name, 'customers in the stage over all customers, 0 to 1');
+	EXECUTE format('COMMENT ON COLUMN %s.orders IS %L', view_name, 'orders of the customers in the stage');
+	EXECUTE format('COMMENT ON COLUMN %s.revenue IS %L', view_name, 'total amount of the customers in the stage');
+	EXECUTE format('COMMENT ON COLUMN %s.average_order_value IS %L', view_name, 'revenue over orders');
+
+	view_name := format('%I.%I', a.view_schema, prefix || 'rf_grid');
+	EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+SELECT r.score AS recency_score, f.score AS frequency_score,
+	   count(c.rfm_cell)::integer AS customers,
+	   round(avg(c.total_amount), 2) AS average_total_amount
+FROM generate_series(1, %5$s) r(score)
+	 CROSS JOIN generate_series(1, %5$s) f(score)
+	 LEFT JOIN %3$I.%4$I c ON c.recency_score = r.score AND c.frequency_score = f.score
+GROUP BY r.score, f.score
+ORDER BY r.score, f.score
+$view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
+	built := built || view_name;
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
+			   a.attachment_name));
+	EXECUTE format('COMMENT ON COLUMN %s.recency_score IS %L', view_name, 'R score');
+	EXECUTE format('COMMENT ON COLUMN %s.frequency_score IS %L', view_name, 'F score');
+	EXECUTE format('COMMENT ON COLUMN %s.customers IS %L', view_name, 'customers in the cell');
+	EXECUTE format('COMMENT ON COLUMN %s.average_total_amount IS %L', view_name, 'mean total amount of the customers in the cell');
+
+	-- one view per segment, named after it
+	FOR seg IN EXECUTE format('SELECT segment, kind FROM (%s) l ORDER BY position', segment_list) LOOP
+		IF @extschema@.segment_slug(seg.segment) = '' THEN
+			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
+				USING ERRCODE = 'invalid_name';
+		END IF;
+		view_name := format('%I.%I', a.view_schema,
+							left(prefix || 'segment_' || @extschema@.segment_slug(seg.segment), 63));
+		IF view_name = ANY (built) THEN
+			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
+				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
+		END IF;
+		EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+SELECT customer.* FROM %3$I.%4$I AS customer
+WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS own%5$s WHERE m.segment = %6$L)
+$view$, view_name, options, a.view_schema, prefix || 'customers',
+			replace(members_lateral, 'customer.', 'own.'), seg.segment);
+		built := built || view_name;
+		EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name));
+		FOR col IN
+			SELECT att.attname, d.description FROM pg_attribute att
+			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
+			WHERE att.attrelid = (a.view_schema || '.' || quote_ident(prefix || 'customers'))::regclass
+		LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
+		END LOOP;
+	END LOOP;
+
+	UPDATE @extschema@.attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
+	RETURN QUERY SELECT unnest(built);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
+	'drops and builds again the views of an attachment, after its map or rules changed';
+
+-- The type of a column, or NULL when the relation has no such column.
+CREATE FUNCTION @extschema@.column_type(relation regclass, column_name name) RETURNS regtype
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	AS $$ SELECT a.atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute a
+		  WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped $$;
+COMMENT ON FUNCTION @extschema@.column_type(regclass, name) IS
+	'type of a column of a table or view; NULL if there is no such column';
+
+CREATE FUNCTION @extschema@.attach(
+	attachment_name text,
+	orders regclass,
+	customer_column name,
+	order_time_column name,
+	amount_column name,
+	customers regclass DEFAULT NULL,
+	customer_key name DEFAULT NULL,
+	view_schema name DEFAULT NULL,
+	map_name text DEFAULT 'default',
+	bins integer DEFAULT 5)
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	key_type regtype;
+	time_type regtype;
+	amount_type regtype;
+	target name := attach.view_schema;
+	clash name;
+BEGIN
+	IF attach.attachment_name IS NULL OR attach.attachment_name !~ '^[a-z][a-z0-9_]{0,29}$' THEN
+		RAISE EXCEPTION 'invalid attachment name "%"', attach.attachment_name
+			USING ERRCODE = 'invalid_name',
+				  HINT = 'Use up to 30 lower-case letters, digits and underscores, starting with a letter: it prefixes the view names.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.attachments t WHERE t.attachment_name = attach.attachment_name) THEN
+		RAISE EXCEPTION 'attachment "%" already exists', attach.attachment_name
+			USING ERRCODE = 'duplicate_object', HINT = 'Detach it first with detach(), or pick another name.';
+	END IF;
+	IF orders IS NULL OR customer_column IS NULL OR order_time_column IS NULL OR amount_column IS NULL
+	   OR attach.map_name IS NULL OR attach.bins IS NULL THEN
+		RAISE EXCEPTION 'orders, its three columns, map_name and bins must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+
+	key_type := @extschema@.column_type(orders, customer_column);
+	time_type := @extschema@.column_type(orders, order_time_column);
+	amount_type := @extschema@.column_type(orders, amount_column);
+	IF key_type IS NULL OR time_type IS NULL OR amount_type IS NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %',
+			CASE WHEN key_type IS NULL THEN customer_column
+				 WHEN time_type IS NULL THEN order_time_column ELSE amount_column END, orders
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF time_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+		RAISE EXCEPTION 'order time column "%" of % has type %', order_time_column, orders, time_type
+			USING ERRCODE = 'datatype_mismatch', HINT = 'It must be timestamp with time zone, timestamp or date.';
+	END IF;
+	IF amount_type NOT IN ('numeric'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
+						   'real'::regtype, 'double precision'::regtype, 'money'::regtype) THEN
+		RAISE EXCEPTION 'amount column "%" of % has type %', amount_column, orders, amount_type
+			USING ERRCODE = 'datatype_mismatch', HINT = 'It must be a number: numeric, an integer, real, double precision or money.';
+	END IF;
+
+	IF (customers IS NULL) <> (customer_key IS NULL) THEN
+		RAISE EXCEPTION 'customers and customer_key go together'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF customers IS NOT NULL THEN
+		IF @extschema@.column_type(customers, customer_key) IS NULL THEN
+			RAISE EXCEPTION 'column "%" does not exist in %', customer_key, customers
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF @extschema@.column_type(customers, customer_key) <> key_type THEN
+			RAISE EXCEPTION 'customer keys differ in type: %.% is %, %.% is %',
+				orders, customer_column, key_type, customers, customer_key,
+				@extschema@.column_type(customers, customer_key)
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		SELECT c.column_name INTO clash
+		FROM @extschema@.customer_view_columns() c
+		WHERE @extschema@.column_type(customers, c.column_name) IS NOT NULL
+		   OR (c.column_name = 'customer_id' AND customer_key <> 'customer_id'
+			   AND @extschema@.column_type(customers, 'customer_id') IS NOT NULL)
+		LIMIT 1;
+		IF clash IS NOT NULL THEN
+			RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
+				USING ERRCODE = 'duplicate_column',
+					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
+		END IF;
+	END IF;
+
+	IF target IS NULL THEN
+		SELECT n.nspname INTO target FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.oid = orders;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = target) THEN
+		RAISE EXCEPTION 'schema "%" does not exist', target USING ERRCODE = 'invalid_schema_name';
+	END IF;
+	IF NOT has_schema_privilege(target, 'CREATE') THEN
+		RAISE EXCEPTION 'permission denied to create views in schema %', target
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.segment_maps m WHERE m.map_name = attach.map_name) THEN
+		RAISE EXCEPTION 'segment map "%" does not exist', attach.map_name
+			USING ERRCODE = 'undefined_object', HINT = 'The maps are listed in segment_maps.';
+	END IF;
+	IF attach.bins NOT BETWEEN 1 AND 9 THEN
+		RAISE EXCEPTION 'number of bins must be between 1 and 9, not %', attach.bins
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF attach.bins <> (SELECT m.bins FROM @extschema@.segment_maps m WHERE m.map_name = attach.map_name) THEN
+		RAISE EXCEPTION 'segment map "%" is for % bins, not %', attach.map_name,
+			(SELECT m.bins FROM @extschema@.segment_maps m WHERE m.map_name = attach.map_name), attach.bins
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Score with as many bins as the map has, or pick a map made for your number of bins.';
+	END IF;
+
+	INSERT INTO @extschema@.attachments (attachment_name, orders_table, customer_column, order_time_column,
+										 amount_column, customers_table, customer_key, view_schema, map_name, bins)
+	VALUES (attach.attachment_name, orders, customer_column, order_time_column, amount_column,
+			customers, customer_key, target, attach.map_name, attach.bins);
+	RETURN QUERY SELECT * FROM @extschema@.rebuild_attachment_views(attach.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclass, name, name, text, integer) IS
+	'binds segment to an orders table (and optionally a customers table) and builds the views BI tools read';
+
+CREATE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	built text[];
+BEGIN
+	SELECT t.views INTO built FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', detach.attachment_name USING ERRCODE = 'undefined_object';
+	END IF;
+	FOR i IN REVERSE coalesce(array_upper(built, 1), 0) .. 1 LOOP
+		EXECUTE format('DROP VIEW IF EXISTS %s', built[i]);
+	END LOOP;
+	DELETE FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules and the attachment';
+
+CREATE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name text, expression text,
+												description text DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	problem text;
+	problem_state text;
+	problem_detail text;
+	problem_hint text;
+BEGIN
+	IF EXISTS (SELECT 1 FROM @extschema@.attachments t JOIN @extschema@.segment_map_boxes b USING (map_name)
+			   WHERE t.attachment_name = define_segment_rule.attachment_name
+				 AND b.segment_name = define_segment_rule.rule_name) THEN
+		RAISE EXCEPTION 'segment "%" is already a segment of the map of attachment "%"',
+			define_segment_rule.rule_name, define_segment_rule.attachment_name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	BEGIN
+		INSERT INTO @extschema@.segment_rules AS r (attachment_name, rule_name, expression, description)
+		VALUES (define_segment_rule.attachment_name, define_segment_rule.rule_name,
+				define_segment_rule.expression, define_segment_rule.description)
+		ON CONFLICT ON CONSTRAINT segment_rules_pkey
+		DO UPDATE SET expression = excluded.expression, description = excluded.description;
+		-- building the views with the expression in them finds unknown
+		-- columns and type errors now, not when a BI tool reads
+		PERFORM @extschema@.rebuild_attachment_views(define_segment_rule.attachment_name);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_state = RETURNED_SQLSTATE,
+								problem_detail = PG_EXCEPTION_DETAIL, problem_hint = PG_EXCEPTION_HINT;
+		RAISE EXCEPTION 'rule segment "%" of attachment "%" is not valid: %',
+			define_segment_rule.rule_name, define_segment_rule.attachment_name, problem
+			USING ERRCODE = problem_state,
+				  DETAIL = concat_ws(' ', nullif(problem_detail, ''),
+									 format('The expression is: %s', define_segment_rule.expression)),
+				  HINT = coalesce(nullif(problem_hint, ''),
+								  'A rule is one boolean expression over the columns of the attachment''s customers view.');
+	END;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
+	'defines or replaces a rule segment and rebuilds the views; a bad expression is reported here';
+
+CREATE FUNCTION @extschema@.drop_segment_rule(attachment_name text, rule_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+BEGIN
+	DELETE FROM @extschema@.segment_rules r
+	WHERE r.attachment_name = drop_segment_rule.attachment_name AND r.rule_name = drop_segment_rule.rule_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'rule segment "%" of attachment "%" does not exist',
+			drop_segment_rule.rule_name, drop_segment_rule.attachment_name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM @extschema@.rebuild_attachment_views(drop_segment_rule.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.drop_segment_rule(text, text) IS 'drops a rule segment and rebuilds the views';
