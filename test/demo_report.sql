@@ -71,11 +71,23 @@ GROUP BY r, f, m
 ORDER BY count(*) DESC, r DESC, f DESC, m DESC
 LIMIT 15;
 
--- ------------------------------------------------------------------------
--- TO BE ADDED: the named segment summary (customers per segment, share %)
--- and the lifecycle stage counts go here, once the extension has them.
--- They can read the temp table scored above.
--- ------------------------------------------------------------------------
+-- Bind the extension to the demo tables: the views a BI tool would read.
+SET segment.as_of = :'as_of';
+SELECT count(*) AS views FROM attach('demo', 'orders', 'customer_id', 'order_time', 'amount',
+                                     customers => 'customers', customer_key => 'customer_id') \gset
+SELECT define_segment_rule('demo', 'Big baskets', 'average_order_value > 2 * population_average_order_value',
+                           'orders twice the average size') \gset
+
+\pset title 'Named segments (view demo_segment_summary)'
+SELECT segment, kind, customers, round(100 * share_of_customers, 1) AS "share %",
+       orders, revenue, average_order_value AS "avg order"
+FROM demo_segment_summary;
+
+\pset title 'Lifecycle stages (view demo_lifecycle_summary)'
+SELECT lifecycle_stage AS stage, customers, round(100 * share_of_customers, 1) AS "share %",
+       orders, revenue, average_order_value AS "avg order"
+FROM demo_lifecycle_summary;
 
 \pset title
 DROP TABLE scored;
+\echo 'The views of attachment demo are listed by \\dv demo_*; read them like tables.'
