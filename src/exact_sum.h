@@ -15,6 +15,8 @@
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 
+#include "compat.h"
+
 #ifndef HAVE_INT128
 #error "segment needs a compiler with a 128-bit integer type"
 #endif
