@@ -11,7 +11,7 @@
 
 CREATE FUNCTION @extschema@.segment_as_of() RETURNS timestamptz
 	LANGUAGE sql STABLE PARALLEL SAFE
-	AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('segment.as_of', true), '')::timestamptz,
+	AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('segment.as_of', true), '')::pg_catalog.timestamptz,
 						  pg_catalog.now()) $$;
 COMMENT ON FUNCTION @extschema@.segment_as_of() IS
 	'the time the views judge customers at: the setting segment.as_of if set, else now()';
@@ -103,6 +103,22 @@ CREATE FUNCTION @extschema@.customer_view_columns()
 	$$;
 COMMENT ON FUNCTION @extschema@.customer_view_columns() IS
 	'the columns segment adds to a customer in the views of an attachment';
+
+-- Comments a view and its columns: pairs of column name and comment.
+CREATE FUNCTION @extschema@.comment_view(view_name text, view_comment text, VARIADIC columns text[])
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name, view_comment);
+	FOR i IN 1 .. coalesce(array_upper(columns, 1), 0) BY 2 LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, columns[i], columns[i + 1]);
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.comment_view(text, text, text[]) IS
+	'comments a view of an attachment and its columns, given as pairs of name and comment';
 
 CREATE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
@@ -254,13 +270,13 @@ SELECT customer.customer_id, m.segment, m.kind, customer.order_count, customer.t
 FROM %3$I.%4$I AS customer%5$s
 $view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral);
 	built := built || view_name;
-	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
-		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name));
-	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
-	EXECUTE format('COMMENT ON COLUMN %s.segment IS %L', view_name, 'a segment the customer belongs to');
-	EXECUTE format('COMMENT ON COLUMN %s.kind IS %L', view_name, 'rfm for a segment of the map, rule for a rule segment');
-	EXECUTE format('COMMENT ON COLUMN %s.order_count IS %L', view_name, 'the customer''s number of orders');
-	EXECUTE format('COMMENT ON COLUMN %s.total_amount IS %L', view_name, 'the customer''s total amount');
+	PERFORM @extschema@.comment_view(view_name,
+		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name),
+		'customer_id', 'the customer''s key',
+		'segment', 'a segment the customer belongs to',
+		'kind', 'rfm for a segment of the map, rule for a rule segment',
+		'order_count', 'the customer''s number of orders',
+		'total_amount', 'the customer''s total amount');
 
 	-- the segments in display order: the map's, then the rules
 	segment_list := format($list$
@@ -290,15 +306,15 @@ GROUP BY l.segment, l.kind, l.position
 ORDER BY l.position
 $view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral, segment_list);
 	built := built || view_name;
-	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
-		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name));
-	EXECUTE format('COMMENT ON COLUMN %s.segment IS %L', view_name, 'segment name');
-	EXECUTE format('COMMENT ON COLUMN %s.kind IS %L', view_name, 'rfm for a segment of the map, rule for a rule segment');
-	EXECUTE format('COMMENT ON COLUMN %s.customers IS %L', view_name, 'customers in the segment');
-	EXECUTE format('COMMENT ON COLUMN %s.share_of_customers IS %L', view_name, 'customers in the segment over all customers, 0 to 1');
-	EXECUTE format('COMMENT ON COLUMN %s.orders IS %L', view_name, 'orders of the customers in the segment');
-	EXECUTE format('COMMENT ON COLUMN %s.revenue IS %L', view_name, 'total amount of the customers in the segment');
-	EXECUTE format('COMMENT ON COLUMN %s.average_order_value IS %L', view_name, 'revenue over orders');
+	PERFORM @extschema@.comment_view(view_name,
+		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name),
+		'segment', 'segment name',
+		'kind', 'rfm for a segment of the map, rule for a rule segment',
+		'customers', 'customers in the segment',
+		'share_of_customers', 'customers in the segment over all customers, 0 to 1',
+		'orders', 'orders of the customers in the segment',
+		'revenue', 'total amount of the customers in the segment',
+		'average_order_value', 'revenue over orders');
 
 	view_name := format('%I.%I', a.view_schema, prefix || 'lifecycle_summary');
 	EXECUTE format($view$
@@ -316,14 +332,14 @@ GROUP BY s.stage, s.position
 ORDER BY s.position
 $view$, view_name, options, a.view_schema, prefix || 'customers', ext);
 	built := built || view_name;
-	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
-		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name));
-	EXECUTE format('COMMENT ON COLUMN %s.lifecycle_stage IS %L', view_name, 'lifecycle stage');
-	EXECUTE format('COMMENT ON COLUMN %s.customers IS %L', view_name, 'customers in the stage');
-	EXECUTE format('COMMENT ON COLUMN %s.share_of_customers IS %L', view_name, 'customers in the stage over all customers, 0 to 1');
-	EXECUTE format('COMMENT ON COLUMN %s.orders IS %L', view_name, 'orders of the customers in the stage');
-	EXECUTE format('COMMENT ON COLUMN %s.revenue IS %L', view_name, 'total amount of the customers in the stage');
-	EXECUTE format('COMMENT ON COLUMN %s.average_order_value IS %L', view_name, 'revenue over orders');
+	PERFORM @extschema@.comment_view(view_name,
+		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
+		'lifecycle_stage', 'lifecycle stage',
+		'customers', 'customers in the stage',
+		'share_of_customers', 'customers in the stage over all customers, 0 to 1',
+		'orders', 'orders of the customers in the stage',
+		'revenue', 'total amount of the customers in the stage',
+		'average_order_value', 'revenue over orders');
 
 	view_name := format('%I.%I', a.view_schema, prefix || 'rf_grid');
 	EXECUTE format($view$
@@ -338,13 +354,13 @@ GROUP BY r.score, f.score
 ORDER BY r.score, f.score
 $view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
 	built := built || view_name;
-	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
+	PERFORM @extschema@.comment_view(view_name,
 		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
-			   a.attachment_name));
-	EXECUTE format('COMMENT ON COLUMN %s.recency_score IS %L', view_name, 'R score');
-	EXECUTE format('COMMENT ON COLUMN %s.frequency_score IS %L', view_name, 'F score');
-	EXECUTE format('COMMENT ON COLUMN %s.customers IS %L', view_name, 'customers in the cell');
-	EXECUTE format('COMMENT ON COLUMN %s.average_total_amount IS %L', view_name, 'mean total amount of the customers in the cell');
+			   a.attachment_name),
+		'recency_score', 'R score',
+		'frequency_score', 'F score',
+		'customers', 'customers in the cell',
+		'average_total_amount', 'mean total amount of the customers in the cell');
 
 	-- one view per segment, named after it
 	FOR seg IN EXECUTE format('SELECT segment, kind FROM (%s) l ORDER BY position', segment_list) LOOP

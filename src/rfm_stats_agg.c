@@ -15,6 +15,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
+#include "aggregate.h"
 #include "rfm_stats.h"
 
 PG_FUNCTION_INFO_V1(rfm_stats_transfn);
@@ -23,16 +24,6 @@ PG_FUNCTION_INFO_V1(rfm_stats_combinefn);
 PG_FUNCTION_INFO_V1(rfm_stats_serializefn);
 PG_FUNCTION_INFO_V1(rfm_stats_deserializefn);
 PG_FUNCTION_INFO_V1(rfm_stats_finalfn);
-
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo, const char *caller)
-{
-	MemoryContext context;
-
-	if (!AggCheckCallContext(fcinfo, &context))
-		elog(ERROR, "%s called in non-aggregate context", caller);
-	return context;
-}
 
 static RfmAccum *
 accum_create(MemoryContext context)
@@ -56,11 +47,7 @@ rfm_stats_transfn(PG_FUNCTION_ARGS)
 	TimestampTz order_time;
 
 	if (PG_ARGISNULL(1))
-	{
-		if (accum == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(accum);
-	}
+		PG_RETURN_STATE(accum);
 
 	order_time = PG_GETARG_TIMESTAMPTZ(1);
 	if (TIMESTAMP_NOT_FINITE(order_time))
@@ -105,11 +92,7 @@ rfm_stats_merge_transfn(PG_FUNCTION_ARGS)
 	RfmStatsView view;
 
 	if (PG_ARGISNULL(1))
-	{
-		if (accum == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(accum);
-	}
+		PG_RETURN_STATE(accum);
 
 	rfm_stats_view(PG_GETARG_DATUM(1), &view);
 	if (accum == NULL)
@@ -128,11 +111,7 @@ rfm_stats_combinefn(PG_FUNCTION_ARGS)
 	RfmAccum   *other = PG_ARGISNULL(1) ? NULL : (RfmAccum *) PG_GETARG_POINTER(1);
 
 	if (other == NULL)
-	{
-		if (accum == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(accum);
-	}
+		PG_RETURN_STATE(accum);
 	if (accum == NULL)
 		accum = accum_create(context);
 	rfm_orders_merge(&accum->orders, &other->orders);

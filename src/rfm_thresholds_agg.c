@@ -16,6 +16,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "aggregate.h"
 #include "rfm_thresholds.h"
 
 PG_FUNCTION_INFO_V1(rfm_thresholds_transfn);
@@ -31,16 +32,6 @@ typedef struct RfmPopulation
 	int64		capacity;
 	double	   *values[RFM_DIMENSIONS];
 } RfmPopulation;
-
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo, const char *caller)
-{
-	MemoryContext context;
-
-	if (!AggCheckCallContext(fcinfo, &context))
-		elog(ERROR, "%s called in non-aggregate context", caller);
-	return context;
-}
 
 static RfmPopulation *
 population_create(MemoryContext context, const int bins[RFM_DIMENSIONS], int64 capacity)
@@ -102,10 +93,9 @@ rfm_thresholds_transfn(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
-		if (population == NULL)
-			PG_RETURN_NULL();
-		check_same_bins(population->bins, bins);
-		PG_RETURN_POINTER(population);
+		if (population != NULL)
+			check_same_bins(population->bins, bins);
+		PG_RETURN_STATE(population);
 	}
 
 	if (population == NULL)
@@ -131,11 +121,7 @@ rfm_thresholds_combinefn(PG_FUNCTION_ARGS)
 	RfmPopulation *other = PG_ARGISNULL(1) ? NULL : (RfmPopulation *) PG_GETARG_POINTER(1);
 
 	if (other == NULL)
-	{
-		if (population == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(population);
-	}
+		PG_RETURN_STATE(population);
 	if (population == NULL)
 		population = population_create(context, other->bins, other->size);
 	else
