@@ -10,16 +10,17 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control
 MODULE_big = segment
 OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/rfm.o src/rfm_thresholds.o src/rfm_thresholds_agg.o src/rfm_score.o \
-	src/segment_map.o src/lifecycle.o src/segment_rule.o
+	src/segment_map.o src/lifecycle.o src/segment_rule.o \
+	src/segment_set.o src/segment_set_gin.o src/state_trigger.o
 
 SQL_PARTS = src/rfm_stats.sql src/rfm.sql src/rfm_thresholds.sql src/rfm_score.sql \
-	src/segment_map.sql src/lifecycle.sql src/attach.sql
+	src/segment_map.sql src/lifecycle.sql src/segment_set.sql src/attach.sql src/state.sql
 
 DATA_built = segment--$(EXTVERSION).sql
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input cdnow \
-	segment_map lifecycle attach
+	segment_map lifecycle segment_set attach state
 REGRESS_OPTS = --outputdir=test/results
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Isrc

@@ -28,6 +28,7 @@ CREATE TABLE @extschema@.attachments (
 	map_name text NOT NULL REFERENCES @extschema@.segment_maps (map_name) ON UPDATE CASCADE,
 	bins integer NOT NULL DEFAULT 5,
 	views text[] NOT NULL DEFAULT '{}',
+	state_table regclass,
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
@@ -45,6 +46,8 @@ COMMENT ON COLUMN @extschema@.attachments.view_schema IS 'schema the views are c
 COMMENT ON COLUMN @extschema@.attachments.map_name IS 'segment map that names the RFM segments';
 COMMENT ON COLUMN @extschema@.attachments.bins IS 'score bins per dimension';
 COMMENT ON COLUMN @extschema@.attachments.views IS 'the views built, in the order they were created';
+COMMENT ON COLUMN @extschema@.attachments.state_table IS
+	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
 
 CREATE TABLE @extschema@.segment_rules (
 	attachment_name text NOT NULL REFERENCES @extschema@.attachments ON UPDATE CASCADE ON DELETE CASCADE,
@@ -137,6 +140,7 @@ DECLARE
 	segment_list text;
 	view_name text;
 	built text[] := '{}';
+	stats_source text;
 	seg record;
 	col record;
 BEGIN
@@ -191,23 +195,31 @@ BEGIN
 		rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
 	END LOOP;
 
+	-- per-customer statistics: maintained by triggers, or from the orders
+	IF a.state_table IS NOT NULL THEN
+		stats_source := format('SELECT s.customer_id, s.stats FROM %s s', a.state_table);
+	ELSE
+		stats_source := format(
+			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats
+	FROM %5$s o, clock
+	WHERE o.%3$I::timestamptz <= clock.as_of AND o.%1$I IS NOT NULL
+	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table);
+	END IF;
+
 	view_name := format('%I.%I', a.view_schema, prefix || 'customers');
 	EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
 WITH clock AS (
 	SELECT %3$s.segment_as_of() AS as_of
 ), stats AS (
-	SELECT o.%4$I AS customer_id, %3$s.rfm_stats(o.%5$I::timestamptz, o.%6$I::numeric) AS stats
-	FROM %7$s o, clock
-	WHERE o.%5$I::timestamptz <= clock.as_of
-	GROUP BY o.%4$I
+	%4$s
 ), population AS (
-	%8$s
+	%5$s
 ), scored AS (
-	SELECT p.*, %3$s.rfm_score(p.stats, clock.as_of, %9$s) OVER () AS scores, clock.as_of
+	SELECT p.*, %3$s.rfm_score(p.stats, clock.as_of, %6$s) OVER () AS scores, clock.as_of
 	FROM population p, clock
 ), described AS (
-	SELECT p.customer_id%10$s,
+	SELECT p.customer_id%7$s,
 		   coalesce(%3$s.order_count(p.stats), 0) AS order_count,
 		   coalesce(%3$s.total_amount(p.stats), 0) AS total_amount,
 		   %3$s.total_amount(p.stats) / %3$s.order_count(p.stats) AS average_order_value,
@@ -220,20 +232,19 @@ WITH clock AS (
 		   %3$s.monetary_score(p.scores) AS monetary_score,
 		   %3$s.rfm_cell(p.scores) AS rfm_cell,
 		   p.scores::text AS rfm,
-		   %3$s.segment_assign(p.scores, %11$L) AS segment,
-		   %3$s.segment_memberships(p.scores, %11$L) AS rfm_segments,
+		   %3$s.segment_assign(p.scores, %8$L) AS segment,
+		   %3$s.segment_memberships(p.scores, %8$L) AS rfm_segments,
 		   %3$s.lifecycle_stage(p.stats, p.as_of) AS lifecycle_stage
 	FROM scored p
 )
-SELECT customer.customer_id%12$s, customer.order_count, customer.total_amount, customer.average_order_value,
+SELECT customer.customer_id%9$s, customer.order_count, customer.total_amount, customer.average_order_value,
 	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
 	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
 	   customer.rfm_cell, customer.rfm, customer.segment,
-	   array_to_string(coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%13$s], NULL), ', ') AS segments,
+	   array_to_string(coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%10$s], NULL), ', ') AS segments,
 	   customer.lifecycle_stage
 FROM described AS customer
-$view$, view_name, options, ext, a.customer_column, a.order_time_column, a.amount_column,
-		a.orders_table, population, a.bins, customer_columns, a.map_name,
+$view$, view_name, options, ext, stats_source, population, a.bins, customer_columns, a.map_name,
 		replace(customer_columns, ', p.', ', customer.'), rule_array);
 	built := built || view_name;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
@@ -541,6 +552,9 @@ BEGIN
 	FOR i IN REVERSE coalesce(array_upper(built, 1), 0) .. 1 LOOP
 		EXECUTE format('DROP VIEW IF EXISTS %s', built[i]);
 	END LOOP;
+	IF (SELECT t.state_table FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name) IS NOT NULL THEN
+		PERFORM @extschema@.stop_maintaining(detach.attachment_name, rebuild_views => false);
+	END IF;
 	DELETE FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name;
 END
 $function$;

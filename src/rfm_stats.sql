@@ -109,3 +109,13 @@ CREATE AGGREGATE @extschema@.rfm_stats_merge(stats @extschema@.rfm_stats) (
 );
 COMMENT ON AGGREGATE @extschema@.rfm_stats_merge(@extschema@.rfm_stats) IS
 	'merges rfm_stats of the same customer (per partition, shard or period) into one';
+
+CREATE FUNCTION @extschema@.rfm_stats_of_order(order_time timestamptz, amount numeric) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_stats_of_order(timestamptz, numeric) IS
+	'the rfm_stats of a single order, as the aggregate gives for one row; NULL for a NULL time';
+
+CREATE FUNCTION @extschema@.rfm_stats_combine(a @extschema@.rfm_stats, b @extschema@.rfm_stats) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_stats_combine(@extschema@.rfm_stats, @extschema@.rfm_stats) IS
+	'the rfm_stats of the orders of both values, as rfm_stats_merge gives for two; a NULL is no orders';

@@ -24,6 +24,8 @@ PG_FUNCTION_INFO_V1(rfm_stats_combinefn);
 PG_FUNCTION_INFO_V1(rfm_stats_serializefn);
 PG_FUNCTION_INFO_V1(rfm_stats_deserializefn);
 PG_FUNCTION_INFO_V1(rfm_stats_finalfn);
+PG_FUNCTION_INFO_V1(rfm_stats_of_order);
+PG_FUNCTION_INFO_V1(rfm_stats_combine);
 
 static RfmAccum *
 accum_create(MemoryContext context)
@@ -35,21 +37,14 @@ accum_create(MemoryContext context)
 }
 
 /*
- * Adds one order row.  A row without a time is no order and is skipped; an
- * order without an amount counts for recency and frequency but adds nothing
- * to the total.  Infinite times and NaN or infinite amounts are errors.
+ * Adds one order to a state, creating it when NULL.  An order without an
+ * amount counts for recency and frequency but adds nothing to the total.
+ * Infinite times and NaN or infinite amounts are errors.
  */
-Datum
-rfm_stats_transfn(PG_FUNCTION_ARGS)
+static RfmAccum *
+accum_add_order(RfmAccum *accum, TimestampTz order_time, bool amount_null,
+				Datum amount_datum, MemoryContext context)
 {
-	MemoryContext context = aggregate_context(fcinfo, "rfm_stats_transfn");
-	RfmAccum   *accum = PG_ARGISNULL(0) ? NULL : (RfmAccum *) PG_GETARG_POINTER(0);
-	TimestampTz order_time;
-
-	if (PG_ARGISNULL(1))
-		PG_RETURN_STATE(accum);
-
-	order_time = PG_GETARG_TIMESTAMPTZ(1);
 	if (TIMESTAMP_NOT_FINITE(order_time))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -57,10 +52,11 @@ rfm_stats_transfn(PG_FUNCTION_ARGS)
 				 errdetail("An order at %s cannot be placed in time.",
 						   TIMESTAMP_IS_NOBEGIN(order_time) ? "-infinity" : "infinity"),
 				 errhint("Leave such rows out, for example with WHERE isfinite(order_time).")));
-
-	if (!PG_ARGISNULL(2))
+	if (accum == NULL)
+		accum = accum_create(context);
+	if (!amount_null)
 	{
-		struct varlena *amount = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
+		struct varlena *amount = PG_DETOAST_DATUM_PACKED(amount_datum);
 
 		if (!numeric_payload_is_finite(VARDATA_ANY(amount), VARSIZE_ANY_EXHDR(amount)))
 			ereport(ERROR,
@@ -68,19 +64,67 @@ rfm_stats_transfn(PG_FUNCTION_ARGS)
 					 errmsg("order amount must be a finite number"),
 					 errdetail("The order at %s has amount %s.",
 							   timestamptz_to_str(order_time),
-							   DatumGetCString(DirectFunctionCall1(numeric_out,
-																   PG_GETARG_DATUM(2)))),
+							   DatumGetCString(DirectFunctionCall1(numeric_out, amount_datum))),
 					 errhint("Leave such rows out, or map them to a number first.")));
-		if (accum == NULL)
-			accum = accum_create(context);
 		exact_sum_add_payload(&accum->total, VARDATA_ANY(amount),
 							  VARSIZE_ANY_EXHDR(amount), context);
 	}
-	else if (accum == NULL)
-		accum = accum_create(context);
-
 	rfm_orders_add(&accum->orders, order_time);
-	PG_RETURN_POINTER(accum);
+	return accum;
+}
+
+/* Adds one order row; a row without a time is no order and is skipped. */
+Datum
+rfm_stats_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = aggregate_context(fcinfo, "rfm_stats_transfn");
+	RfmAccum   *accum = PG_ARGISNULL(0) ? NULL : (RfmAccum *) PG_GETARG_POINTER(0);
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_STATE(accum);
+	PG_RETURN_POINTER(accum_add_order(accum, PG_GETARG_TIMESTAMPTZ(1), PG_ARGISNULL(2),
+									  PG_GETARG_DATUM(2), context));
+}
+
+/*
+ * rfm_stats_of_order(order_time, amount): the statistics of a single order,
+ * what the aggregate gives for one row; NULL for a NULL time.
+ */
+Datum
+rfm_stats_of_order(PG_FUNCTION_ARGS)
+{
+	RfmAccum   *accum;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	accum = accum_add_order(NULL, PG_GETARG_TIMESTAMPTZ(0), PG_ARGISNULL(1),
+							PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
+							CurrentMemoryContext);
+	PG_RETURN_POINTER(rfm_stats_from_accum(accum));
+}
+
+/*
+ * rfm_stats_combine(a, b): the statistics of the orders of both, what
+ * rfm_stats_merge gives for two values; a NULL side is no orders.
+ */
+Datum
+rfm_stats_combine(PG_FUNCTION_ARGS)
+{
+	RfmAccum   *accum = accum_create(CurrentMemoryContext);
+
+	for (int i = 0; i < 2; i++)
+	{
+		RfmStatsView view;
+
+		if (PG_ARGISNULL(i))
+			continue;
+		rfm_stats_view(PG_GETARG_DATUM(i), &view);
+		rfm_orders_merge(&accum->orders, &view.orders);
+		exact_sum_add_payload(&accum->total, view.total, view.total_len, CurrentMemoryContext);
+	}
+	if (accum->orders.order_count == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(rfm_stats_from_accum(accum));
 }
 
 /* Merges one stored rfm_stats value; NULLs are skipped. */

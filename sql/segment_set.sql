@@ -1,0 +1,2 @@
+-- segment_set
+SELECT 1;

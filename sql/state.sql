@@ -1,0 +1,93 @@
+-- Maintained state: maintain_attachment() keeps one row of statistics per
+-- customer current through a trigger on the orders table.  After every kind
+-- of change (inserts, orders without time, customer or amount, updates of
+-- amounts, times and customers, updates of other columns, deletes,
+-- truncate) the state equals the statistics computed again from the orders;
+-- the views of a maintained attachment read the state and show what the
+-- views of an unmaintained one compute from the orders.  Concurrency is
+-- tested by the isolation specs in test/specs.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
+SET TimeZone = 'UTC';
+\set SHOW_CONTEXT never
+SET segment.as_of = '2026-01-01';
+
+CREATE SCHEMA kept;
+CREATE TABLE kept.orders (order_id serial PRIMARY KEY, customer_id bigint, ordered_at timestamptz,
+						  amount numeric(10, 2), note text);
+INSERT INTO kept.orders (customer_id, ordered_at, amount)
+SELECT 1 + (hashint8(i)::bigint & 255), timestamptz '2024-01-01' + make_interval(hours => i * 3),
+	   ((hashint8(i * 7)::bigint & 8191) / 100.0)::numeric(10, 2)
+FROM generate_series(1, 4000) i;
+
+-- the same statistics computed from the orders
+CREATE VIEW kept.from_orders AS
+SELECT customer_id, rfm_stats(ordered_at, amount) AS stats
+FROM kept.orders WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(ordered_at) > 0;
+
+SELECT count(*) AS views FROM attach('shop', 'kept.orders', 'customer_id', 'ordered_at', 'amount');
+-- without an index on the customer column, updates and deletes read every order
+SELECT maintain_attachment('shop');
+CREATE INDEX ON kept.orders (customer_id);
+-- how far the state is from the statistics computed from the orders
+CREATE VIEW kept.differences AS
+SELECT count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text) AS differences,
+	   count(*) AS customers
+FROM kept.shop_state s FULL JOIN kept.from_orders o USING (customer_id);
+SELECT * FROM kept.differences;
+
+-- inserts: new customers, existing ones, an order without time (no order),
+-- without customer (nobody's), without amount (counted, adds nothing)
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES
+	(1, '2025-06-01', 10), (9999, '2025-06-02', 20), (9999, '2025-06-03', NULL),
+	(2, NULL, 30), (NULL, '2025-06-04', 40);
+SELECT * FROM kept.differences;
+SELECT customer_id, stats FROM kept.shop_state WHERE customer_id = 9999;
+
+-- updates of amounts and times, moves between customers, other columns
+UPDATE kept.orders SET amount = amount * 2 WHERE order_id % 10 = 0;
+UPDATE kept.orders SET ordered_at = ordered_at - interval '30 days' WHERE order_id % 13 = 0;
+UPDATE kept.orders SET customer_id = 5000 + order_id % 3 WHERE order_id % 97 = 0;
+UPDATE kept.orders SET note = 'seen' WHERE order_id % 5 = 0;
+UPDATE kept.orders SET ordered_at = NULL WHERE order_id = 4;
+SELECT * FROM kept.differences;
+
+-- deletes, down to customers with no orders left
+DELETE FROM kept.orders WHERE order_id % 7 = 0 OR customer_id = 9999;
+SELECT * FROM kept.differences;
+SELECT count(*) AS state_rows_for_9999 FROM kept.shop_state WHERE customer_id = 9999;
+
+-- the views read the state and agree with a second, unmaintained attachment
+SELECT count(*) AS views FROM attach('direct', 'kept.orders', 'customer_id', 'ordered_at', 'amount');
+SELECT count(*) AS customers,
+	   (SELECT count(*) FROM (SELECT * FROM kept.shop_customers EXCEPT SELECT * FROM kept.direct_customers) d) AS differences
+FROM kept.shop_customers;
+SELECT (SELECT count(*) FROM (SELECT * FROM kept.shop_segment_summary EXCEPT SELECT * FROM kept.direct_segment_summary) d)
+	   + (SELECT count(*) FROM (SELECT * FROM kept.shop_lifecycle_summary EXCEPT SELECT * FROM kept.direct_lifecycle_summary) d)
+	   AS summary_differences;
+EXPLAIN (COSTS OFF) SELECT customer_id FROM kept.shop_customers;
+
+-- truncate empties the state
+TRUNCATE kept.orders;
+SELECT * FROM kept.differences;
+
+-- errors, and stopping
+SELECT maintain_attachment('shop');
+\echo :LAST_ERROR_SQLSTATE
+SELECT maintain_attachment('nothing');
+\echo :LAST_ERROR_SQLSTATE
+SELECT stop_maintaining('direct');
+\echo :LAST_ERROR_SQLSTATE
+SELECT stop_maintaining('shop');
+SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'shop_state';
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'kept.orders'::regclass;
+-- detach of a maintained attachment drops its state and triggers too
+SELECT maintain_attachment('direct');
+SELECT detach('direct');
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'kept.orders'::regclass;
+SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'direct_state';
+SELECT detach('shop');
+SET client_min_messages = warning;
+DROP SCHEMA kept CASCADE;
+RESET client_min_messages;

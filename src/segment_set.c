@@ -1,0 +1,6 @@
+/*
+ * segment_set.c
+ */
+#include "postgres.h"
+
+#include "fmgr.h"

@@ -1,0 +1,2 @@
+
+-- segment_set (src/segment_set.c, src/segment_set_gin.c)

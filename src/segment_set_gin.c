@@ -1,0 +1,6 @@
+/*
+ * segment_set_gin.c
+ */
+#include "postgres.h"
+
+#include "fmgr.h"

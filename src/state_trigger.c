@@ -1,0 +1,260 @@
+/*
+ * state_trigger.c
+ *		The trigger that keeps an attachment's per-customer state table
+ *		current as orders are inserted, updated and deleted.
+ *
+ * The state table holds one row per customer: (customer_id, stats).  An
+ * inserted order is merged into its customer's statistics without reading
+ * the customer's other orders; an updated or deleted order makes the
+ * trigger derive that customer's statistics again from the orders.
+ *
+ * Concurrency: every change for a customer first takes a transaction-level
+ * advisory lock on (state table, customer), so writers of one customer take
+ * turns.  The statement that reads the orders runs after the lock is
+ * granted, with a fresh snapshot (READ COMMITTED), so it sees everything the
+ * previous holder committed; under REPEATABLE READ a stale read ends in a
+ * serialization failure on the state row instead of a wrong state.
+ *
+ * Arguments of the trigger: the state table (a quoted, qualified name) and
+ * the customer, order time and amount columns of the orders table.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(segment_state_trigger);
+
+/* The prepared statements of one trigger, kept for the life of the backend. */
+typedef struct StatePlans
+{
+	Oid			trigger_oid;	/* hash key */
+	int			customer_attnum;
+	int			time_attnum;
+	int			amount_attnum;
+	SPIPlanPtr	lock;			/* $1 customer */
+	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount */
+	SPIPlanPtr	rederive;		/* $1 customer */
+	SPIPlanPtr	clear;
+} StatePlans;
+
+static HTAB *plans_by_trigger = NULL;
+
+static SPIPlanPtr
+prepare(const char *query, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+static int
+column_number(Relation orders, const char *column)
+{
+	int			attnum = SPI_fnumber(RelationGetDescr(orders), column);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of %s, which segment maintains state from, does not exist",
+						column, RelationGetRelationName(orders)),
+				 errhint("Call stop_maintaining() and maintain_attachment() again after renaming columns.")));
+	return attnum;
+}
+
+/* Prepares the statements of a trigger on its first use in this backend. */
+static StatePlans *
+state_plans(TriggerData *trigdata, Oid function_oid)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	orders = trigdata->tg_relation;
+	StatePlans *plans;
+	bool		found;
+	const char *state;
+	char	   *orders_name;
+	const char *ext;
+	const char *customer;
+	const char *order_time;
+	const char *amount;
+	Oid			types[3];
+	Oid			state_oid;
+
+	if (plans_by_trigger == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(StatePlans);
+		ctl.hcxt = TopMemoryContext;
+		plans_by_trigger = hash_create("segment state plans", 16, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	plans = hash_search(plans_by_trigger, &trigger->tgoid, HASH_FIND, NULL);
+	if (plans != NULL)
+		return plans;
+
+	if (trigger->tgnargs != 4)
+		elog(ERROR, "segment_state_trigger needs 4 arguments, not %d", trigger->tgnargs);
+	state = trigger->tgargs[0];
+	customer = trigger->tgargs[1];
+	order_time = trigger->tgargs[2];
+	amount = trigger->tgargs[3];
+	state_oid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(state)));
+	orders_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(orders)),
+											 RelationGetRelationName(orders));
+	/* the extension's schema is the schema of this trigger function */
+	ext = quote_identifier(get_namespace_name(get_func_namespace(function_oid)));
+
+	{
+		StatePlans	made;
+
+		made.customer_attnum = column_number(orders, customer);
+		made.time_attnum = column_number(orders, order_time);
+		made.amount_attnum = column_number(orders, amount);
+		types[0] = SPI_gettypeid(RelationGetDescr(orders), made.customer_attnum);
+		types[1] = SPI_gettypeid(RelationGetDescr(orders), made.time_attnum);
+		types[2] = SPI_gettypeid(RelationGetDescr(orders), made.amount_attnum);
+
+		/* (state table, customer) as one bigint: the oid high, a hash low */
+		made.lock = prepare(psprintf("SELECT pg_catalog.pg_advisory_xact_lock("
+									 "(%u::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) "
+									 "(pg_catalog.hashtext($1::pg_catalog.text)::pg_catalog.int8 "
+									 "OPERATOR(pg_catalog.&) 4294967295))", state_oid),
+							1, types);
+		made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
+									  "VALUES ($1, %s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)) "
+									  "ON CONFLICT (customer_id) DO UPDATE "
+									  "SET stats = %s.rfm_stats_combine(s.stats, excluded.stats)",
+									  state, ext, ext),
+							 3, types);
+		made.rederive = prepare(psprintf("WITH fresh AS ("
+										 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
+										 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
+										 "), removed AS ("
+										 " DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1"
+										 " AND (SELECT stats FROM fresh) IS NULL"
+										 ") INSERT INTO %s AS s (customer_id, stats)"
+										 " SELECT $1, stats FROM fresh WHERE stats IS NOT NULL"
+										 " ON CONFLICT (customer_id) DO UPDATE SET stats = excluded.stats",
+										 ext, quote_identifier(order_time), quote_identifier(amount),
+										 orders_name, quote_identifier(customer), state, state),
+								1, types);
+		made.clear = prepare(psprintf("DELETE FROM %s", state), 0, NULL);
+
+		plans = hash_search(plans_by_trigger, &trigger->tgoid, HASH_ENTER, &found);
+		made.trigger_oid = trigger->tgoid;
+		*plans = made;
+	}
+	return plans;
+}
+
+static void
+run(SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	int			result = SPI_execute_plan(plan, values, nulls, false, 0);
+
+	if (result < 0)
+		elog(ERROR, "segment state statement failed: %s", SPI_result_code_string(result));
+}
+
+/* Takes the customer's lock, then derives its statistics from the orders. */
+static void
+rederive(StatePlans *plans, Datum customer)
+{
+	run(plans->lock, &customer, " ");
+	run(plans->rederive, &customer, " ");
+}
+
+static bool
+same_value(HeapTuple a, HeapTuple b, int attnum, TupleDesc desc)
+{
+	bool		a_null;
+	bool		b_null;
+	Datum		a_value = heap_getattr(a, attnum, desc, &a_null);
+	Datum		b_value = heap_getattr(b, attnum, desc, &b_null);
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+
+	if (a_null || b_null)
+		return a_null == b_null;
+	return datumIsEqual(a_value, b_value, att->attbyval, att->attlen);
+}
+
+/* AFTER INSERT OR UPDATE OR DELETE row trigger, AFTER TRUNCATE statement trigger. */
+Datum
+segment_state_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	StatePlans *plans;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		elog(ERROR, "segment_state_trigger must be an AFTER trigger");
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plans = state_plans(trigdata, fcinfo->flinfo->fn_oid);
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		run(plans->clear, NULL, NULL);
+	else if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		HeapTuple	row = trigdata->tg_trigtuple;
+		Datum		values[3];
+		char		nulls[3] = {' ', ' ', ' '};
+		bool		isnull;
+
+		values[0] = heap_getattr(row, plans->customer_attnum, desc, &isnull);
+		if (!isnull)
+		{
+			values[1] = heap_getattr(row, plans->time_attnum, desc, &isnull);
+			if (!isnull)		/* an order without a time is no order */
+			{
+				values[2] = heap_getattr(row, plans->amount_attnum, desc, &isnull);
+				if (isnull)
+					nulls[2] = 'n';
+				run(plans->lock, values, nulls);
+				run(plans->merge, values, nulls);
+			}
+		}
+	}
+	else
+	{
+		HeapTuple	old_row = trigdata->tg_trigtuple;
+		HeapTuple	new_row = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : NULL;
+		bool		isnull;
+		Datum		customer;
+
+		/* an update that leaves customer, time and amount alone changes nothing */
+		if (new_row == NULL ||
+			!same_value(old_row, new_row, plans->customer_attnum, desc) ||
+			!same_value(old_row, new_row, plans->time_attnum, desc) ||
+			!same_value(old_row, new_row, plans->amount_attnum, desc))
+		{
+			customer = heap_getattr(old_row, plans->customer_attnum, desc, &isnull);
+			if (!isnull)
+				rederive(plans, customer);
+			if (new_row != NULL && !same_value(old_row, new_row, plans->customer_attnum, desc))
+			{
+				customer = heap_getattr(new_row, plans->customer_attnum, desc, &isnull);
+				if (!isnull)
+					rederive(plans, customer);
+			}
+		}
+	}
+
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
