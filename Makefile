@@ -23,6 +23,10 @@ REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel ba
 	segment_map lifecycle segment_set attach state
 REGRESS_OPTS = --outputdir=test/results
 
+# concurrency: isolation specs in test/specs, their expected output in test/expected
+ISOLATION = state_concurrency
+ISOLATION_OPTS = --inputdir=test --outputdir=test/results/isolation
+
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Isrc
 
 PG_CONFIG ?= pg_config

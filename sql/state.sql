@@ -26,15 +26,15 @@ CREATE VIEW kept.from_orders AS
 SELECT customer_id, rfm_stats(ordered_at, amount) AS stats
 FROM kept.orders WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(ordered_at) > 0;
 
-SELECT count(*) AS views FROM attach('shop', 'kept.orders', 'customer_id', 'ordered_at', 'amount');
+SELECT count(*) AS views FROM attach('keep', 'kept.orders', 'customer_id', 'ordered_at', 'amount');
 -- without an index on the customer column, updates and deletes read every order
-SELECT maintain_attachment('shop');
+SELECT maintain_attachment('keep');
 CREATE INDEX ON kept.orders (customer_id);
 -- how far the state is from the statistics computed from the orders
 CREATE VIEW kept.differences AS
 SELECT count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text) AS differences,
 	   count(*) AS customers
-FROM kept.shop_state s FULL JOIN kept.from_orders o USING (customer_id);
+FROM kept.keep_state s FULL JOIN kept.from_orders o USING (customer_id);
 SELECT * FROM kept.differences;
 
 -- inserts: new customers, existing ones, an order without time (no order),
@@ -43,7 +43,7 @@ INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES
 	(1, '2025-06-01', 10), (9999, '2025-06-02', 20), (9999, '2025-06-03', NULL),
 	(2, NULL, 30), (NULL, '2025-06-04', 40);
 SELECT * FROM kept.differences;
-SELECT customer_id, stats FROM kept.shop_state WHERE customer_id = 9999;
+SELECT customer_id, stats FROM kept.keep_state WHERE customer_id = 9999;
 
 -- updates of amounts and times, moves between customers, other columns
 UPDATE kept.orders SET amount = amount * 2 WHERE order_id % 10 = 0;
@@ -56,38 +56,38 @@ SELECT * FROM kept.differences;
 -- deletes, down to customers with no orders left
 DELETE FROM kept.orders WHERE order_id % 7 = 0 OR customer_id = 9999;
 SELECT * FROM kept.differences;
-SELECT count(*) AS state_rows_for_9999 FROM kept.shop_state WHERE customer_id = 9999;
+SELECT count(*) AS state_rows_for_9999 FROM kept.keep_state WHERE customer_id = 9999;
 
 -- the views read the state and agree with a second, unmaintained attachment
 SELECT count(*) AS views FROM attach('direct', 'kept.orders', 'customer_id', 'ordered_at', 'amount');
 SELECT count(*) AS customers,
-	   (SELECT count(*) FROM (SELECT * FROM kept.shop_customers EXCEPT SELECT * FROM kept.direct_customers) d) AS differences
-FROM kept.shop_customers;
-SELECT (SELECT count(*) FROM (SELECT * FROM kept.shop_segment_summary EXCEPT SELECT * FROM kept.direct_segment_summary) d)
-	   + (SELECT count(*) FROM (SELECT * FROM kept.shop_lifecycle_summary EXCEPT SELECT * FROM kept.direct_lifecycle_summary) d)
+	   (SELECT count(*) FROM (SELECT * FROM kept.keep_customers EXCEPT SELECT * FROM kept.direct_customers) d) AS differences
+FROM kept.keep_customers;
+SELECT (SELECT count(*) FROM (SELECT * FROM kept.keep_segment_summary EXCEPT SELECT * FROM kept.direct_segment_summary) d)
+	   + (SELECT count(*) FROM (SELECT * FROM kept.keep_lifecycle_summary EXCEPT SELECT * FROM kept.direct_lifecycle_summary) d)
 	   AS summary_differences;
-EXPLAIN (COSTS OFF) SELECT customer_id FROM kept.shop_customers;
+EXPLAIN (COSTS OFF) SELECT customer_id FROM kept.keep_customers;
 
 -- truncate empties the state
 TRUNCATE kept.orders;
 SELECT * FROM kept.differences;
 
 -- errors, and stopping
-SELECT maintain_attachment('shop');
+SELECT maintain_attachment('keep');
 \echo :LAST_ERROR_SQLSTATE
 SELECT maintain_attachment('nothing');
 \echo :LAST_ERROR_SQLSTATE
 SELECT stop_maintaining('direct');
 \echo :LAST_ERROR_SQLSTATE
-SELECT stop_maintaining('shop');
-SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'shop_state';
+SELECT stop_maintaining('keep');
+SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'keep_state';
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'kept.orders'::regclass;
 -- detach of a maintained attachment drops its state and triggers too
 SELECT maintain_attachment('direct');
 SELECT detach('direct');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'kept.orders'::regclass;
 SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'direct_state';
-SELECT detach('shop');
+SELECT detach('keep');
 SET client_min_messages = warning;
 DROP SCHEMA kept CASCADE;
 RESET client_min_messages;

@@ -42,6 +42,7 @@ typedef struct StatePlans
 	int			time_attnum;
 	int			amount_attnum;
 	SPIPlanPtr	lock;			/* $1 customer */
+	SPIPlanPtr	lock_two;		/* $1, $2 customers, locked in a fixed order */
 	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount */
 	SPIPlanPtr	rederive;		/* $1 customer */
 	SPIPlanPtr	clear;
@@ -90,6 +91,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 	const char *amount;
 	Oid			types[3];
 	Oid			state_oid;
+	char	   *lock_key;
 
 	if (plans_by_trigger == NULL)
 	{
@@ -128,11 +130,19 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 		types[2] = SPI_gettypeid(RelationGetDescr(orders), made.amount_attnum);
 
 		/* (state table, customer) as one bigint: the oid high, a hash low */
-		made.lock = prepare(psprintf("SELECT pg_catalog.pg_advisory_xact_lock("
-									 "(%u::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) "
-									 "(pg_catalog.hashtext($1::pg_catalog.text)::pg_catalog.int8 "
-									 "OPERATOR(pg_catalog.&) 4294967295))", state_oid),
+		lock_key = psprintf("(%u::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) "
+							"(pg_catalog.hashtext(%%s::pg_catalog.text)::pg_catalog.int8 "
+							"OPERATOR(pg_catalog.&) 4294967295)", state_oid);
+		made.lock = prepare(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%s)",
+									 psprintf(lock_key, "$1")),
 							1, types);
+		/* two customers in key order, so that two movers cannot deadlock */
+		types[1] = types[0];
+		made.lock_two = prepare(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(k) "
+										 "FROM (VALUES (%s), (%s)) AS v(k) ORDER BY k",
+										 psprintf(lock_key, "$1"), psprintf(lock_key, "$2")),
+								2, types);
+		types[1] = SPI_gettypeid(RelationGetDescr(orders), made.time_attnum);
 		made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
 									  "VALUES ($1, %s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)) "
 									  "ON CONFLICT (customer_id) DO UPDATE "
@@ -169,11 +179,10 @@ run(SPIPlanPtr plan, Datum *values, const char *nulls)
 		elog(ERROR, "segment state statement failed: %s", SPI_result_code_string(result));
 }
 
-/* Takes the customer's lock, then derives its statistics from the orders. */
+/* Derives a customer's statistics from the orders; its lock is held. */
 static void
 rederive(StatePlans *plans, Datum customer)
 {
-	run(plans->lock, &customer, " ");
 	run(plans->rederive, &customer, " ");
 }
 
@@ -243,14 +252,32 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 			!same_value(old_row, new_row, plans->time_attnum, desc) ||
 			!same_value(old_row, new_row, plans->amount_attnum, desc))
 		{
+			Datum		moved_to = (Datum) 0;
+			bool		moved = false;
+
 			customer = heap_getattr(old_row, plans->customer_attnum, desc, &isnull);
-			if (!isnull)
-				rederive(plans, customer);
 			if (new_row != NULL && !same_value(old_row, new_row, plans->customer_attnum, desc))
+				moved_to = heap_getattr(new_row, plans->customer_attnum, desc, &moved);
+			moved = new_row != NULL && !moved &&
+				!same_value(old_row, new_row, plans->customer_attnum, desc);
+
+			if (!isnull && moved)
 			{
-				customer = heap_getattr(new_row, plans->customer_attnum, desc, &isnull);
-				if (!isnull)
-					rederive(plans, customer);
+				Datum		both[2] = {customer, moved_to};
+
+				run(plans->lock_two, both, "  ");
+				rederive(plans, customer);
+				rederive(plans, moved_to);
+			}
+			else if (!isnull)
+			{
+				run(plans->lock, &customer, " ");
+				rederive(plans, customer);
+			}
+			else if (moved)
+			{
+				run(plans->lock, &moved_to, " ");
+				rederive(plans, moved_to);
 			}
 		}
 	}
