@@ -9,8 +9,8 @@
  * trigger derive that customer's statistics again from the orders.
  *
  * Concurrency: every change for a customer first takes a transaction-level
- * advisory lock on (state table, customer), so writers of one customer take
- * turns.  The statement that reads the orders runs after the lock is
+ * advisory lock on (state table, hash of the customer), so writers of one
+ * customer take turns (customers whose keys share a hash take turns too).  The statement that reads the orders runs after the lock is
  * granted, with a fresh snapshot (READ COMMITTED), so it sees everything the
  * previous holder committed; under REPEATABLE READ a stale read ends in a
  * serialization failure on the state row instead of a wrong state.
@@ -27,6 +27,8 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgrprotos.h"
+#include "utils/typcache.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -41,8 +43,9 @@ typedef struct StatePlans
 	int			customer_attnum;
 	int			time_attnum;
 	int			amount_attnum;
-	SPIPlanPtr	lock;			/* $1 customer */
-	SPIPlanPtr	lock_two;		/* $1, $2 customers, locked in a fixed order */
+	Oid			state_oid;
+	FmgrInfo	hash;			/* hash function of the customer key */
+	Oid			collation;		/* and its collation */
 	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount */
 	SPIPlanPtr	rederive;		/* $1 customer */
 	SPIPlanPtr	clear;
@@ -91,7 +94,6 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 	const char *amount;
 	Oid			types[3];
 	Oid			state_oid;
-	char	   *lock_key;
 
 	if (plans_by_trigger == NULL)
 	{
@@ -129,20 +131,18 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 		types[1] = SPI_gettypeid(RelationGetDescr(orders), made.time_attnum);
 		types[2] = SPI_gettypeid(RelationGetDescr(orders), made.amount_attnum);
 
-		/* (state table, customer) as one bigint: the oid high, a hash low */
-		lock_key = psprintf("(%u::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) "
-							"(pg_catalog.hashtext(%%s::pg_catalog.text)::pg_catalog.int8 "
-							"OPERATOR(pg_catalog.&) 4294967295)", state_oid);
-		made.lock = prepare(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%s)",
-									 psprintf(lock_key, "$1")),
-							1, types);
-		/* two customers in key order, so that two movers cannot deadlock */
-		types[1] = types[0];
-		made.lock_two = prepare(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(k) "
-										 "FROM (VALUES (%s), (%s)) AS v(k) ORDER BY k",
-										 psprintf(lock_key, "$1"), psprintf(lock_key, "$2")),
-								2, types);
-		types[1] = SPI_gettypeid(RelationGetDescr(orders), made.time_attnum);
+		{
+			TypeCacheEntry *key_type = lookup_type_cache(types[0], TYPECACHE_HASH_PROC_FINFO);
+
+			if (!OidIsValid(key_type->hash_proc))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_FUNCTION),
+						 errmsg("the customer key type %s has no hash function", format_type_be(types[0])),
+						 errdetail("segment locks customers by a hash of their key.")));
+			fmgr_info_copy(&made.hash, &key_type->hash_proc_finfo, TopMemoryContext);
+			made.collation = TupleDescAttr(RelationGetDescr(orders), made.customer_attnum - 1)->attcollation;
+			made.state_oid = state_oid;
+		}
 		made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
 									  "VALUES ($1, %s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)) "
 									  "ON CONFLICT (customer_id) DO UPDATE "
@@ -179,7 +179,35 @@ run(SPIPlanPtr plan, Datum *values, const char *nulls)
 		elog(ERROR, "segment state statement failed: %s", SPI_result_code_string(result));
 }
 
-/* Derives a customer's statistics from the orders; its lock is held. */
+/*
+ * Takes the transaction-level advisory lock of (state table, customer): the
+ * table's oid in the high half of the key, the customer's hash in the low.
+ */
+static void
+lock_customers(StatePlans *plans, int count, Datum *customers)
+{
+	int64		keys[2];
+
+	Assert(count <= 2);
+	for (int i = 0; i < count; i++)
+		keys[i] = ((int64) plans->state_oid << 32) |
+			(uint32) DatumGetInt32(FunctionCall1Coll(&plans->hash, plans->collation, customers[i]));
+	/* two customers in key order, so that two movers cannot deadlock */
+	if (count == 2 && keys[1] < keys[0])
+	{
+		int64		first = keys[1];
+
+		keys[1] = keys[0];
+		keys[0] = first;
+	}
+	for (int i = 0; i < count; i++)
+		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(keys[i]));
+}
+
+/*
+ * Derives a customer's statistics from the orders.  Its lock is held, and
+ * this statement's snapshot, taken now, sees what earlier holders committed.
+ */
 static void
 rederive(StatePlans *plans, Datum customer)
 {
@@ -234,7 +262,7 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				values[2] = heap_getattr(row, plans->amount_attnum, desc, &isnull);
 				if (isnull)
 					nulls[2] = 'n';
-				run(plans->lock, values, nulls);
+				lock_customers(plans, 1, values);
 				run(plans->merge, values, nulls);
 			}
 		}
@@ -265,18 +293,18 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 			{
 				Datum		both[2] = {customer, moved_to};
 
-				run(plans->lock_two, both, "  ");
+				lock_customers(plans, 2, both);
 				rederive(plans, customer);
 				rederive(plans, moved_to);
 			}
 			else if (!isnull)
 			{
-				run(plans->lock, &customer, " ");
+				lock_customers(plans, 1, &customer);
 				rederive(plans, customer);
 			}
 			else if (moved)
 			{
-				run(plans->lock, &moved_to, " ");
+				lock_customers(plans, 1, &moved_to);
 				rederive(plans, moved_to);
 			}
 		}
