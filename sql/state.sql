@@ -58,7 +58,12 @@ DELETE FROM kept.orders WHERE order_id % 7 = 0 OR customer_id = 9999;
 SELECT * FROM kept.differences;
 SELECT count(*) AS state_rows_for_9999 FROM kept.keep_state WHERE customer_id = 9999;
 
--- the views read the state and agree with a second, unmaintained attachment
+-- the views read the state and score against the thresholds stored at the
+-- last refresh; refreshed now, they agree with a second, unmaintained
+-- attachment, which scores against all customers when read
+SELECT thresholds_as_of, thresholds::text = (SELECT rfm_thresholds(stats, '2026-01-01') FROM kept.keep_state)::text AS current
+FROM attachments WHERE attachment_name = 'keep';
+SELECT refresh_attachment_thresholds('keep')::text = (SELECT rfm_thresholds(stats, '2026-01-01') FROM kept.keep_state)::text AS refreshed;
 SELECT count(*) AS views FROM attach('direct', 'kept.orders', 'customer_id', 'ordered_at', 'amount');
 SELECT count(*) AS customers,
 	   (SELECT count(*) FROM (SELECT * FROM kept.keep_customers EXCEPT SELECT * FROM kept.direct_customers) d) AS differences
@@ -66,7 +71,18 @@ FROM kept.keep_customers;
 SELECT (SELECT count(*) FROM (SELECT * FROM kept.keep_segment_summary EXCEPT SELECT * FROM kept.direct_segment_summary) d)
 	   + (SELECT count(*) FROM (SELECT * FROM kept.keep_lifecycle_summary EXCEPT SELECT * FROM kept.direct_lifecycle_summary) d)
 	   AS summary_differences;
-EXPLAIN (COSTS OFF) SELECT customer_id FROM kept.keep_customers;
+-- one customer is an index lookup in the state
+EXPLAIN (COSTS OFF) SELECT * FROM kept.keep_customers WHERE customer_id = 42;
+
+-- read at two times: time alone moves customers between lifecycle stages,
+-- and the maintained views follow without any write
+SELECT lifecycle_stage, customers FROM kept.keep_lifecycle_summary WHERE customers > 0;
+SET segment.as_of = '2026-09-01';
+SELECT lifecycle_stage, customers FROM kept.keep_lifecycle_summary WHERE customers > 0;
+SELECT count(*) AS stage_differences
+FROM kept.keep_customers k JOIN kept.direct_customers d USING (customer_id)
+WHERE k.lifecycle_stage <> d.lifecycle_stage OR k.recency_days <> d.recency_days;
+SET segment.as_of = '2026-01-01';
 
 -- truncate empties the state
 TRUNCATE kept.orders;
@@ -78,6 +94,8 @@ SELECT maintain_attachment('keep');
 SELECT maintain_attachment('nothing');
 \echo :LAST_ERROR_SQLSTATE
 SELECT stop_maintaining('direct');
+\echo :LAST_ERROR_SQLSTATE
+SELECT refresh_attachment_thresholds('direct');
 \echo :LAST_ERROR_SQLSTATE
 SELECT stop_maintaining('keep');
 SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'keep_state';

@@ -29,11 +29,16 @@ CREATE TABLE @extschema@.attachments (
 	bins integer NOT NULL DEFAULT 5,
 	views text[] NOT NULL DEFAULT '{}',
 	state_table regclass,
+	thresholds @extschema@.rfm_thresholds,
+	population_average_order_value numeric,
+	thresholds_as_of timestamptz,
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.attachments', '');
+-- the views of maintained attachments read their stored thresholds
+GRANT SELECT ON @extschema@.attachments TO PUBLIC;
 COMMENT ON TABLE @extschema@.attachments IS 'tables bound to segment with attach(), and the views built for each';
 COMMENT ON COLUMN @extschema@.attachments.attachment_name IS 'name of the attachment, prefix of its views';
 COMMENT ON COLUMN @extschema@.attachments.orders_table IS 'the orders table';
@@ -46,6 +51,11 @@ COMMENT ON COLUMN @extschema@.attachments.view_schema IS 'schema the views are c
 COMMENT ON COLUMN @extschema@.attachments.map_name IS 'segment map that names the RFM segments';
 COMMENT ON COLUMN @extschema@.attachments.bins IS 'score bins per dimension';
 COMMENT ON COLUMN @extschema@.attachments.views IS 'the views built, in the order they were created';
+COMMENT ON COLUMN @extschema@.attachments.thresholds IS
+	'score thresholds of a maintained attachment, stored by refresh_attachment_thresholds()';
+COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
+	'average order value of all customers of a maintained attachment, stored with the thresholds';
+COMMENT ON COLUMN @extschema@.attachments.thresholds_as_of IS 'the analysis time the thresholds were computed at';
 COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
 
@@ -141,6 +151,8 @@ DECLARE
 	view_name text;
 	built text[] := '{}';
 	stats_source text;
+	scoring text;
+	reference text;
 	seg record;
 	col record;
 BEGIN
@@ -195,10 +207,21 @@ BEGIN
 		rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
 	END LOOP;
 
-	-- per-customer statistics: maintained by triggers, or from the orders
+	-- per-customer statistics: maintained by triggers and scored against the
+	-- thresholds stored at the last refresh (no window over all customers,
+	-- so reading one customer is an index lookup), or computed from the
+	-- orders and scored against all customers at read time
 	IF a.state_table IS NOT NULL THEN
 		stats_source := format('SELECT s.customer_id, s.stats FROM %s s', a.state_table);
+		scoring := format('%1$s.rfm_score(p.stats, clock.as_of, r.thresholds) AS scores,
+		   r.population_average_order_value', ext);
+		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
+		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
 	ELSE
+		scoring := format('%1$s.rfm_score(p.stats, clock.as_of, %2$s) OVER () AS scores,
+		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
+		   ext, a.bins);
+		reference := '';
 		stats_source := format(
 			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats
 	FROM %5$s o, clock
@@ -216,14 +239,14 @@ WITH clock AS (
 ), population AS (
 	%5$s
 ), scored AS (
-	SELECT p.*, %3$s.rfm_score(p.stats, clock.as_of, %6$s) OVER () AS scores, clock.as_of
-	FROM population p, clock
+	SELECT p.*, clock.as_of, %6$s
+	FROM population p, clock%11$s
 ), described AS (
 	SELECT p.customer_id%7$s,
 		   coalesce(%3$s.order_count(p.stats), 0) AS order_count,
 		   coalesce(%3$s.total_amount(p.stats), 0) AS total_amount,
 		   %3$s.total_amount(p.stats) / %3$s.order_count(p.stats) AS average_order_value,
-		   sum(%3$s.total_amount(p.stats)) OVER () / sum(%3$s.order_count(p.stats)) OVER () AS population_average_order_value,
+		   p.population_average_order_value,
 		   %3$s.first_order_time(p.stats) AS first_order_time,
 		   %3$s.last_order_time(p.stats) AS last_order_time,
 		   round(%3$s.recency_days(p.stats, p.as_of)::numeric, 6) AS recency_days,
@@ -244,8 +267,8 @@ SELECT customer.customer_id%9$s, customer.order_count, customer.total_amount, cu
 	   array_to_string(coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%10$s], NULL), ', ') AS segments,
 	   customer.lifecycle_stage
 FROM described AS customer
-$view$, view_name, options, ext, stats_source, population, a.bins, customer_columns, a.map_name,
-		replace(customer_columns, ', p.', ', customer.'), rule_array);
+$view$, view_name, options, ext, stats_source, population, scoring, customer_columns, a.map_name,
+		replace(customer_columns, ', p.', ', customer.'), rule_array, reference);
 	built := built || view_name;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
 		format('one row per customer of %s with RFM scores, segments and lifecycle stage (segment attachment %s)',

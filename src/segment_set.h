@@ -76,8 +76,25 @@ segment_set_iter_next(SegmentSetIter *iter, SegmentSetLabel *label)
 #define PG_GETARG_SEGMENT_SET(n) \
 	((struct varlena *) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(n)))
 
+/*
+ * Bytewise order of labels; a label sorts before its extensions.  Labels
+ * are short, and rechecks compare many of them, so the loop is inline
+ * rather than a call to memcmp.
+ */
+static inline int
+segment_set_label_cmp(const SegmentSetLabel *a, const SegmentSetLabel *b)
+{
+	const unsigned char *x = (const unsigned char *) a->data;
+	const unsigned char *y = (const unsigned char *) b->data;
+	int			n = Min(a->len, b->len);
+
+	for (int i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return (int) x[i] - (int) y[i];
+	return a->len - b->len;
+}
+
 extern void segment_set_view(const struct varlena *set, SegmentSetView *view);
-extern int	segment_set_label_cmp(const SegmentSetLabel *a, const SegmentSetLabel *b);
 extern int	segment_set_canonicalize(SegmentSetLabel *labels, int count);
 extern struct varlena *segment_set_from_labels(const SegmentSetLabel *labels,
 											   int count);

@@ -64,6 +64,7 @@ BEGIN
 
 	UPDATE @extschema@.attachments t SET state_table = state::regclass
 	WHERE t.attachment_name = a.attachment_name;
+	PERFORM @extschema@.refresh_attachment_thresholds(a.attachment_name);
 	PERFORM @extschema@.rebuild_attachment_views(a.attachment_name);
 	RETURN state::regclass;
 END
@@ -85,7 +86,9 @@ BEGIN
 	END IF;
 	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state', a.orders_table);
 	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate', a.orders_table);
-	UPDATE @extschema@.attachments t SET state_table = NULL WHERE t.attachment_name = a.attachment_name;
+	UPDATE @extschema@.attachments t
+	SET state_table = NULL, thresholds = NULL, population_average_order_value = NULL, thresholds_as_of = NULL
+	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
 		PERFORM @extschema@.rebuild_attachment_views(a.attachment_name);
 	END IF;
@@ -94,3 +97,31 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
 	'drops the triggers and the state table of an attachment; its views read the orders again';
+
+CREATE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a @extschema@.attachments;
+	result @extschema@.rfm_thresholds;
+	average numeric;
+	as_of timestamptz := @extschema@.segment_as_of();
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_attachment_thresholds.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
+	END IF;
+	EXECUTE format('SELECT @extschema@.rfm_thresholds(s.stats, $1, $2),
+					   sum(@extschema@.total_amount(s.stats)) / sum(@extschema@.order_count(s.stats))
+					FROM %s s', a.state_table)
+		INTO result, average USING as_of, a.bins;
+	UPDATE @extschema@.attachments t
+	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
+	WHERE t.attachment_name = a.attachment_name;
+	RETURN result;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
+	'computes the score thresholds of a maintained attachment from its state, at segment_as_of(), and stores them: every customer is scored against them from then on';
