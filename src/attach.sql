@@ -138,7 +138,7 @@ CREATE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETUR
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	a @extschema@.attachments;
+	a attachments;
 	ext text;
 	options text := '';
 	prefix text;
@@ -156,7 +156,7 @@ DECLARE
 	seg record;
 	col record;
 BEGIN
-	SELECT * INTO a FROM @extschema@.attachments t
+	SELECT * INTO a FROM attachments t
 	WHERE t.attachment_name = rebuild_attachment_views.attachment_name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'attachment "%" does not exist', rebuild_attachment_views.attachment_name
@@ -197,10 +197,10 @@ BEGIN
 	END IF;
 
 	FOR seg IN
-		SELECT r.rule_name, r.expression FROM @extschema@.segment_rules r
+		SELECT r.rule_name, r.expression FROM segment_rules r
 		WHERE r.attachment_name = a.attachment_name ORDER BY r.rule_name
 	LOOP
-		PERFORM @extschema@.segment_rule_check(seg.expression);
+		PERFORM segment_rule_check(seg.expression);
 		-- CASE WHEN and WHERE take booleans only, so a number is an error
 		rule_values := rule_values || format('%s(%L, (%s) IS TRUE)',
 			CASE WHEN rule_values = '' THEN '' ELSE ', ' END, seg.rule_name, seg.expression);
@@ -274,7 +274,7 @@ $view$, view_name, options, ext, stats_source, population, scoring, customer_col
 		format('one row per customer of %s with RFM scores, segments and lifecycle stage (segment attachment %s)',
 			   a.orders_table, a.attachment_name));
 	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
-	FOR col IN SELECT * FROM @extschema@.customer_view_columns() LOOP
+	FOR col IN SELECT * FROM customer_view_columns() LOOP
 		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
 	END LOOP;
 	IF a.customers_table IS NOT NULL THEN
@@ -304,7 +304,7 @@ SELECT customer.customer_id, m.segment, m.kind, customer.order_count, customer.t
 FROM %3$I.%4$I AS customer%5$s
 $view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral);
 	built := built || view_name;
-	PERFORM @extschema@.comment_view(view_name,
+	PERFORM comment_view(view_name,
 		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name),
 		'customer_id', 'the customer''s key',
 		'segment', 'a segment the customer belongs to',
@@ -340,7 +340,7 @@ GROUP BY l.segment, l.kind, l.position
 ORDER BY l.position
 $view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral, segment_list);
 	built := built || view_name;
-	PERFORM @extschema@.comment_view(view_name,
+	PERFORM comment_view(view_name,
 		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name),
 		'segment', 'segment name',
 		'kind', 'rfm for a segment of the map, rule for a rule segment',
@@ -366,7 +366,7 @@ GROUP BY s.stage, s.position
 ORDER BY s.position
 $view$, view_name, options, a.view_schema, prefix || 'customers', ext);
 	built := built || view_name;
-	PERFORM @extschema@.comment_view(view_name,
+	PERFORM comment_view(view_name,
 		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
 		'lifecycle_stage', 'lifecycle stage',
 		'customers', 'customers in the stage',
@@ -388,7 +388,7 @@ GROUP BY r.score, f.score
 ORDER BY r.score, f.score
 $view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
 	built := built || view_name;
-	PERFORM @extschema@.comment_view(view_name,
+	PERFORM comment_view(view_name,
 		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
 			   a.attachment_name),
 		'recency_score', 'R score',
@@ -398,12 +398,12 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
 
 	-- one view per segment, named after it
 	FOR seg IN EXECUTE format('SELECT segment, kind FROM (%s) l ORDER BY position', segment_list) LOOP
-		IF @extschema@.segment_slug(seg.segment) = '' THEN
+		IF segment_slug(seg.segment) = '' THEN
 			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
 				USING ERRCODE = 'invalid_name';
 		END IF;
 		view_name := format('%I.%I', a.view_schema,
-							left(prefix || 'segment_' || @extschema@.segment_slug(seg.segment), 63));
+							left(prefix || 'segment_' || segment_slug(seg.segment), 63));
 		IF view_name = ANY (built) THEN
 			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
 				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
@@ -426,7 +426,7 @@ $view$, view_name, options, a.view_schema, prefix || 'customers',
 		END LOOP;
 	END LOOP;
 
-	UPDATE @extschema@.attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
+	UPDATE attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
 	RETURN QUERY SELECT unnest(built);
 END
 $function$;
@@ -468,7 +468,7 @@ BEGIN
 			USING ERRCODE = 'invalid_name',
 				  HINT = 'Use up to 30 lower-case letters, digits and underscores, starting with a letter: it prefixes the view names.';
 	END IF;
-	IF EXISTS (SELECT 1 FROM @extschema@.attachments t WHERE t.attachment_name = attach.attachment_name) THEN
+	IF EXISTS (SELECT 1 FROM attachments t WHERE t.attachment_name = attach.attachment_name) THEN
 		RAISE EXCEPTION 'attachment "%" already exists', attach.attachment_name
 			USING ERRCODE = 'duplicate_object', HINT = 'Detach it first with detach(), or pick another name.';
 	END IF;
@@ -478,9 +478,9 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 
-	key_type := @extschema@.column_type(orders, customer_column);
-	time_type := @extschema@.column_type(orders, order_time_column);
-	amount_type := @extschema@.column_type(orders, amount_column);
+	key_type := column_type(orders, customer_column);
+	time_type := column_type(orders, order_time_column);
+	amount_type := column_type(orders, amount_column);
 	IF key_type IS NULL OR time_type IS NULL OR amount_type IS NULL THEN
 		RAISE EXCEPTION 'column "%" does not exist in %',
 			CASE WHEN key_type IS NULL THEN customer_column
@@ -502,21 +502,21 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF customers IS NOT NULL THEN
-		IF @extschema@.column_type(customers, customer_key) IS NULL THEN
+		IF column_type(customers, customer_key) IS NULL THEN
 			RAISE EXCEPTION 'column "%" does not exist in %', customer_key, customers
 				USING ERRCODE = 'undefined_column';
 		END IF;
-		IF @extschema@.column_type(customers, customer_key) <> key_type THEN
+		IF column_type(customers, customer_key) <> key_type THEN
 			RAISE EXCEPTION 'customer keys differ in type: %.% is %, %.% is %',
 				orders, customer_column, key_type, customers, customer_key,
-				@extschema@.column_type(customers, customer_key)
+				column_type(customers, customer_key)
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
 		SELECT c.column_name INTO clash
-		FROM @extschema@.customer_view_columns() c
-		WHERE @extschema@.column_type(customers, c.column_name) IS NOT NULL
+		FROM customer_view_columns() c
+		WHERE column_type(customers, c.column_name) IS NOT NULL
 		   OR (c.column_name = 'customer_id' AND customer_key <> 'customer_id'
-			   AND @extschema@.column_type(customers, 'customer_id') IS NOT NULL)
+			   AND column_type(customers, 'customer_id') IS NOT NULL)
 		LIMIT 1;
 		IF clash IS NOT NULL THEN
 			RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
@@ -536,7 +536,7 @@ BEGIN
 		RAISE EXCEPTION 'permission denied to create views in schema %', target
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM @extschema@.segment_maps m WHERE m.map_name = attach.map_name) THEN
+	IF NOT EXISTS (SELECT 1 FROM segment_maps m WHERE m.map_name = attach.map_name) THEN
 		RAISE EXCEPTION 'segment map "%" does not exist', attach.map_name
 			USING ERRCODE = 'undefined_object', HINT = 'The maps are listed in segment_maps.';
 	END IF;
@@ -544,18 +544,18 @@ BEGIN
 		RAISE EXCEPTION 'number of bins must be between 1 and 9, not %', attach.bins
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF attach.bins <> (SELECT m.bins FROM @extschema@.segment_maps m WHERE m.map_name = attach.map_name) THEN
+	IF attach.bins <> (SELECT m.bins FROM segment_maps m WHERE m.map_name = attach.map_name) THEN
 		RAISE EXCEPTION 'segment map "%" is for % bins, not %', attach.map_name,
-			(SELECT m.bins FROM @extschema@.segment_maps m WHERE m.map_name = attach.map_name), attach.bins
+			(SELECT m.bins FROM segment_maps m WHERE m.map_name = attach.map_name), attach.bins
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Score with as many bins as the map has, or pick a map made for your number of bins.';
 	END IF;
 
-	INSERT INTO @extschema@.attachments (attachment_name, orders_table, customer_column, order_time_column,
+	INSERT INTO attachments (attachment_name, orders_table, customer_column, order_time_column,
 										 amount_column, customers_table, customer_key, view_schema, map_name, bins)
 	VALUES (attach.attachment_name, orders, customer_column, order_time_column, amount_column,
 			customers, customer_key, target, attach.map_name, attach.bins);
-	RETURN QUERY SELECT * FROM @extschema@.rebuild_attachment_views(attach.attachment_name);
+	RETURN QUERY SELECT * FROM rebuild_attachment_views(attach.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclass, name, name, text, integer) IS
@@ -568,17 +568,17 @@ CREATE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
 DECLARE
 	built text[];
 BEGIN
-	SELECT t.views INTO built FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name;
+	SELECT t.views INTO built FROM attachments t WHERE t.attachment_name = detach.attachment_name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'attachment "%" does not exist', detach.attachment_name USING ERRCODE = 'undefined_object';
 	END IF;
 	FOR i IN REVERSE coalesce(array_upper(built, 1), 0) .. 1 LOOP
 		EXECUTE format('DROP VIEW IF EXISTS %s', built[i]);
 	END LOOP;
-	IF (SELECT t.state_table FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name) IS NOT NULL THEN
-		PERFORM @extschema@.stop_maintaining(detach.attachment_name, rebuild_views => false);
+	IF (SELECT t.state_table FROM attachments t WHERE t.attachment_name = detach.attachment_name) IS NOT NULL THEN
+		PERFORM stop_maintaining(detach.attachment_name, rebuild_views => false);
 	END IF;
-	DELETE FROM @extschema@.attachments t WHERE t.attachment_name = detach.attachment_name;
+	DELETE FROM attachments t WHERE t.attachment_name = detach.attachment_name;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules and the attachment';
@@ -595,7 +595,7 @@ DECLARE
 	problem_detail text;
 	problem_hint text;
 BEGIN
-	IF EXISTS (SELECT 1 FROM @extschema@.attachments t JOIN @extschema@.segment_map_boxes b USING (map_name)
+	IF EXISTS (SELECT 1 FROM attachments t JOIN segment_map_boxes b USING (map_name)
 			   WHERE t.attachment_name = define_segment_rule.attachment_name
 				 AND b.segment_name = define_segment_rule.rule_name) THEN
 		RAISE EXCEPTION 'segment "%" is already a segment of the map of attachment "%"',
@@ -603,14 +603,14 @@ BEGIN
 			USING ERRCODE = 'duplicate_object';
 	END IF;
 	BEGIN
-		INSERT INTO @extschema@.segment_rules AS r (attachment_name, rule_name, expression, description)
+		INSERT INTO segment_rules AS r (attachment_name, rule_name, expression, description)
 		VALUES (define_segment_rule.attachment_name, define_segment_rule.rule_name,
 				define_segment_rule.expression, define_segment_rule.description)
 		ON CONFLICT ON CONSTRAINT segment_rules_pkey
 		DO UPDATE SET expression = excluded.expression, description = excluded.description;
 		-- building the views with the expression in them finds unknown
 		-- columns and type errors now, not when a BI tool reads
-		PERFORM @extschema@.rebuild_attachment_views(define_segment_rule.attachment_name);
+		PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_state = RETURNED_SQLSTATE,
 								problem_detail = PG_EXCEPTION_DETAIL, problem_hint = PG_EXCEPTION_HINT;
@@ -632,13 +632,13 @@ CREATE FUNCTION @extschema@.drop_segment_rule(attachment_name text, rule_name te
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 BEGIN
-	DELETE FROM @extschema@.segment_rules r
+	DELETE FROM segment_rules r
 	WHERE r.attachment_name = drop_segment_rule.attachment_name AND r.rule_name = drop_segment_rule.rule_name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'rule segment "%" of attachment "%" does not exist',
 			drop_segment_rule.rule_name, drop_segment_rule.attachment_name USING ERRCODE = 'undefined_object';
 	END IF;
-	PERFORM @extschema@.rebuild_attachment_views(drop_segment_rule.attachment_name);
+	PERFORM rebuild_attachment_views(drop_segment_rule.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.drop_segment_rule(text, text) IS 'drops a rule segment and rebuilds the views';

@@ -12,12 +12,12 @@ CREATE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS re
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	a @extschema@.attachments;
+	a attachments;
 	state text;
 	key_type text;
 	trigger_name text;
 BEGIN
-	SELECT * INTO a FROM @extschema@.attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'attachment "%" does not exist', maintain_attachment.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
@@ -27,7 +27,7 @@ BEGIN
 			USING ERRCODE = 'duplicate_object';
 	END IF;
 	state := format('%I.%I', a.view_schema, a.attachment_name || '_state');
-	key_type := format_type(@extschema@.column_type(a.orders_table, a.customer_column), NULL);
+	key_type := format_type(column_type(a.orders_table, a.customer_column), NULL);
 	trigger_name := 'segment_' || a.attachment_name || '_state';
 
 	-- no order may change between filling the state and the trigger's start
@@ -42,15 +42,15 @@ BEGIN
 	EXECUTE format('COMMENT ON COLUMN %s.stats IS %L', state, 'rfm_stats of all the customer''s orders');
 	EXECUTE format($fill$
 		INSERT INTO %s (customer_id, stats)
-		SELECT o.%I, @extschema@.rfm_stats(o.%I::timestamptz, o.%I::numeric) FROM %s o
+		SELECT o.%I, rfm_stats(o.%I::timestamptz, o.%I::numeric) FROM %s o
 		WHERE o.%I IS NOT NULL GROUP BY o.%I HAVING count(o.%I) > 0$fill$,
 		state, a.customer_column, a.order_time_column, a.amount_column, a.orders_table,
 		a.customer_column, a.customer_column, a.order_time_column);
 	EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-				   'EXECUTE FUNCTION @extschema@.segment_state_trigger(%L, %L, %L, %L)',
+				   'EXECUTE FUNCTION segment_state_trigger(%L, %L, %L, %L)',
 				   trigger_name, a.orders_table, state, a.customer_column, a.order_time_column, a.amount_column);
 	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION @extschema@.segment_state_trigger(%L, %L, %L, %L)',
+				   'EXECUTE FUNCTION segment_state_trigger(%L, %L, %L, %L)',
 				   trigger_name || '_truncate', a.orders_table, state, a.customer_column,
 				   a.order_time_column, a.amount_column);
 	IF NOT EXISTS (SELECT 1 FROM pg_index i
@@ -62,10 +62,10 @@ BEGIN
 				  HINT = format('CREATE INDEX ON %s (%I)', a.orders_table, a.customer_column);
 	END IF;
 
-	UPDATE @extschema@.attachments t SET state_table = state::regclass
+	UPDATE attachments t SET state_table = state::regclass
 	WHERE t.attachment_name = a.attachment_name;
-	PERFORM @extschema@.refresh_attachment_thresholds(a.attachment_name);
-	PERFORM @extschema@.rebuild_attachment_views(a.attachment_name);
+	PERFORM refresh_attachment_thresholds(a.attachment_name);
+	PERFORM rebuild_attachment_views(a.attachment_name);
 	RETURN state::regclass;
 END
 $function$;
@@ -77,20 +77,20 @@ CREATE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	a @extschema@.attachments;
+	a attachments;
 BEGIN
-	SELECT * INTO a FROM @extschema@.attachments t WHERE t.attachment_name = stop_maintaining.attachment_name;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = stop_maintaining.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" is not maintained', stop_maintaining.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
 	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state', a.orders_table);
 	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate', a.orders_table);
-	UPDATE @extschema@.attachments t
+	UPDATE attachments t
 	SET state_table = NULL, thresholds = NULL, population_average_order_value = NULL, thresholds_as_of = NULL
 	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
-		PERFORM @extschema@.rebuild_attachment_views(a.attachment_name);
+		PERFORM rebuild_attachment_views(a.attachment_name);
 	END IF;
 	EXECUTE format('DROP TABLE %s', a.state_table);
 END
@@ -103,21 +103,21 @@ CREATE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) 
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	a @extschema@.attachments;
-	result @extschema@.rfm_thresholds;
+	a attachments;
+	result rfm_thresholds;
 	average numeric;
-	as_of timestamptz := @extschema@.segment_as_of();
+	as_of timestamptz := segment_as_of();
 BEGIN
-	SELECT * INTO a FROM @extschema@.attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_attachment_thresholds.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
 	END IF;
-	EXECUTE format('SELECT @extschema@.rfm_thresholds(s.stats, $1, $2),
-					   sum(@extschema@.total_amount(s.stats)) / sum(@extschema@.order_count(s.stats))
+	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
+					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
 					FROM %s s', a.state_table)
 		INTO result, average USING as_of, a.bins;
-	UPDATE @extschema@.attachments t
+	UPDATE attachments t
 	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
 	WHERE t.attachment_name = a.attachment_name;
 	RETURN result;
