@@ -193,12 +193,15 @@ CREATE OPERATOR CLASS @extschema@.segment_set_btree_ops DEFAULT FOR TYPE @extsch
 	FUNCTION 1 @extschema@.segment_set_cmp(@extschema@.segment_set, @extschema@.segment_set);
 COMMENT ON OPERATOR CLASS @extschema@.segment_set_btree_ops USING btree IS
 	'B-tree ordering of segment_set, lexicographic over the sorted labels';
+COMMENT ON OPERATOR FAMILY @extschema@.segment_set_btree_ops USING btree IS
+	'B-tree ordering of segment_set, lexicographic over the sorted labels';
 
 CREATE OPERATOR CLASS @extschema@.segment_set_hash_ops DEFAULT FOR TYPE @extschema@.segment_set USING hash AS
 	OPERATOR 1 @extschema@.=,
 	FUNCTION 1 @extschema@.segment_set_hash(@extschema@.segment_set),
 	FUNCTION 2 @extschema@.segment_set_hash_extended(@extschema@.segment_set, bigint);
 COMMENT ON OPERATOR CLASS @extschema@.segment_set_hash_ops USING hash IS 'hashing of segment_set';
+COMMENT ON OPERATOR FAMILY @extschema@.segment_set_hash_ops USING hash IS 'hashing of segment_set';
 
 -- GIN: keys are 32-bit hashes of the labels, matches are rechecked
 CREATE FUNCTION @extschema@.segment_set_gin_extract_value(@extschema@.segment_set, internal) RETURNS internal
@@ -234,6 +237,8 @@ CREATE OPERATOR CLASS @extschema@.segment_set_ops DEFAULT FOR TYPE @extschema@.s
 	FUNCTION 6 @extschema@.segment_set_gin_triconsistent(internal, smallint, @extschema@.segment_set, integer, internal, internal, internal),
 	STORAGE integer;
 COMMENT ON OPERATOR CLASS @extschema@.segment_set_ops USING gin IS
+	'GIN indexing of segment_set for &&, @>, <@, = and ?; keys are 32-bit hashes of the labels';
+COMMENT ON OPERATOR FAMILY @extschema@.segment_set_ops USING gin IS
 	'GIN indexing of segment_set for &&, @>, <@, = and ?; keys are 32-bit hashes of the labels';
 
 -- segment_set_agg(text): the labels of a group as a set
