@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE; CREATE EXTENSION segment" >/dev/null
 "${psql[@]}" -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS ins_plain, ins_c, ins_pl, ins_pl_state;
+DROP TABLE IF EXISTS ins_plain, ins_c, ins_pl, ins_pl_state, ins_state, bench_state;
 CREATE TABLE ins_plain (order_id bigserial PRIMARY KEY, customer_id bigint, order_time timestamptz, amount numeric(12, 2));
 CREATE INDEX ON ins_plain (customer_id);
 CREATE TABLE ins_c (LIKE ins_plain INCLUDING ALL);
@@ -37,7 +37,7 @@ SELECT count(*) FROM attach('ins', 'ins_c', 'customer_id', 'order_time', 'amount
 SELECT maintain_attachment('ins');
 -- the same work in PL/pgSQL: lock the customer, merge the order
 CREATE TABLE ins_pl_state (customer_id bigint PRIMARY KEY, stats rfm_stats NOT NULL);
-CREATE FUNCTION ins_pl_merge() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION ins_pl_merge() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF NEW.customer_id IS NOT NULL AND NEW.order_time IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(('ins_pl_state'::regclass::oid::bigint << 32)

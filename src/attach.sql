@@ -143,6 +143,7 @@ DECLARE
 	options text := '';
 	prefix text;
 	customer_columns text := '';
+	own_columns name[] := '{}';
 	population text;
 	rule_values text := '';
 	rule_array text := '';
@@ -180,14 +181,12 @@ BEGIN
 	-- one row per customer: the customers table (prospects included) or
 	-- the customers found in the orders
 	IF a.customers_table IS NOT NULL THEN
-		FOR col IN
-			SELECT att.attname FROM pg_attribute att
-			WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
-			  AND att.attname <> a.customer_key
-			ORDER BY att.attnum
-		LOOP
-			customer_columns := customer_columns || format(', c.%I', col.attname);
-		END LOOP;
+		SELECT coalesce(array_agg(att.attname ORDER BY att.attnum), '{}') INTO own_columns
+		FROM pg_attribute att
+		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+		  AND att.attname <> a.customer_key;
+		SELECT coalesce(string_agg(format(', c.%I', c), ''), '') INTO customer_columns
+		FROM unnest(own_columns) c;
 		population := format(
 			'SELECT c.%I AS customer_id%s, s.stats FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I',
 			a.customer_key, customer_columns, a.customers_table, a.customer_key);
@@ -277,16 +276,10 @@ $view$, view_name, options, ext, stats_source, population, scoring, customer_col
 	FOR col IN SELECT * FROM customer_view_columns() LOOP
 		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
 	END LOOP;
-	IF a.customers_table IS NOT NULL THEN
-		FOR col IN
-			SELECT att.attname FROM pg_attribute att
-			WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
-			  AND att.attname <> a.customer_key
-		LOOP
-			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname,
-						   format('from %s', a.customers_table));
-		END LOOP;
-	END IF;
+	FOR i IN 1 .. coalesce(array_upper(own_columns, 1), 0) LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, own_columns[i],
+					   format('from %s', a.customers_table));
+	END LOOP;
 
 	-- every membership of a customer, one row each
 	members_lateral := format($lateral$
