@@ -20,7 +20,7 @@ DATA_built = segment--$(EXTVERSION).sql
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input cdnow \
-	segment_map lifecycle segment_set attach state
+	segment_map lifecycle segment_set attach state catalog
 REGRESS_OPTS = --outputdir=test/results
 
 # concurrency: isolation specs in test/specs, their expected output in test/expected

@@ -141,3 +141,5 @@ CREATE OPERATOR CLASS @extschema@.rfm_hash_ops DEFAULT FOR TYPE @extschema@.rfm 
 	FUNCTION 1 @extschema@.rfm_hash(@extschema@.rfm),
 	FUNCTION 2 @extschema@.rfm_hash_extended(@extschema@.rfm, bigint);
 COMMENT ON OPERATOR CLASS @extschema@.rfm_hash_ops USING hash IS 'hashing of rfm';
+COMMENT ON OPERATOR FAMILY @extschema@.rfm_ops USING btree IS 'B-tree ordering of rfm by cell code';
+COMMENT ON OPERATOR FAMILY @extschema@.rfm_hash_ops USING hash IS 'hashing of rfm';
