@@ -6,8 +6,10 @@
  * per-customer rfm_stats type and its aggregates (rfm_stats*.c), the rfm
  * score type (rfm.c), population thresholds (rfm_thresholds*.c), scoring
  * (rfm_score.c), named segment maps (segment_map.c), lifecycle stages
- * (lifecycle.c) and the check of rule expressions (segment_rule.c).  The
- * views of attach() are built in SQL (attach.sql).
+ * (lifecycle.c), the check of rule expressions (segment_rule.c), the label
+ * set type and its GIN support (segment_set*.c) and the trigger that keeps
+ * per-customer state (state_trigger.c).  The views of attach() and the
+ * maintained state are set up in SQL (attach.sql, state.sql).
  */
 #include "postgres.h"
 
