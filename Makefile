@@ -3,6 +3,8 @@
 # The version lives in segment.control.  The install script of the current
 # version, segment--$(EXTVERSION).sql, is assembled from the SQL pieces in
 # src/, one per concern beside its C file, in the order of SQL_PARTS.
+# src/updates holds the install scripts of released versions, frozen, and the
+# update scripts from each of them to the next.
 
 EXTENSION = segment
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
@@ -17,6 +19,7 @@ SQL_PARTS = src/rfm_stats.sql src/rfm.sql src/rfm_thresholds.sql src/rfm_score.s
 	src/segment_map.sql src/lifecycle.sql src/segment_set.sql src/attach.sql src/state.sql
 
 DATA_built = segment--$(EXTVERSION).sql
+DATA = $(wildcard src/updates/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input cdnow \
