@@ -36,6 +36,25 @@ SELECT count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text) AS d
 	   count(*) AS customers
 FROM kept.keep_state s FULL JOIN kept.from_orders o USING (customer_id);
 SELECT * FROM kept.differences;
+-- the stored scores, stage and segments against the same values derived
+-- again in SQL, at the time they were stored (or the last order, if later)
+-- and a microsecond before they expire: a row is counted once for every
+-- value that disagrees
+CREATE VIEW kept.stored_differences AS
+SELECT count(*) FILTER (WHERE s.scores IS DISTINCT FROM rfm_score(s.stats, j.at, t.thresholds)) +
+	   count(*) FILTER (WHERE s.lifecycle_stage IS DISTINCT FROM lifecycle_stage(s.stats, j.at)) +
+	   count(*) FILTER (WHERE s.segments IS DISTINCT FROM
+						segment_set(segment_memberships(rfm_score(s.stats, j.at, t.thresholds), 'default'))) +
+	   count(*) FILTER (WHERE s.valid_until > j.at AND s.valid_until < 'infinity' AND
+						(rfm_score(s.stats, s.valid_until - interval '1 microsecond', t.thresholds) <> s.scores OR
+						 lifecycle_stage(s.stats, s.valid_until - interval '1 microsecond') <> s.lifecycle_stage))
+	   AS stored_differences,
+	   count(*) FILTER (WHERE s.valid_until > j.at) AS valid_rows
+FROM kept.keep_state s
+	 CROSS JOIN LATERAL (SELECT GREATEST(s.scored_at, last_order_time(s.stats)) AS at) j,
+	 attachments t
+WHERE t.attachment_name = 'keep';
+SELECT * FROM kept.stored_differences;
 
 -- inserts: new customers, existing ones, an order without time (no order),
 -- without customer (nobody's), without amount (counted, adds nothing)
@@ -43,6 +62,7 @@ INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES
 	(1, '2025-06-01', 10), (9999, '2025-06-02', 20), (9999, '2025-06-03', NULL),
 	(2, NULL, 30), (NULL, '2025-06-04', 40);
 SELECT * FROM kept.differences;
+SELECT * FROM kept.stored_differences;
 SELECT customer_id, stats FROM kept.keep_state WHERE customer_id = 9999;
 
 -- updates of amounts and times, moves between customers, other columns
@@ -52,10 +72,12 @@ UPDATE kept.orders SET customer_id = 5000 + order_id % 3 WHERE order_id % 97 = 0
 UPDATE kept.orders SET note = 'seen' WHERE order_id % 5 = 0;
 UPDATE kept.orders SET ordered_at = NULL WHERE order_id = 4;
 SELECT * FROM kept.differences;
+SELECT * FROM kept.stored_differences;
 
 -- deletes, down to customers with no orders left
 DELETE FROM kept.orders WHERE order_id % 7 = 0 OR customer_id = 9999;
 SELECT * FROM kept.differences;
+SELECT * FROM kept.stored_differences;
 SELECT count(*) AS state_rows_for_9999 FROM kept.keep_state WHERE customer_id = 9999;
 
 -- the views read the state and score against the thresholds stored at the
@@ -82,7 +104,48 @@ SELECT lifecycle_stage, customers FROM kept.keep_lifecycle_summary WHERE custome
 SELECT count(*) AS stage_differences
 FROM kept.keep_customers k JOIN kept.direct_customers d USING (customer_id)
 WHERE k.lifecycle_stage <> d.lifecycle_stage OR k.recency_days <> d.recency_days;
+
+-- a segment's members are found through the GIN index of the stored
+-- segments, and the rows whose stored values expired are derived again;
+-- at both times the segment views list who the customers view says
+CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
+END $$;
+SET enable_seqscan = off;
+SELECT DISTINCT substring(line FROM 'keep_state_[a-z_]+_idx') AS indexes
+FROM pg_temp.plan_of('SELECT customer_id FROM kept.keep_segment_champions') line
+WHERE line ~ 'keep_state_[a-z_]+_idx' ORDER BY 1;
+RESET enable_seqscan;
+SELECT count(*) AS expired FROM kept.keep_state WHERE valid_until <= segment_as_of();
+SELECT refresh_due_segments('keep') AS refreshed;
+SELECT count(*) AS expired FROM kept.keep_state WHERE valid_until <= segment_as_of();
+SELECT * FROM kept.stored_differences;
+CREATE VIEW kept.segment_view_differences AS
+SELECT (SELECT count(*) FROM kept.keep_segment_members WHERE segment IN ('Champions', 'At Risk', 'Lost')) AS members,
+	   count(*) AS differences FROM (
+	(SELECT 'Champions', customer_id FROM kept.keep_segment_champions
+	 UNION ALL SELECT 'At Risk', customer_id FROM kept.keep_segment_at_risk
+	 UNION ALL SELECT 'Lost', customer_id FROM kept.keep_segment_lost)
+	EXCEPT ALL
+	SELECT segment, customer_id FROM kept.keep_segment_members WHERE segment IN ('Champions', 'At Risk', 'Lost')
+	UNION ALL
+	(SELECT segment, customer_id FROM kept.keep_segment_members WHERE segment IN ('Champions', 'At Risk', 'Lost')
+	 EXCEPT ALL
+	 (SELECT 'Champions', customer_id FROM kept.keep_segment_champions
+	  UNION ALL SELECT 'At Risk', customer_id FROM kept.keep_segment_at_risk
+	  UNION ALL SELECT 'Lost', customer_id FROM kept.keep_segment_lost))
+) d;
+SELECT * FROM kept.segment_view_differences;
 SET segment.as_of = '2026-01-01';
+SELECT * FROM kept.segment_view_differences;
+SELECT count(*) FILTER (WHERE scored_at > segment_as_of()) AS stored_later FROM kept.keep_state;
+DROP VIEW kept.segment_view_differences;
+
+-- an order dated after the analysis time counts as made at that time
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01', 5);
+SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;
+SELECT * FROM kept.stored_differences;
 
 -- truncate empties the state
 TRUNCATE kept.orders;

@@ -117,21 +117,24 @@ CREATE FUNCTION @extschema@.customer_view_columns()
 COMMENT ON FUNCTION @extschema@.customer_view_columns() IS
 	'the columns segment adds to a customer in the views of an attachment';
 
--- Comments a view and its columns: pairs of column name and comment.
-CREATE FUNCTION @extschema@.comment_view(view_name text, view_comment text, VARIADIC columns text[])
+-- Comments a view or table and its columns: pairs of column name and comment.
+CREATE FUNCTION @extschema@.comment_relation(relation_name text, relation_comment text, VARIADIC columns text[])
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
-	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name, view_comment);
+	EXECUTE format('COMMENT ON %s %s IS %L',
+				   CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = relation_name::regclass)
+						WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END,
+				   relation_name, relation_comment);
 	FOR i IN 1 .. coalesce(array_upper(columns, 1), 0) BY 2 LOOP
-		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, columns[i], columns[i + 1]);
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', relation_name, columns[i], columns[i + 1]);
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.comment_view(text, text, text[]) IS
-	'comments a view of an attachment and its columns, given as pairs of name and comment';
+COMMENT ON FUNCTION @extschema@.comment_relation(text, text, text[]) IS
+	'comments a view or table of an attachment and its columns, given as pairs of name and comment';
 
 CREATE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
@@ -154,6 +157,7 @@ DECLARE
 	stats_source text;
 	scoring text;
 	reference text;
+	candidates text;
 	seg record;
 	col record;
 BEGIN
@@ -172,6 +176,10 @@ BEGIN
 			USING DETAIL = 'security_invoker views need PostgreSQL 15.';
 	END IF;
 	prefix := a.attachment_name || '_';
+	-- the map may have changed: the stored segments follow it
+	IF a.state_table IS NOT NULL AND fill_segment_cells(a.attachment_name) THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => false);
+	END IF;
 
 	-- drop the previous views, dependents first
 	FOR i IN REVERSE coalesce(array_upper(a.views, 1), 0) .. 1 LOOP
@@ -188,11 +196,12 @@ BEGIN
 		SELECT coalesce(string_agg(format(', c.%I', c), ''), '') INTO customer_columns
 		FROM unnest(own_columns) c;
 		population := format(
-			'SELECT c.%I AS customer_id%s, s.stats FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I',
+			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid
+	FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I',
 			a.customer_key, customer_columns, a.customers_table, a.customer_key);
 		customer_columns := replace(customer_columns, ', c.', ', p.');
 	ELSE
-		population := 'SELECT s.customer_id, s.stats FROM stats s';
+		population := 'SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid FROM stats s';
 	END IF;
 
 	FOR seg IN
@@ -206,23 +215,30 @@ BEGIN
 		rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
 	END LOOP;
 
-	-- per-customer statistics: maintained by triggers and scored against the
-	-- thresholds stored at the last refresh (no window over all customers,
-	-- so reading one customer is an index lookup), or computed from the
-	-- orders and scored against all customers at read time
+	-- per-customer statistics: maintained by triggers with the scores and
+	-- stage they give, stored while time alone leaves them unchanged and
+	-- otherwise scored against the thresholds stored at the last refresh (no
+	-- window over all customers, so reading one customer is an index
+	-- lookup), or computed from the orders and scored against all customers
+	-- at read time.  An order after the analysis time (only maintained
+	-- statistics have them) counts as made at the analysis time.
 	IF a.state_table IS NOT NULL THEN
-		stats_source := format('SELECT s.customer_id, s.stats FROM %s s', a.state_table);
-		scoring := format('%1$s.rfm_score(p.stats, clock.as_of, r.thresholds) AS scores,
+		stats_source := format('SELECT s.customer_id, s.stats, s.scores AS stored_scores,
+		   s.lifecycle_stage AS stored_stage, s.scored_at <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
+	FROM %s s, clock', a.state_table);
+		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
+				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
 		   r.population_average_order_value', ext);
 		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
 		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
 	ELSE
-		scoring := format('%1$s.rfm_score(p.stats, clock.as_of, %2$s) OVER () AS scores,
+		scoring := format('%1$s.rfm_score(p.stats, p.judged_at, %2$s) OVER () AS scores,
 		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
 		   ext, a.bins);
 		reference := '';
 		stats_source := format(
-			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats
+			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats,
+		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
 	FROM %5$s o, clock
 	WHERE o.%3$I::timestamptz <= clock.as_of AND o.%1$I IS NOT NULL
 	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table);
@@ -237,9 +253,12 @@ WITH clock AS (
 	%4$s
 ), population AS (
 	%5$s
+), judged AS (
+	SELECT p.*, GREATEST(clock.as_of, %3$s.last_order_time(p.stats)) AS judged_at
+	FROM population p, clock
 ), scored AS (
-	SELECT p.*, clock.as_of, %6$s
-	FROM population p, clock%11$s
+	SELECT p.*, %6$s
+	FROM judged p%11$s
 ), described AS (
 	SELECT p.customer_id%7$s,
 		   coalesce(%3$s.order_count(p.stats), 0) AS order_count,
@@ -248,7 +267,7 @@ WITH clock AS (
 		   p.population_average_order_value,
 		   %3$s.first_order_time(p.stats) AS first_order_time,
 		   %3$s.last_order_time(p.stats) AS last_order_time,
-		   round(%3$s.recency_days(p.stats, p.as_of)::numeric, 6) AS recency_days,
+		   round(%3$s.recency_days(p.stats, p.judged_at)::numeric, 6) AS recency_days,
 		   %3$s.recency_score(p.scores) AS recency_score,
 		   %3$s.frequency_score(p.scores) AS frequency_score,
 		   %3$s.monetary_score(p.scores) AS monetary_score,
@@ -256,7 +275,8 @@ WITH clock AS (
 		   p.scores::text AS rfm,
 		   %3$s.segment_assign(p.scores, %8$L) AS segment,
 		   %3$s.segment_memberships(p.scores, %8$L) AS rfm_segments,
-		   %3$s.lifecycle_stage(p.stats, p.as_of) AS lifecycle_stage
+		   CASE WHEN p.stored_valid THEN p.stored_stage
+				ELSE %3$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage
 	FROM scored p
 )
 SELECT customer.customer_id%9$s, customer.order_count, customer.total_amount, customer.average_order_value,
@@ -297,7 +317,7 @@ SELECT customer.customer_id, m.segment, m.kind, customer.order_count, customer.t
 FROM %3$I.%4$I AS customer%5$s
 $view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral);
 	built := built || view_name;
-	PERFORM comment_view(view_name,
+	PERFORM comment_relation(view_name,
 		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name),
 		'customer_id', 'the customer''s key',
 		'segment', 'a segment the customer belongs to',
@@ -333,7 +353,7 @@ GROUP BY l.segment, l.kind, l.position
 ORDER BY l.position
 $view$, view_name, options, a.view_schema, prefix || 'customers', members_lateral, segment_list);
 	built := built || view_name;
-	PERFORM comment_view(view_name,
+	PERFORM comment_relation(view_name,
 		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name),
 		'segment', 'segment name',
 		'kind', 'rfm for a segment of the map, rule for a rule segment',
@@ -359,7 +379,7 @@ GROUP BY s.stage, s.position
 ORDER BY s.position
 $view$, view_name, options, a.view_schema, prefix || 'customers', ext);
 	built := built || view_name;
-	PERFORM comment_view(view_name,
+	PERFORM comment_relation(view_name,
 		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
 		'lifecycle_stage', 'lifecycle stage',
 		'customers', 'customers in the stage',
@@ -381,7 +401,7 @@ GROUP BY r.score, f.score
 ORDER BY r.score, f.score
 $view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
 	built := built || view_name;
-	PERFORM comment_view(view_name,
+	PERFORM comment_relation(view_name,
 		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
 			   a.attachment_name),
 		'recency_score', 'R score',
@@ -401,12 +421,26 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
 			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
 				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
 		END IF;
+		-- with maintained state, an RFM segment's members are among the
+		-- customers whose stored segments hold it (the GIN index) and those
+		-- whose stored values do not hold at the analysis time (index ranges)
+		candidates := '';
+		IF a.state_table IS NOT NULL AND seg.kind = 'rfm' THEN
+			candidates := format($candidates$
+  AND customer.customer_id IN (
+	SELECT s.customer_id FROM %1$s s
+	WHERE s.segments OPERATOR(%2$s.@>) %3$L::%2$s.segment_set
+	UNION ALL
+	SELECT s.customer_id FROM %1$s s
+	WHERE s.valid_until <= %2$s.segment_as_of() OR s.scored_at > %2$s.segment_as_of())$candidates$,
+				a.state_table, ext, segment_set(ARRAY[seg.segment])::text);
+		END IF;
 		EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
 SELECT customer.* FROM %3$I.%4$I AS customer
-WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS own%5$s WHERE m.segment = %6$L)
+WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS own%5$s WHERE m.segment = %6$L)%7$s
 $view$, view_name, options, a.view_schema, prefix || 'customers',
-			replace(members_lateral, 'customer.', 'own.'), seg.segment);
+			replace(members_lateral, 'customer.', 'own.'), seg.segment, candidates);
 		built := built || view_name;
 		EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
 			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name));

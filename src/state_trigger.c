@@ -15,8 +15,18 @@
  * previous holder committed; under REPEATABLE READ a stale read ends in a
  * serialization failure on the state row instead of a wrong state.
  *
- * Arguments of the trigger: the state table (a quoted, qualified name) and
- * the customer, order time and amount columns of the orders table.
+ * Beside the statistics, the row holds what they give at the time of the
+ * write: the customer's scores against the attachment's stored thresholds,
+ * lifecycle stage, RFM segments (looked up in the attachment's cells table)
+ * and the time until which time alone leaves those unchanged
+ * (segments_valid_until()).  Threshold refreshes lock the state table
+ * against writers, and every write takes its lock before its statement
+ * takes a snapshot, so no row is scored against thresholds being replaced.
+ *
+ * Arguments of the trigger: the state table (a quoted, qualified name), the
+ * customer, order time and amount columns of the orders table, and the
+ * attachment's name.  Triggers made by version 0.1.0 lack the name: they
+ * keep the statistics only.
  */
 #include "postgres.h"
 
@@ -25,6 +35,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
@@ -35,6 +46,7 @@
 #include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(segment_state_trigger);
+PG_FUNCTION_INFO_V1(state_columns_sql);
 
 /* The prepared statements of one trigger, kept for the life of the backend. */
 typedef struct StatePlans
@@ -62,6 +74,30 @@ prepare(const char *query, int nargs, Oid *argtypes)
 		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
 	return plan;
+}
+
+/* The columns of a state table, in the order the statements write them. */
+#define VALUE_COLUMNS "stats, scores, lifecycle_stage, segments, scored_at, valid_until"
+#define STATE_COLUMNS "customer_id, " VALUE_COLUMNS
+
+/*
+ * SQL for the columns after stats, given the SQL of the statistics.  An
+ * order dated after the analysis time makes the customer count as judged
+ * at that order (recency 0), as the views do.
+ */
+static char *
+derived_columns(const char *stats, const char *ext, const char *attachment, const char *cells)
+{
+	const char *as_of = psprintf("GREATEST(%1$s.segment_as_of(), %1$s.last_order_time(%2$s))",
+								 ext, stats);
+	const char *thresholds = psprintf("(SELECT t.thresholds FROM %s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %s)",
+									  ext, quote_literal_cstr(attachment));
+	const char *scores = psprintf("%s.rfm_score(%s, %s, %s)", ext, stats, as_of, thresholds);
+
+	return psprintf("%2$s, %1$s.lifecycle_stage(%3$s, %4$s), "
+					"COALESCE((SELECT c.segments FROM %5$s c WHERE c.scores OPERATOR(%1$s.=) %2$s), '{}'::%1$s.segment_set), "
+					"%1$s.segment_as_of(), %1$s.segments_valid_until(%3$s, %4$s, %6$s)",
+					ext, scores, stats, as_of, cells, thresholds);
 }
 
 static int
@@ -109,8 +145,8 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 	if (plans != NULL)
 		return plans;
 
-	if (trigger->tgnargs != 4)
-		elog(ERROR, "segment_state_trigger needs 4 arguments, not %d", trigger->tgnargs);
+	if (trigger->tgnargs != 4 && trigger->tgnargs != 5)
+		elog(ERROR, "segment_state_trigger needs 4 or 5 arguments, not %d", trigger->tgnargs);
 	state = trigger->tgargs[0];
 	customer = trigger->tgargs[1];
 	order_time = trigger->tgargs[2];
@@ -143,24 +179,60 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.collation = TupleDescAttr(RelationGetDescr(orders), made.customer_attnum - 1)->attcollation;
 			made.state_oid = state_oid;
 		}
-		made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
-									  "VALUES ($1, %s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)) "
-									  "ON CONFLICT (customer_id) DO UPDATE "
-									  "SET stats = %s.rfm_stats_combine(s.stats, excluded.stats)",
-									  state, ext, ext),
-							 3, types);
-		made.rederive = prepare(psprintf("WITH fresh AS ("
-										 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
-										 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
-										 "), removed AS ("
-										 " DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1"
-										 " AND (SELECT stats FROM fresh) IS NULL"
-										 ") INSERT INTO %s AS s (customer_id, stats)"
-										 " SELECT $1, stats FROM fresh WHERE stats IS NOT NULL"
-										 " ON CONFLICT (customer_id) DO UPDATE SET stats = excluded.stats",
-										 ext, quote_identifier(order_time), quote_identifier(amount),
-										 orders_name, quote_identifier(customer), state, state),
-								1, types);
+		if (trigger->tgnargs == 4)
+		{
+			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
+										  "VALUES ($1, %s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)) "
+										  "ON CONFLICT (customer_id) DO UPDATE "
+										  "SET stats = %s.rfm_stats_combine(s.stats, excluded.stats)",
+										  state, ext, ext),
+								 3, types);
+			made.rederive = prepare(psprintf("WITH fresh AS ("
+											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
+											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
+											 "), removed AS ("
+											 " DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1"
+											 " AND (SELECT stats FROM fresh) IS NULL"
+											 ") INSERT INTO %s AS s (customer_id, stats)"
+											 " SELECT $1, stats FROM fresh WHERE stats IS NOT NULL"
+											 " ON CONFLICT (customer_id) DO UPDATE SET stats = excluded.stats",
+											 ext, quote_identifier(order_time), quote_identifier(amount),
+											 orders_name, quote_identifier(customer), state, state),
+									1, types);
+		}
+		else
+		{
+			const char *attachment = trigger->tgargs[4];
+			/* the attachment's cells table lives beside its state table */
+			const char *cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(state_oid)),
+														   psprintf("%s_cells", attachment));
+			const char *order = psprintf("%s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)", ext);
+			const char *combined = psprintf("%s.rfm_stats_combine(s.stats, excluded.stats)", ext);
+
+			made.merge = prepare(psprintf("INSERT INTO %s AS s (%s) VALUES ($1, %s, %s) "
+										  "ON CONFLICT (customer_id) DO UPDATE SET (%s) = ROW(%s, %s)",
+										  state, STATE_COLUMNS, order,
+										  derived_columns(order, ext, attachment, cells),
+										  VALUE_COLUMNS, combined,
+										  derived_columns(combined, ext, attachment, cells)),
+								 3, types);
+			made.rederive = prepare(psprintf("WITH fresh AS ("
+											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
+											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
+											 "), removed AS ("
+											 " DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1"
+											 " AND (SELECT stats FROM fresh) IS NULL"
+											 ") INSERT INTO %s AS s (%s)"
+											 " SELECT $1, f.stats, %s FROM fresh f WHERE f.stats IS NOT NULL"
+											 " ON CONFLICT (customer_id) DO UPDATE SET (%s) ="
+											 " ROW(excluded.stats, excluded.scores, excluded.lifecycle_stage,"
+											 " excluded.segments, excluded.scored_at, excluded.valid_until)",
+											 ext, quote_identifier(order_time), quote_identifier(amount),
+											 orders_name, quote_identifier(customer), state, state,
+											 STATE_COLUMNS, derived_columns("f.stats", ext, attachment, cells),
+											 VALUE_COLUMNS),
+									1, types);
+		}
 		made.clear = prepare(psprintf("DELETE FROM %s", state), 0, NULL);
 
 		plans = hash_search(plans_by_trigger, &trigger->tgoid, HASH_ENTER, &found);
@@ -189,6 +261,8 @@ lock_customers(StatePlans *plans, int count, Datum *customers)
 	int64		keys[2];
 
 	Assert(count <= 2);
+	/* waits out a threshold refresh, before the statement's snapshot */
+	LockRelationOid(plans->state_oid, RowExclusiveLock);
 	for (int i = 0; i < count; i++)
 		keys[i] = ((int64) plans->state_oid << 32) |
 			(uint32) DatumGetInt32(FunctionCall1Coll(&plans->hash, plans->collation, customers[i]));
@@ -312,4 +386,29 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * state_columns_sql(stats_sql, attachment_name, cells): the SQL the trigger
+ * writes the columns after stats with, for statements that rescore state
+ * rows (refresh_attachment_thresholds(), refresh_due_segments()), so that
+ * they and the trigger cannot disagree.
+ */
+Datum
+state_columns_sql(PG_FUNCTION_ARGS)
+{
+	char	   *stats = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *attachment = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const char *ext = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	Oid			cells_oid = PG_GETARG_OID(2);
+	char	   *cells_name = get_rel_name(cells_oid);
+	char	   *cells;
+
+	if (cells_name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", cells_oid)));
+	cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(cells_oid)), cells_name);
+
+	PG_RETURN_TEXT_P(cstring_to_text(derived_columns(stats, ext, attachment, cells)));
 }
