@@ -10,10 +10,11 @@
 -- a multiple) and on the fixed-day path, with rhythm_min_orders on both sides
 -- of the order count, for the current thresholds and for the threshold
 -- before the last order; the precedence lapsed > at_risk > reactivated >
--- new > active; orders all at one instant (a zero gap); named arguments;
--- NULLs (prospect, NULL as_of, 22004 for NULL parameters); every bad
+-- new > active; orders all at one instant (a zero gap) get the fixed days,
+-- for the current thresholds and for the one before the last order; named
+-- arguments; NULLs (prospect, NULL as_of, 22004 for NULL parameters); every bad
 -- parameter (22023) and an order after as_of or an infinite as_of (22023).
--- An oracle computes the stage of 6,000 generated customers a second way,
+-- An oracle computes the stage of 6,500 generated customers a second way,
 -- in plain SQL over the raw orders, and finds zero differences for five
 -- parameter sets.
 --
@@ -175,16 +176,42 @@ FROM (VALUES (interval '40 days', interval '0', 'active'),
 					 timestamptz '2024-01-01' + interval '20 days' + gap + as_of AS t) x;
 
 --
--- Orders all at one instant: the mean gap is 0, so are the rhythm's
--- thresholds, and any time after the orders is beyond them (lapsed).  With
--- rhythm_min_orders 4 the fixed days apply instead.
+-- Orders all at one instant show no rhythm: their mean gap is 0, and
+-- thresholds of 0 would make the customer lapsed one microsecond later.  The
+-- fixed days apply instead, as with too few orders.  Three orders on
+-- 2024-01-01 (date-only order times): new for 30 days, at risk beyond 90
+-- days, lapsed beyond 180, whatever rhythm_min_orders.
 --
 SELECT mean_days_between_orders(lc_orders_at('0', '0', '0'));
 SELECT as_of, lifecycle_stage(s, t) AS stage,
-	   lifecycle_stage(s, t, rhythm_min_orders => 4) AS stage_without_rhythm
+	   lifecycle_stage(s, t, rhythm_min_orders => 2) AS rhythm_min_orders_2,
+	   lifecycle_stage(s, t, rhythm_min_orders => 4) AS rhythm_min_orders_4, expected
 FROM lc_orders_at('0', '0', '0') s,
-	 (VALUES (interval '0'), ('1 microsecond'), ('30 days 1 microsecond')) v(as_of),
+	 (VALUES (interval '0', 'new'),
+			 ('1 microsecond', 'new'),
+			 ('1 day', 'new'),					-- the next day
+			 ('30 days 1 microsecond', 'active'),
+			 ('90 days', 'active'),
+			 ('90 days 1 microsecond', 'at_risk'),
+			 ('180 days', 'at_risk'),
+			 ('180 days 1 microsecond', 'lapsed')) v(as_of, expected),
 	 LATERAL (SELECT timestamptz '2024-01-01' + as_of AS t) x;
+-- any positive mean gap is a rhythm: orders at 0, 0 and 1 microsecond have
+-- a mean gap of half a microsecond, so are lapsed beyond 2 microseconds
+-- after the last order (unless rhythm_min_orders is 4)
+SELECT lifecycle_stage(s, '2024-01-01 00:00:00.000004') AS three_microseconds_later,
+	   lifecycle_stage(s, '2024-01-01 00:00:00.000004', rhythm_min_orders => 4) AS rhythm_min_orders_4
+FROM lc_orders_at('0', '0', '1 microsecond') s;
+-- the same rule for the threshold before the last order: three orders on
+-- 2024-01-01 and a fourth G days later (a rhythm of G/3 days, so not behind
+-- at the last order); the threshold before it is lapsed_days = 180, not 0
+SELECT gap, lifecycle_stage(s, t) AS stage,
+	   lifecycle_stage(s, t, lapsed_days => 365) AS lapsed_days_365, expected
+FROM (VALUES (interval '1 day', 'new'),
+			 ('180 days', 'active'),
+			 ('180 days 1 microsecond', 'reactivated')) v(gap, expected),
+	 LATERAL (SELECT lc_orders_at('0', '0', '0', gap) AS s,
+					 timestamptz '2024-01-01' + gap AS t) x;
 
 --
 -- Named and positional arguments
@@ -315,17 +342,18 @@ SELECT lifecycle_stage(NULL, 'infinity');
 \echo :LAST_ERROR_SQLSTATE
 
 --
--- Oracle: 6,000 generated customers.  4,000 of them: one in ten without
+-- Oracle: 6,500 generated customers.  4,000 of them: one in ten without
 -- orders, the others with 1 to about 40 orders at their own rhythm (a gap of
 -- 1 to 61 days, varied by half either way), occasional long breaks (6 to 12
 -- times the gap) so that some lapse and come back, a few with all orders at
 -- one instant, last orders spread over the 400 days before 2025-01-01; half
 -- of them order at midnight, the others to the microsecond.  2,000 more
--- order like clockwork (below) so that thresholds are hit exactly.  The
--- stage is computed again in plain SQL from count, min, max and array_agg of
--- the raw orders, with the day count of the README, and compared for five
--- parameter sets; the counts show every stage reached and how many
--- customers sit exactly on each threshold.
+-- order like clockwork (below) so that thresholds are hit exactly, and 500
+-- more order several times on one date (below).  The stage is computed
+-- again in plain SQL from count, min, max and array_agg of the raw orders,
+-- with the day count of the README, and compared for five parameter sets;
+-- the counts show every stage reached, how many customers sit exactly on
+-- each threshold and how many have orders all at one instant.
 --
 CREATE FUNCTION lc_unit(bigint) RETURNS float8 LANGUAGE sql IMMUTABLE
 	AS $$ SELECT (hashint8($1)::bigint + 2147483648) / 4294967296.0 $$;
@@ -373,6 +401,23 @@ FROM (
 		  FROM generate_series(4001, 6000) c) p
 ) q, generate_series(1, n) k;
 
+-- 500 more customers with date-only order times who place 1 to 4 orders on
+-- their first day, then 0 to 2 more on later days (round numbers of days
+-- apart): orders all at one instant, or all but the last.
+INSERT INTO lc_customers SELECT generate_series(6001, 6500);
+INSERT INTO lc_orders
+SELECT c, timestamptz '2025-01-01' - make_interval(days => r)
+		  - make_interval(days => CASE WHEN k <= m THEN CASE p WHEN 0 THEN 0 WHEN 1 THEN g1 ELSE g1 + g2 END
+									   WHEN k = m + 1 AND p = 2 THEN g2
+									   ELSE 0 END)
+FROM (
+	SELECT c, 1 + floor(lc_unit(c * 53) * 4)::int AS m, floor(lc_unit(c * 59) * 3)::int AS p,
+		   (ARRAY[0, 1, 30, 45, 60, 90, 180, 200, 365])[1 + floor(lc_unit(c * 61) * 9)::int] AS r,
+		   (ARRAY[1, 10, 30, 45, 60, 90, 180, 181, 365])[1 + floor(lc_unit(c * 67) * 9)::int] AS g1,
+		   (ARRAY[1, 7, 30, 90])[1 + floor(lc_unit(c * 71) * 4)::int] AS g2
+	FROM generate_series(6001, 6500) c
+) q, generate_series(1, m + p) k;
+
 SELECT count(*) AS orders, count(DISTINCT customer_id) AS customers_with_orders,
 	   max(n) AS most_orders, max(order_time) <= '2025-01-01' AS none_after_2025
 FROM lc_orders JOIN (SELECT customer_id, count(*) AS n FROM lc_orders GROUP BY 1) c USING (customer_id);
@@ -383,13 +428,16 @@ FROM lc_customers LEFT JOIN lc_orders USING (customer_id)
 GROUP BY customer_id;
 
 -- Differences between lifecycle_stage and plain SQL at as_of, the stage
--- counts, and how many customers sit exactly on each threshold: recency on
+-- counts, how many customers sit exactly on each threshold (recency on
 -- at_risk_after or lapsed_after, the age of the first order on new_days, the
--- gap before the last order on the lapsed threshold before it.
+-- gap before the last order on the lapsed threshold before it), and how
+-- many have enough orders for a rhythm but all at one instant, or all but
+-- the last (the threshold before the last order).
 CREATE FUNCTION lc_oracle(as_of timestamptz, nd float8, am float8, lm float8, rmo int, ad float8, ld float8)
 RETURNS TABLE (customers bigint, differences bigint, prospect bigint, new bigint, active bigint,
 			   at_risk bigint, lapsed bigint, reactivated bigint,
-			   on_at_risk bigint, on_lapsed bigint, on_new bigint, on_reactivation bigint)
+			   on_at_risk bigint, on_lapsed bigint, on_new bigint, on_reactivation bigint,
+			   zero_gap bigint, zero_gap_before bigint)
 LANGUAGE sql AS $$
 WITH raw AS (
 	SELECT customer_id, count(order_time) AS n, min(order_time) AS first_o, max(order_time) AS last_o,
@@ -399,9 +447,12 @@ WITH raw AS (
 ), thresholds AS (
 	SELECT *, lc_days(last_o, as_of) AS recency, lc_days(first_o, as_of) AS age,
 		   lc_days(prev_o, last_o) AS last_gap,
-		   CASE WHEN n >= rmo THEN am * (lc_days(first_o, last_o) / (n - 1)::float8) ELSE ad END AS at_risk_after,
-		   CASE WHEN n >= rmo THEN lm * (lc_days(first_o, last_o) / (n - 1)::float8) ELSE ld END AS lapsed_after,
-		   CASE WHEN n - 1 >= rmo THEN lm * (lc_days(first_o, prev_o) / (n - 2)::float8) ELSE ld END AS lapsed_before
+		   CASE WHEN n >= rmo AND last_o > first_o
+				THEN am * (lc_days(first_o, last_o) / (n - 1)::float8) ELSE ad END AS at_risk_after,
+		   CASE WHEN n >= rmo AND last_o > first_o
+				THEN lm * (lc_days(first_o, last_o) / (n - 1)::float8) ELSE ld END AS lapsed_after,
+		   CASE WHEN n - 1 >= rmo AND prev_o > first_o
+				THEN lm * (lc_days(first_o, prev_o) / (n - 2)::float8) ELSE ld END AS lapsed_before
 	FROM raw
 ), plain AS (
 	SELECT *, CASE WHEN n = 0 THEN 'prospect'
@@ -426,7 +477,9 @@ SELECT count(*),
 	   count(*) FILTER (WHERE recency = at_risk_after),
 	   count(*) FILTER (WHERE recency = lapsed_after),
 	   count(*) FILTER (WHERE age = nd),
-	   count(*) FILTER (WHERE last_gap = lapsed_before)
+	   count(*) FILTER (WHERE last_gap = lapsed_before),
+	   count(*) FILTER (WHERE n >= rmo AND first_o = last_o),
+	   count(*) FILTER (WHERE n - 1 >= rmo AND first_o = prev_o AND prev_o < last_o)
 FROM ours FULL JOIN plain USING (customer_id)
 $$;
 

@@ -1,6 +1,8 @@
 -- rfm_score: hand-worked scores a reader can check by eye; ties get equal
 -- scores; PARTITION BY scores each partition on its own; the window
--- function equals scoring against the rfm_thresholds aggregate.
+-- function equals scoring against the rfm_thresholds aggregate; scoring
+-- against stored thresholds that change from row to row (or are NULL) gives
+-- the scores plain SQL gives.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
@@ -89,3 +91,72 @@ FROM (SELECT rfm_score(stats, '2024-12-31') OVER () AS by_literal,
 -- 250 is above 100 only, M = 2
 SELECT rfm_score(rfm_stats('2024-12-24', 250), '2024-12-31',
 				 make_rfm_thresholds('{7, 30, 90, 365}', '{1, 2, 5, 10}', '{100, 250, 1000, 5000}'));
+
+--
+-- Scoring against stored thresholds keeps the unpacked thresholds from one
+-- call to the next and must notice when they change.  Every row below gets
+-- other thresholds than the row before: stored values of several sizes, the
+-- same value from two rows (two addresses), a NULL, the same values made
+-- again from their text every other row, and values made per row that take
+-- the address of the previous row's value.  Each
+-- score is compared with one computed in plain SQL from the thresholds as
+-- arrays: 1 plus the number of thresholds below the value, recency reversed.
+--
+CREATE FUNCTION score_cache_plain(stats rfm_stats, as_of timestamptz,
+								  rt float8[], ft float8[], mt float8[]) RETURNS int[]
+LANGUAGE sql AS $$
+	SELECT ARRAY[cardinality(rt) + 1 - (SELECT count(*) FROM unnest(rt) t WHERE t < recency_days(stats, as_of))::int,
+				 1 + (SELECT count(*) FROM unnest(ft) t WHERE t < order_count(stats)::float8)::int,
+				 1 + (SELECT count(*) FROM unnest(mt) t WHERE t < total_amount(stats)::float8)::int]
+$$;
+CREATE FUNCTION score_cache_scores(rfm) RETURNS int[] LANGUAGE sql
+	AS $$ SELECT ARRAY[recency_score($1), frequency_score($1), monetary_score($1)] $$;
+-- 300 customers: 1 to 5 orders over 2024, amounts 1 to 100
+CREATE TABLE score_cache_customers AS
+SELECT c AS id, rfm_stats(timestamptz '2024-01-01' + make_interval(days => (c * 37 + k * 11) % 360),
+						  1 + (c * 13 + k * 7) % 100) AS stats
+FROM generate_series(1, 300) c, generate_series(1, 1 + c % 5) k
+GROUP BY c;
+-- thresholds 0 to 8 (bins, and the population: every p-th customer); row
+-- k scores customer ids k, k + 9, ...  8 and 0 hold the same value, and so
+-- do 1 and 2; 7 and 8 differ but have the same size; 3 is NULL
+CREATE TABLE score_cache_thresholds AS
+SELECT k, CASE WHEN k <> 3 THEN (SELECT rfm_thresholds(stats, '2024-12-31', b[1], b[2], b[3])
+								 FROM score_cache_customers WHERE id % p = 0) END AS t
+FROM (VALUES (0, '{5,5,5}'::int[], 1), (1, '{3,4,9}', 2), (2, '{3,4,9}', 2), (3, NULL, 1),
+			 (4, '{9,9,9}', 3), (5, '{1,1,1}', 1), (6, '{2,9,2}', 5), (7, '{5,5,5}', 4),
+			 (8, '{5,5,5}', 1)) v(k, b, p);
+SELECT k, cardinality(recency_thresholds(t)) AS recency, cardinality(frequency_thresholds(t)) AS frequency,
+	   cardinality(monetary_thresholds(t)) AS monetary, pg_column_size(t) AS bytes
+FROM score_cache_thresholds ORDER BY k;
+
+-- stored values; the same values alternately as stored and as made again
+-- from their text
+SELECT count(*) AS scored,
+	   count(*) FILTER (WHERE t IS NULL AND rfm IS NULL AND rfm_remade IS NULL) AS null_thresholds_null_score,
+	   count(*) FILTER (WHERE t::text IS DISTINCT FROM previous_t) AS value_changes,
+	   count(*) FILTER (WHERE t IS NOT NULL
+						  AND (score_cache_scores(rfm) <> plain OR score_cache_scores(rfm_remade) <> plain)) AS differences
+FROM (
+	SELECT t, lag(t::text) OVER (ORDER BY id) AS previous_t,
+		   rfm_score(stats, '2024-12-31', t) AS rfm,
+		   rfm_score(stats, '2024-12-31', CASE WHEN id % 2 = 0 THEN t ELSE t::text::rfm_thresholds END) AS rfm_remade,
+		   score_cache_plain(stats, '2024-12-31', recency_thresholds(t), frequency_thresholds(t),
+							 monetary_thresholds(t)) AS plain
+	FROM (SELECT id, stats, th.t FROM score_cache_customers c JOIN score_cache_thresholds th ON th.k = c.id % 9
+		  ORDER BY id OFFSET 0) x
+) y;
+
+-- thresholds made per row, different every row
+SELECT count(*) AS scored,
+	   count(DISTINCT (rt, ft, mt)) AS distinct_thresholds,
+	   count(*) FILTER (WHERE score_cache_scores(rfm_score(stats, '2024-12-31', make_rfm_thresholds(rt, ft, mt)))
+						  <> score_cache_plain(stats, '2024-12-31', rt, ft, mt)) AS differences
+FROM (SELECT id, stats,
+			 ARRAY[(id % 7) * 20, 150 + (id % 3) * 50]::float8[] AS rt,
+			 CASE WHEN id % 4 = 0 THEN '{}' ELSE ARRAY[(id % 4)::float8] END AS ft,
+			 ARRAY[50 + (id % 5) * 20, 200, 250]::float8[] AS mt
+	  FROM score_cache_customers ORDER BY id OFFSET 0) x;
+
+DROP TABLE score_cache_customers, score_cache_thresholds;
+DROP FUNCTION score_cache_plain(rfm_stats, timestamptz, float8[], float8[], float8[]), score_cache_scores(rfm);

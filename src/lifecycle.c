@@ -10,23 +10,25 @@
  *
  * - NULL stats (no orders): prospect.  NULL as_of: NULL, even for a
  *	 prospect.  A NULL tuning parameter is an error (22004), checked first.
- * - Thresholds.  A customer with rhythm_min_orders orders or more has a
- *	 rhythm, the mean gap g = (last - first) / (orders - 1) days (what
- *	 mean_days_between_orders returns): at_risk_after = at_risk_multiple * g,
- *	 lapsed_after = lapsed_multiple * g.  Otherwise at_risk_after =
- *	 at_risk_days and lapsed_after = lapsed_days.  When all orders fell at
- *	 the same instant g is 0, so are both thresholds, and any time after the
- *	 last order is beyond them: such a customer is new at the instant of
- *	 the orders and lapsed from the next microsecond.  A product that
- *	 overflows double precision is an infinite threshold, never exceeded.
+ * - Thresholds.  A customer has a rhythm when they have rhythm_min_orders
+ *	 orders or more and their mean gap g = (last - first) / (orders - 1)
+ *	 days (what mean_days_between_orders returns) is greater than 0: then
+ *	 at_risk_after = at_risk_multiple * g, lapsed_after = lapsed_multiple * g.
+ *	 Otherwise at_risk_after = at_risk_days and lapsed_after = lapsed_days.
+ *	 Orders all at one instant (g = 0, such as several orders on one date
+ *	 with date-only order times) show no rhythm; with it, both thresholds
+ *	 would be 0 and the customer lapsed one microsecond later.  A product
+ *	 that overflows double precision is an infinite threshold, never
+ *	 exceeded.
  * - recency > lapsed_after: lapsed; else recency > at_risk_after: at_risk.
  * - Otherwise reactivated if the customer bought again after having lapsed:
  *	 two or more orders, and the gap before the last order (last - previous,
  *	 days_before_last_order) is greater than the lapsed threshold that
  *	 applied just before the last order, computed from the orders before it
- *	 (orders - 1 of them, first to previous): if orders - 1 >=
- *	 rhythm_min_orders, lapsed_multiple * (previous - first) / (orders - 2)
- *	 days, else lapsed_days.
+ *	 (orders - 1 of them, first to previous) by the same rule: if orders - 1
+ *	 >= rhythm_min_orders and their mean gap (previous - first) / (orders -
+ *	 2) days is greater than 0, lapsed_multiple times that gap, else
+ *	 lapsed_days.
  * - Otherwise new if the first order is at most new_days before as_of
  *	 (as_of - first <= new_days days), else active.
  * - Thresholds compare strictly: a recency or a gap equal to its threshold
@@ -145,6 +147,19 @@ lifecycle_params_check(const LifecycleParams *params)
 }
 
 /*
+ * The mean gap in days of order_count orders from first to last, or 0 when
+ * they show no rhythm: too few orders, or all at one instant.
+ */
+static double
+rhythm_gap(int64 order_count, TimestampTz first, TimestampTz last,
+		   const LifecycleParams *params)
+{
+	if (order_count < params->rhythm_min_orders)
+		return 0;
+	return days_between(first, last) / (double) (order_count - 1);
+}
+
+/*
  * The stage of a customer with one or more orders at as_of, as described at
  * the top of this file; params must have passed lifecycle_params_check.
  */
@@ -153,15 +168,15 @@ lifecycle_stage_of(const RfmOrders *orders, TimestampTz as_of,
 				   const LifecycleParams *params)
 {
 	double		recency = rfm_recency_days(orders, as_of);
+	double		gap;
 	double		at_risk_after;
 	double		lapsed_after;
 
 	Assert(orders->order_count >= 1);
-	if (orders->order_count >= params->rhythm_min_orders)
+	gap = rhythm_gap(orders->order_count, orders->first_order,
+					 orders->last_order, params);
+	if (gap > 0)
 	{
-		double		gap = days_between(orders->first_order, orders->last_order) /
-			(double) (orders->order_count - 1);
-
 		at_risk_after = params->at_risk_multiple * gap;
 		lapsed_after = params->lapsed_multiple * gap;
 	}
@@ -179,12 +194,13 @@ lifecycle_stage_of(const RfmOrders *orders, TimestampTz as_of,
 	if (orders->order_count >= 2)
 	{
 		/* the lapsed threshold of the orders before the last one */
+		double		gap_before = rhythm_gap(orders->order_count - 1,
+											orders->first_order,
+											orders->previous_order, params);
 		double		lapsed_before;
 
-		if (orders->order_count - 1 >= params->rhythm_min_orders)
-			lapsed_before = params->lapsed_multiple *
-				(days_between(orders->first_order, orders->previous_order) /
-				 (double) (orders->order_count - 2));
+		if (gap_before > 0)
+			lapsed_before = params->lapsed_multiple * gap_before;
 		else
 			lapsed_before = params->lapsed_days;
 		if (days_between(orders->previous_order, orders->last_order) > lapsed_before)

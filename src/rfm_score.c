@@ -131,16 +131,21 @@ rfm_score_window(PG_FUNCTION_ARGS)
 	PG_RETURN_RFM(rfm_bins_score(&partition->bins, customer));
 }
 
-/* rfm_score(stats, as_of, thresholds): one customer against stored thresholds. */
+/*
+ * rfm_score(stats, as_of, thresholds): one customer against stored
+ * thresholds.  Called once per customer with the same thresholds, so they
+ * are unpacked once and kept for the calls that follow.
+ */
 Datum
 rfm_score_thresholds(PG_FUNCTION_ARGS)
 {
 	RfmStatsView view;
-	RfmBins		bins;
+	RfmBins		scratch;
+	const RfmBins *bins;
 	double		customer[RFM_DIMENSIONS];
 
 	rfm_stats_view(PG_GETARG_DATUM(0), &view);
-	rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
+	bins = rfm_bins_cached(fcinfo->flinfo, PG_GETARG_DATUM(2), &scratch);
 	rfm_customer_values(&view, PG_GETARG_TIMESTAMPTZ(1), customer);
-	PG_RETURN_RFM(rfm_bins_score(&bins, customer));
+	PG_RETURN_RFM(rfm_bins_score(bins, customer));
 }

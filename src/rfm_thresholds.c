@@ -279,6 +279,67 @@ rfm_bins_from_thresholds(const RfmThresholds *stored, RfmBins *bins)
 	}
 }
 
+/*
+ * What rfm_bins_cached keeps in fn_extra: the data bytes of the last value
+ * unpacked (after the varlena header) and the bins unpacked from them.
+ */
+typedef struct RfmBinsCache
+{
+	bool		valid;			/* false until data and bins agree */
+	Size		size;			/* data bytes in use */
+	Size		capacity;		/* data bytes allocated */
+	char	   *data;			/* in fn_mcxt */
+	RfmBins		bins;
+} RfmBinsCache;
+
+/*
+ * The in-memory form of a thresholds datum, remembered in flinfo->fn_extra
+ * for the next call: a function called once per row with the same
+ * thresholds then only compares their bytes.  The cache is keyed by content,
+ * not by pointer, since the same value can arrive at a new address every row
+ * and another value at an old one.  Without flinfo (a direct call) the
+ * result is unpacked into scratch.
+ */
+const RfmBins *
+rfm_bins_cached(FmgrInfo *flinfo, Datum thresholds, RfmBins *scratch)
+{
+	struct varlena *packed = PG_DETOAST_DATUM_PACKED(thresholds);
+	Size		size = VARSIZE_ANY_EXHDR(packed);
+	const char *data = VARDATA_ANY(packed);
+	RfmBinsCache *cache;
+
+	if (flinfo == NULL)
+	{
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PointerGetDatum(packed)), scratch);
+		return scratch;
+	}
+
+	cache = (RfmBinsCache *) flinfo->fn_extra;
+	if (cache != NULL && cache->valid && cache->size == size &&
+		memcmp(cache->data, data, size) == 0)
+		return &cache->bins;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(RfmBinsCache));
+		flinfo->fn_extra = cache;
+	}
+	/* an error while unpacking must not leave the old key on new bins */
+	cache->valid = false;
+	rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PointerGetDatum(packed)), &cache->bins);
+	if (size > cache->capacity)
+	{
+		if (cache->data != NULL)
+			pfree(cache->data);
+		cache->data = MemoryContextAlloc(flinfo->fn_mcxt, size);
+		cache->capacity = size;
+	}
+	memcpy(cache->data, data, size);
+	cache->size = size;
+	cache->valid = true;
+	return &cache->bins;
+}
+
 #define THRESHOLDS_SYNTAX "Expected {\"recency\": [...], \"frequency\": [...], \"monetary\": [...]} with up to 8 numbers in each list."
 
 static inline char *

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 
 #include "rfm.h"
 #include "rfm_stats.h"
@@ -46,5 +47,6 @@ extern void rfm_bins_from_population(RfmBins *bins, double *values[RFM_DIMENSION
 extern int16 rfm_bins_score(const RfmBins *bins, const double values[RFM_DIMENSIONS]);
 extern RfmThresholds *rfm_thresholds_from_bins(const RfmBins *bins);
 extern void rfm_bins_from_thresholds(const RfmThresholds *stored, RfmBins *bins);
+extern const RfmBins *rfm_bins_cached(FmgrInfo *flinfo, Datum thresholds, RfmBins *scratch);
 
 #endif							/* SEGMENT_RFM_THRESHOLDS_H */
