@@ -60,6 +60,21 @@ RESET enable_hashagg;
 SELECT num_nonnulls(rfm_thresholds(stats, NULL), rfm_thresholds(stats, NULL, 3),
 					rfm_thresholds(stats, NULL, 2, 3, 4)) AS not_null
 FROM edges_rows WHERE stats IS NOT NULL;
+-- but their bins count: every row of a population must have the same
+-- bins, whichever row comes first and whether or not it is left out (22023),
+-- in the aggregate as in the window function
+SELECT rfm_thresholds(s, '2025-01-01', b ORDER BY k)
+FROM (VALUES (1, NULL::rfm_stats, 3), (2, '(orders=1, total=1, first=2024-01-01, last=2024-01-01)', 4)) v(k, s, b);
+\echo :LAST_ERROR_SQLSTATE
+SELECT rfm_thresholds(s, '2025-01-01', b ORDER BY k DESC)
+FROM (VALUES (1, NULL::rfm_stats, 3), (2, '(orders=1, total=1, first=2024-01-01, last=2024-01-01)', 4)) v(k, s, b);
+\echo :LAST_ERROR_SQLSTATE
+SELECT rfm_thresholds(s, NULL, b) FROM (VALUES ('(orders=1, total=1, first=2024-01-01, last=2024-01-01)'::rfm_stats, 3),
+											 (NULL, 4)) v(s, b);
+\echo :LAST_ERROR_SQLSTATE
+SELECT rfm_score(s, '2025-01-01', b) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+FROM (VALUES (1, NULL::rfm_stats, 3), (2, '(orders=1, total=1, first=2024-01-01, last=2024-01-01)', 4)) v(k, s, b);
+\echo :LAST_ERROR_SQLSTATE
 -- no rows at all, ungrouped: one row of NULLs; grouped: no row
 SELECT num_nonnulls(rfm_stats(order_time, amount), rfm_stats_merge(stats),
 					rfm_thresholds(stats, as_of), rfm_thresholds(stats, as_of, 3),
