@@ -5,7 +5,8 @@
 -- Proves: every aggregate (rfm_stats, rfm_stats_merge, the three
 -- rfm_thresholds, segment_set_agg, min and max of rfm) is NULL over no rows
 -- and over only NULL input, grouped or not, and rfm_stats_of_order and
--- rfm_stats_combine likewise; NaN and infinite amounts and infinite times
+-- rfm_stats_combine likewise; the bins of rows left out of a population
+-- are checked in any order (22023); NaN and infinite amounts and infinite times
 -- are 22023 from the functions too; totals beyond int64, beyond 10^37 and
 -- beyond 10^38, amounts with 30 significant digits and with scales of 20 to
 -- 40, and negative totals equal sum(numeric) as text (value and display
@@ -15,8 +16,10 @@
 -- plans, force_parallel_mode = regress (debug_parallel_query on PG16+),
 -- sorted and hashed grouping, and partitionwise aggregation over a
 -- partitioned orders table (partial aggregates per partition, an empty
--- partition, a partition of NULL times) give identical rows, and an error
--- raised in a worker or a partition's partial aggregate keeps its SQLSTATE.
+-- partition, a partition of NULL times) give identical rows, an error
+-- raised in a worker or a partition's partial aggregate keeps its SQLSTATE,
+-- and segment_set_agg's limit of 1000 labels holds exactly across
+-- partitions and workers (54000).
 --
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
@@ -255,6 +258,18 @@ UNION ALL
 SELECT 'no time', rfm_stats(order_time, amount)::text, segment_set_agg(label), count(*)
 FROM edges_orders WHERE order_time IS NULL;
 
+-- labels in two partitions: 1000 different ones in all, the most a
+-- segment_set holds, and one more when label 'extra' is let in
+CREATE TABLE edges_labels (part int, label text) PARTITION BY LIST (part);
+CREATE TABLE edges_labels_1 PARTITION OF edges_labels FOR VALUES IN (1);
+CREATE TABLE edges_labels_2 PARTITION OF edges_labels FOR VALUES IN (2);
+INSERT INTO edges_labels SELECT 1, 'first ' || i FROM generate_series(1, 500) i, generate_series(1, 3);
+INSERT INTO edges_labels SELECT 2, 'second ' || i FROM generate_series(1, 500) i;
+INSERT INTO edges_labels VALUES (2, 'extra'), (2, 'first 1');
+ANALYZE edges_labels;
+\set label_at_limit 'SELECT segment_set_count(segment_set_agg(label)) AS labels FROM edges_labels WHERE label <> ''extra'''
+\set label_beyond 'SELECT segment_set_agg(label) FROM edges_labels'
+
 -- the oracle for the per-customer statistics, in plain SQL
 SELECT count(*) AS customers,
 	   count(*) FILTER (WHERE stats IS NULL) AS without_orders,
@@ -322,6 +337,9 @@ FROM edges_serial_by_population WHERE store < 0 ORDER BY store;
 SET enable_hashagg = off;
 :differences;
 RESET enable_hashagg;
+:label_at_limit;
+:label_beyond;
+\echo :LAST_ERROR_SQLSTATE
 
 -- serial, hashed grouping that spills to disk: every customer's state
 -- goes through a batch written out and read back
@@ -355,6 +373,10 @@ RESET enable_hashagg;
 \echo :LAST_ERROR_SQLSTATE
 :rejected_time;
 \echo :LAST_ERROR_SQLSTATE
+EXPLAIN (COSTS OFF) :label_beyond;
+:label_at_limit;
+:label_beyond;
+\echo :LAST_ERROR_SQLSTATE
 
 -- parallel: partial aggregates in workers, serialized and combined
 SET enable_partitionwise_aggregate = off;
@@ -370,6 +392,11 @@ RESET enable_hashagg;
 :rejected_amount;
 \echo :LAST_ERROR_SQLSTATE
 :rejected_time;
+\echo :LAST_ERROR_SQLSTATE
+
+EXPLAIN (COSTS OFF) :label_beyond;
+:label_at_limit;
+:label_beyond;
 \echo :LAST_ERROR_SQLSTATE
 
 -- parallel and partitionwise together
@@ -397,6 +424,6 @@ RESET max_parallel_workers_per_gather;
 RESET enable_partitionwise_aggregate;
 
 DROP VIEW edges_per_customer, edges_per_store, edges_overall, edges_by_population, edges_totals, edges_nonnulls;
-DROP TABLE edges_orders, edges_customers, edges_serial_per_customer, edges_serial_per_store, edges_serial_overall,
+DROP TABLE edges_orders, edges_labels, edges_customers, edges_serial_per_customer, edges_serial_per_store, edges_serial_overall,
 	edges_serial_by_population, edges_population, edges_amounts, edges_rows;
 DROP FUNCTION edges_hash_batches(text);
