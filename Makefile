@@ -22,7 +22,7 @@ DATA_built = segment--$(EXTVERSION).sql
 DATA = $(wildcard src/updates/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
-REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input cdnow \
+REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
 	segment_map lifecycle segment_set attach state catalog
 REGRESS_OPTS = --outputdir=test/results
 

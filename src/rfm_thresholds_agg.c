@@ -91,17 +91,18 @@ rfm_thresholds_transfn(PG_FUNCTION_ARGS)
 	}
 	rfm_bin_counts(nbin_args, bin_args, bins);
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-	{
-		if (population != NULL)
-			check_same_bins(population->bins, bins);
-		PG_RETURN_STATE(population);
-	}
-
+	/*
+	 * The first row makes the state, even one left out, so that the bins of
+	 * every row are compared whatever order the rows come in.
+	 */
 	if (population == NULL)
 		population = population_create(context, bins, 0);
 	else
 		check_same_bins(population->bins, bins);
+
+	/* rows without stats or as_of are left out of the population */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(population);
 
 	rfm_stats_view(PG_GETARG_DATUM(1), &stats);
 	rfm_customer_values(&stats, PG_GETARG_TIMESTAMPTZ(2), values);

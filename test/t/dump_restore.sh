@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # pg_dump and restore of a database with attached tables, a custom segment
-# map, rule segments and a maintained attachment: the restore into a fresh database (pg_restore runs
-# with an empty search_path) gives every view of every attachment the same
-# content, and the custom map and rules come along.
+# map, rule segments, a maintained attachment and a table of segment sets
+# with a GIN index, restored twice into fresh databases: a custom-format
+# dump through pg_restore and a plain dump through psql, both with an empty
+# search_path.  Every view of every attachment has the same content, the
+# custom map, rules and segment sets come along, the restored GIN index is
+# used and gives the answers of the original (and of a sequential scan),
+# and the restored trigger keeps the restored state current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 work=$(mktemp -d)
-trap 'rm -rf "$work"; dropdb --if-exists segment_dump_src 2>/dev/null; dropdb --if-exists segment_dump_dst 2>/dev/null' EXIT
+databases=(segment_dump_src segment_dump_dst segment_dump_plain)
+drop_databases() {
+	for db in "${databases[@]}"; do dropdb --if-exists "$db" 2>/dev/null; done
+	return 0
+}
+trap 'rm -rf "$work"; drop_databases' EXIT
 # the views judge customers at a fixed time, so both reads agree
 export PGOPTIONS="-c segment.as_of=2025-01-01"
 psql=(psql -X -q -v ON_ERROR_STOP=1)
 
-dropdb --if-exists segment_dump_src 2>/dev/null
-dropdb --if-exists segment_dump_dst 2>/dev/null
+drop_databases
 createdb segment_dump_src
 "${psql[@]}" -d segment_dump_src >/dev/null <<'SQL'
 CREATE EXTENSION segment;
@@ -31,40 +39,82 @@ SELECT define_segment_rule('main_store', 'Turkey', $$country = 'TR'$$);
 SELECT attach('second', 'orders', 'customer_id', 'ordered_at', 'amount');
 CREATE INDEX ON orders (customer_id);
 SELECT maintain_attachment('second');
+-- every customer's segments, some NULL and some empty, with a GIN index
+CREATE TABLE customer_segments (customer_id int PRIMARY KEY, segments segment_set);
+INSERT INTO customer_segments
+SELECT customer_id, segment_set_agg(segment) FROM main_store_segment_members GROUP BY customer_id;
+INSERT INTO customer_segments SELECT c, CASE WHEN c % 2 = 0 THEN '{}'::segment_set END FROM generate_series(1001, 1020) c;
+UPDATE customer_segments SET segments = segments + 'vip' WHERE customer_id % 10 = 3;
+CREATE INDEX customer_segments_gin ON customer_segments USING gin (segments);
 SQL
 
 "$bindir/pg_dump" -Fc -f "$work/dump" segment_dump_src
 createdb segment_dump_dst
 "$bindir/pg_restore" --exit-on-error -d segment_dump_dst "$work/dump"
+"$bindir/pg_dump" -Fp -f "$work/dump.sql" segment_dump_src
+createdb segment_dump_plain
+PGOPTIONS="$PGOPTIONS -c search_path=" "${psql[@]}" -d segment_dump_plain -f "$work/dump.sql" >/dev/null
+restored=(segment_dump_dst segment_dump_plain)
 
 # every view's rows, hashed in a fixed order, in both databases
 views=$("${psql[@]}" -At -d segment_dump_src -c "SELECT unnest(views) FROM public.attachments ORDER BY 1")
 [ -n "$views" ] || { echo "no views were built" >&2; exit 1; }
 status=0
 count=0
-for v in $views; do
-	query="SET search_path = ''; SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') FROM $v t"
+# same: what a query answers in the original and in every restored database
+same() {
+	local what=$1 query=$2 src dst db
 	src=$("${psql[@]}" -At -d segment_dump_src -c "$query")
-	dst=$("${psql[@]}" -At -d segment_dump_dst -c "$query")
+	for db in "${restored[@]}"; do
+		dst=$("${psql[@]}" -At -d "$db" -c "$query")
+		if [ "$src" != "$dst" ]; then
+			echo "$what differs in $db: $src vs $dst" >&2
+			status=1
+		fi
+	done
+}
+for v in $views; do
+	same "view $v" "SET search_path = ''; SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') FROM $v t"
 	count=$((count + 1))
-	if [ "$src" != "$dst" ]; then
-		echo "view $v differs after restore: $src vs $dst" >&2
-		status=1
-	fi
 done
-for table in segment_maps segment_map_boxes segment_rules attachments; do
-	query="SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM public.$table t"
-	if [ "$("${psql[@]}" -At -d segment_dump_src -c "$query")" != "$("${psql[@]}" -At -d segment_dump_dst -c "$query")" ]; then
-		echo "table $table differs after restore" >&2
-		status=1
-	fi
+for table in segment_maps segment_map_boxes segment_rules attachments customer_segments; do
+	same "table $table" "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM public.$table t"
 done
+
+# the segment sets: the GIN index is used and answers as in the original and
+# as a sequential scan does
+searches=(
+	"segments @> '{Top}'"
+	"segments @> '{Turkey,vip}'"
+	"segments && '{Lost,Hibernating}'"
+	"segments ? 'At Risk'"
+	"segments ? 'no such segment'"
+)
+for where in "${searches[@]}"; do
+	query="SELECT count(*) || ' ' || coalesce(md5(string_agg(customer_id::text, ',' ORDER BY customer_id)), '') FROM customer_segments WHERE $where"
+	same "the customers with $where" "SET enable_seqscan = off; $query"
+	for db in segment_dump_src "${restored[@]}"; do
+		plan=$("${psql[@]}" -At -d "$db" -c "SET enable_seqscan = off; EXPLAIN (COSTS OFF) $query")
+		if ! grep -q 'Bitmap Index Scan on customer_segments_gin' <<<"$plan"; then
+			echo "$db does not use the GIN index for $where:" >&2
+			echo "$plan" >&2
+			status=1
+		fi
+		indexed=$("${psql[@]}" -At -d "$db" -c "SET enable_seqscan = off; $query")
+		scanned=$("${psql[@]}" -At -d "$db" -c "SET enable_indexscan = off; SET enable_bitmapscan = off; $query")
+		if [ "$indexed" != "$scanned" ]; then
+			echo "$db: the GIN index finds $indexed for $where, a sequential scan $scanned" >&2
+			status=1
+		fi
+	done
+done
+nonempty=$("${psql[@]}" -At -d segment_dump_src -c "SELECT count(*) FROM customer_segments WHERE segments @> '{Top}'")
+[ "$nonempty" -gt 0 ] || { echo "no customer is in segment Top: the searches prove nothing" >&2; status=1; }
+
 # the restored trigger keeps the restored state current
 write="INSERT INTO orders VALUES (1, '2024-12-30', 5); DELETE FROM orders WHERE customer_id = 2;
 	SELECT count(*) || ' ' || md5(string_agg(customer_id || ' ' || stats::text, ',' ORDER BY customer_id)) FROM second_state"
-if [ "$("${psql[@]}" -At -d segment_dump_src -c "$write")" != "$("${psql[@]}" -At -d segment_dump_dst -c "$write")" ]; then
-	echo "the maintained state differs after writes to the restored database" >&2
-	status=1
-fi
-echo "$count views, the configuration tables and the maintained state compared after pg_dump and pg_restore"
+same "the maintained state after writes" "$write"
+echo "$count views, the configuration tables, the segment sets and their GIN index, and the maintained state" \
+	"compared after pg_restore of a custom dump and psql of a plain dump"
 exit $status
