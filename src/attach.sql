@@ -11,6 +11,7 @@
 
 CREATE FUNCTION @extschema@.segment_as_of() RETURNS timestamptz
 	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('segment.as_of', true), '')::pg_catalog.timestamptz,
 						  pg_catalog.now()) $$;
 COMMENT ON FUNCTION @extschema@.segment_as_of() IS
@@ -36,7 +37,9 @@ CREATE TABLE @extschema@.attachments (
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
 );
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.attachments', '');
+SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, '') FROM pg_catalog.pg_class c
+WHERE c.relname OPERATOR(pg_catalog.=) 'attachments' AND c.relnamespace OPERATOR(pg_catalog.=)
+	(SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment');
 -- the views of maintained attachments read their stored thresholds
 GRANT SELECT ON @extschema@.attachments TO PUBLIC;
 COMMENT ON TABLE @extschema@.attachments IS 'tables bound to segment with attach(), and the views built for each';
@@ -67,7 +70,9 @@ CREATE TABLE @extschema@.segment_rules (
 	PRIMARY KEY (attachment_name, rule_name),
 	CONSTRAINT rule_name_not_blank CHECK (rule_name ~ '\S')
 );
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_rules', '');
+SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, '') FROM pg_catalog.pg_class c
+WHERE c.relname OPERATOR(pg_catalog.=) 'segment_rules' AND c.relnamespace OPERATOR(pg_catalog.=)
+	(SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment');
 COMMENT ON TABLE @extschema@.segment_rules IS 'rule segments: a boolean SQL expression over a customer''s row and statistics';
 COMMENT ON COLUMN @extschema@.segment_rules.attachment_name IS 'the attachment whose customers the rule judges';
 COMMENT ON COLUMN @extschema@.segment_rules.rule_name IS 'name of the segment';
@@ -88,6 +93,7 @@ CREATE TRIGGER check_expression BEFORE INSERT OR UPDATE ON @extschema@.segment_r
 -- A view-name fragment of a segment name: lower case, words joined by _.
 CREATE FUNCTION @extschema@.segment_slug(segment_name text) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT pg_catalog.btrim(pg_catalog.regexp_replace(pg_catalog.regexp_replace(
 			pg_catalog.lower(segment_name), '''', '', 'g'), '[^a-z0-9]+', '_', 'g'), '_') $$;
 COMMENT ON FUNCTION @extschema@.segment_slug(text) IS
@@ -97,6 +103,7 @@ COMMENT ON FUNCTION @extschema@.segment_slug(text) IS
 CREATE FUNCTION @extschema@.customer_view_columns()
 	RETURNS TABLE (column_name name, description text)
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$ VALUES
 		('order_count'::name, 'number of orders; 0 for a prospect'),
 		('total_amount', 'exact total of the order amounts; 0 for a prospect'),
@@ -463,6 +470,7 @@ COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
 -- The type of a column, or NULL when the relation has no such column.
 CREATE FUNCTION @extschema@.column_type(relation regclass, column_name name) RETURNS regtype
 	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT a.atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute a
 		  WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped $$;
 COMMENT ON FUNCTION @extschema@.column_type(regclass, name) IS

@@ -107,8 +107,14 @@ INSERT INTO @extschema@.segment_map_boxes (map_name, segment_name, priority,
 	('default', 'Hibernating',        110, 1, 2, 1, 2, 1, 5);
 
 -- users' maps survive pg_dump; the default map is rewritten by CREATE EXTENSION
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_maps', 'WHERE map_name <> ''default''');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_map_boxes', 'WHERE map_name <> ''default''');
+SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, 'WHERE map_name <> ''default''')
+FROM pg_catalog.pg_class c
+WHERE c.relname OPERATOR(pg_catalog.=) 'segment_maps' AND c.relnamespace OPERATOR(pg_catalog.=)
+	(SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment');
+SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, 'WHERE map_name <> ''default''')
+FROM pg_catalog.pg_class c
+WHERE c.relname OPERATOR(pg_catalog.=) 'segment_map_boxes' AND c.relnamespace OPERATOR(pg_catalog.=)
+	(SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment');
 
 -- everyone reads the maps; only the owner (and superusers) write them
 GRANT SELECT ON @extschema@.segment_maps, @extschema@.segment_map_boxes TO PUBLIC;
