@@ -454,7 +454,7 @@ $view$, view_name, options, a.view_schema, prefix || 'customers',
 		FOR col IN
 			SELECT att.attname, d.description FROM pg_attribute att
 			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
-			WHERE att.attrelid = (a.view_schema || '.' || quote_ident(prefix || 'customers'))::regclass
+			WHERE att.attrelid = format('%I.%I', a.view_schema, prefix || 'customers')::regclass
 		LOOP
 			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
 		END LOOP;

@@ -13,7 +13,7 @@ CREATE FUNCTION @extschema@.lifecycle_stage(stats @extschema@.rfm_stats, as_of t
 COMMENT ON FUNCTION @extschema@.lifecycle_stage(@extschema@.rfm_stats, timestamptz, double precision,
 												double precision, double precision, integer,
 												double precision, double precision) IS
-	'prospect, new, active, at_risk, lapsed or reactivated at as_of, against the customer''s own rhythm (mean gap times a multiple) or fixed days below rhythm_min_orders orders; NULL stats is a prospect';
+	'prospect, new, active, at_risk, lapsed or reactivated at as_of, against the customer''s own rhythm (mean gap times a multiple) or fixed days below rhythm_min_orders orders or when all orders fell at one instant; NULL stats is a prospect';
 
 CREATE FUNCTION @extschema@.lifecycle_stages()
 	RETURNS TABLE (stage text, "position" integer, description text)

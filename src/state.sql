@@ -239,6 +239,11 @@ BEGIN
 	UPDATE attachments t
 	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
 	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		-- row-level security hides other roles' attachments from updates
+		RAISE EXCEPTION 'permission denied to refresh attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+	END IF;
 	PERFORM rescore_state(a.attachment_name, only_expired => false);
 	RETURN result;
 END

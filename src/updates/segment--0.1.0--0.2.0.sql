@@ -255,6 +255,11 @@ BEGIN
 	UPDATE attachments t
 	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
 	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		-- row-level security hides other roles' attachments from updates
+		RAISE EXCEPTION 'permission denied to refresh attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+	END IF;
 	PERFORM rescore_state(a.attachment_name, only_expired => false);
 	RETURN result;
 END
@@ -573,7 +578,7 @@ $view$, view_name, options, a.view_schema, prefix || 'customers',
 		FOR col IN
 			SELECT att.attname, d.description FROM pg_attribute att
 			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
-			WHERE att.attrelid = (a.view_schema || '.' || quote_ident(prefix || 'customers'))::regclass
+			WHERE att.attrelid = format('%I.%I', a.view_schema, prefix || 'customers')::regclass
 		LOOP
 			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
 		END LOOP;
@@ -591,28 +596,34 @@ COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
 -- triggers that keep the new columns; their views are built again
 DO $migrate$
 DECLARE
-	a @extschema@.attachments;
+	a record;
 	ext text;
 	state text;
 	cells text;
 	trigger_name text;
+	built text;
 BEGIN
 	SELECT pg_catalog.format('%I', n.nspname) INTO ext
 	FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
 	WHERE e.extname OPERATOR(pg_catalog.=) 'segment';
-	FOR a IN SELECT * FROM @extschema@.attachments t WHERE t.state_table IS NOT NULL ORDER BY t.attachment_name LOOP
+	FOR a IN EXECUTE pg_catalog.format('SELECT * FROM %s.attachments t WHERE t.state_table IS NOT NULL ORDER BY 1', ext) LOOP
 		state := pg_catalog.format('%I.%I', a.view_schema, a.attachment_name OPERATOR(pg_catalog.||) '_state');
 		cells := pg_catalog.format('%I.%I', a.view_schema, a.attachment_name OPERATOR(pg_catalog.||) '_cells');
 		trigger_name := 'segment_' OPERATOR(pg_catalog.||) a.attachment_name OPERATOR(pg_catalog.||) '_state';
 		EXECUTE pg_catalog.format('CREATE TABLE %s (scores %s.rfm PRIMARY KEY, segments %s.segment_set NOT NULL)',
 								  cells, ext, ext);
+		-- made by the update, but the attachment's like its state table
+		EXECUTE pg_catalog.format('ALTER EXTENSION segment DROP TABLE %s', cells);
+		EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %s', cells,
+								  (SELECT c.relowner::regrole::text FROM pg_catalog.pg_class c
+								   WHERE c.oid OPERATOR(pg_catalog.=) a.state_table));
 		EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN scores %s.rfm, ADD COLUMN lifecycle_stage text, '
 								  'ADD COLUMN segments %s.segment_set NOT NULL DEFAULT ''{}'', '
 								  'ADD COLUMN scored_at timestamptz, ADD COLUMN valid_until timestamptz',
-								  a.state_table, ext, ext);
-		EXECUTE pg_catalog.format('CREATE INDEX ON %s USING gin (segments)', a.state_table);
-		EXECUTE pg_catalog.format('CREATE INDEX ON %s (valid_until)', a.state_table);
-		EXECUTE pg_catalog.format('CREATE INDEX ON %s (scored_at)', a.state_table);
+								  state, ext, ext);
+		EXECUTE pg_catalog.format('CREATE INDEX ON %s USING gin (segments)', state);
+		EXECUTE pg_catalog.format('CREATE INDEX ON %s (valid_until)', state);
+		EXECUTE pg_catalog.format('CREATE INDEX ON %s (scored_at)', state);
 		EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', trigger_name, a.orders_table);
 		EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', trigger_name OPERATOR(pg_catalog.||) '_truncate', a.orders_table);
 		EXECUTE pg_catalog.format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
@@ -624,11 +635,19 @@ BEGIN
 								  trigger_name OPERATOR(pg_catalog.||) '_truncate', a.orders_table, ext,
 								  state, a.customer_column, a.order_time_column, a.amount_column,
 								  a.attachment_name);
-		PERFORM @extschema@.fill_segment_cells(a.attachment_name);
-		PERFORM @extschema@.rescore_state(a.attachment_name, only_expired => false);
+		EXECUTE pg_catalog.format('SELECT %s.fill_segment_cells($1)', ext) USING a.attachment_name;
+		EXECUTE pg_catalog.format('SELECT %s.rescore_state($1, false)', ext) USING a.attachment_name;
 	END LOOP;
-	FOR a IN SELECT * FROM @extschema@.attachments t ORDER BY t.attachment_name LOOP
-		PERFORM @extschema@.rebuild_attachment_views(a.attachment_name);
+	FOR a IN EXECUTE pg_catalog.format('SELECT * FROM %s.attachments t ORDER BY 1', ext) LOOP
+		EXECUTE pg_catalog.format('SELECT %s.rebuild_attachment_views($1)', ext) USING a.attachment_name;
+	END LOOP;
+	-- the views belong to their attachments, not to the extension
+	FOR a IN EXECUTE pg_catalog.format('SELECT t.views, c.relowner::regrole::text AS owner FROM %s.attachments t '
+									   'JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.orders_table', ext) LOOP
+		FOREACH built IN ARRAY a.views LOOP
+			EXECUTE pg_catalog.format('ALTER EXTENSION segment DROP VIEW %s', built);
+			EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %s', built, a.owner);
+		END LOOP;
 	END LOOP;
 END
 $migrate$;
@@ -742,3 +761,9 @@ COMMENT ON POLICY segment_rules_write ON @extschema@.segment_rules IS
 	'a role writes only rules of attachments of orders tables it owns';
 -- the summary views list the rules with the rights of their reader
 GRANT SELECT ON @extschema@.segment_rules TO PUBLIC;
+
+-- lifecycle: orders all at one instant give no rhythm (src/lifecycle.c)
+COMMENT ON FUNCTION @extschema@.lifecycle_stage(@extschema@.rfm_stats, timestamptz, double precision,
+												double precision, double precision, integer,
+												double precision, double precision) IS
+	'prospect, new, active, at_risk, lapsed or reactivated at as_of, against the customer''s own rhythm (mean gap times a multiple) or fixed days below rhythm_min_orders orders or when all orders fell at one instant; NULL stats is a prospect';
