@@ -35,15 +35,31 @@ CREATE TABLE ins_c (LIKE ins_plain INCLUDING ALL);
 CREATE TABLE ins_pl (LIKE ins_plain INCLUDING ALL);
 SELECT count(*) FROM attach('ins', 'ins_c', 'customer_id', 'order_time', 'amount');
 SELECT maintain_attachment('ins');
--- the same work in PL/pgSQL: lock the customer, merge the order
-CREATE TABLE ins_pl_state (customer_id bigint PRIMARY KEY, stats rfm_stats NOT NULL);
+-- the same work in PL/pgSQL: lock the customer, merge the order, store
+-- what the merged statistics give (scores, stage, segments, validity)
+CREATE TABLE ins_pl_state (LIKE ins_state INCLUDING ALL);
 CREATE OR REPLACE FUNCTION ins_pl_merge() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	merged rfm_stats;
+	judged_at timestamptz;
+	thresholds rfm_thresholds;
+	scores rfm;
 BEGIN
 	IF NEW.customer_id IS NOT NULL AND NEW.order_time IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(('ins_pl_state'::regclass::oid::bigint << 32)
 									  | (hashtext(NEW.customer_id::text)::bigint & 4294967295));
-		INSERT INTO ins_pl_state AS s VALUES (NEW.customer_id, rfm_stats_of_order(NEW.order_time, NEW.amount))
-		ON CONFLICT (customer_id) DO UPDATE SET stats = rfm_stats_combine(s.stats, excluded.stats);
+		INSERT INTO ins_pl_state AS s (customer_id, stats)
+		VALUES (NEW.customer_id, rfm_stats_of_order(NEW.order_time, NEW.amount))
+		ON CONFLICT (customer_id) DO UPDATE SET stats = rfm_stats_combine(s.stats, excluded.stats)
+		RETURNING s.stats INTO merged;
+		SELECT a.thresholds INTO thresholds FROM attachments a WHERE a.attachment_name = 'ins';
+		judged_at := GREATEST(segment_as_of(), last_order_time(merged));
+		scores := rfm_score(merged, judged_at, thresholds);
+		UPDATE ins_pl_state s
+		SET scores = ins_pl_merge.scores, lifecycle_stage = lifecycle_stage(merged, judged_at),
+			segments = coalesce((SELECT c.segments FROM ins_cells c WHERE c.scores = ins_pl_merge.scores), '{}'),
+			scored_at = segment_as_of(), valid_until = segments_valid_until(merged, judged_at, thresholds)
+		WHERE s.customer_id = NEW.customer_id;
 	END IF;
 	RETURN NULL;
 END $$;
