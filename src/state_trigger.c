@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -59,6 +60,7 @@ typedef struct StatePlans
 	FmgrInfo	hash;			/* hash function of the customer key */
 	Oid			collation;		/* and its collation */
 	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount */
+	SPIPlanPtr	score;			/* $1 customer, $2 its merged stats; NULL for 0.1.0 triggers */
 	SPIPlanPtr	rederive;		/* $1 customer */
 	SPIPlanPtr	clear;
 } StatePlans;
@@ -68,7 +70,8 @@ static HTAB *plans_by_trigger = NULL;
 static SPIPlanPtr
 prepare(const char *query, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+	/* planned once: a custom plan per order would cost more than the work */
+	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
@@ -77,7 +80,8 @@ prepare(const char *query, int nargs, Oid *argtypes)
 }
 
 /* The columns of a state table, in the order the statements write them. */
-#define VALUE_COLUMNS "stats, scores, lifecycle_stage, segments, scored_at, valid_until"
+#define DERIVED_COLUMNS "scores, lifecycle_stage, segments, scored_at, valid_until"
+#define VALUE_COLUMNS "stats, " DERIVED_COLUMNS
 #define STATE_COLUMNS "customer_id, " VALUE_COLUMNS
 
 /*
@@ -88,16 +92,17 @@ prepare(const char *query, int nargs, Oid *argtypes)
 static char *
 derived_columns(const char *stats, const char *ext, const char *attachment, const char *cells)
 {
-	const char *as_of = psprintf("GREATEST(%1$s.segment_as_of(), %1$s.last_order_time(%2$s))",
-								 ext, stats);
+	/* a subquery, so that the analysis time is read once per statement */
+	const char *now = psprintf("(SELECT %s.segment_as_of())", ext);
+	const char *as_of = psprintf("GREATEST(%s, %s.last_order_time(%s))", now, ext, stats);
 	const char *thresholds = psprintf("(SELECT t.thresholds FROM %s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %s)",
 									  ext, quote_literal_cstr(attachment));
 	const char *scores = psprintf("%s.rfm_score(%s, %s, %s)", ext, stats, as_of, thresholds);
 
 	return psprintf("%2$s, %1$s.lifecycle_stage(%3$s, %4$s), "
 					"COALESCE((SELECT c.segments FROM %5$s c WHERE c.scores OPERATOR(%1$s.=) %2$s), '{}'::%1$s.segment_set), "
-					"%1$s.segment_as_of(), %1$s.segments_valid_until(%3$s, %4$s, %6$s)",
-					ext, scores, stats, as_of, cells, thresholds);
+					"%7$s, %1$s.segments_valid_until(%3$s, %4$s, %6$s)",
+					ext, scores, stats, as_of, cells, thresholds, now);
 }
 
 static int
@@ -179,6 +184,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.collation = TupleDescAttr(RelationGetDescr(orders), made.customer_attnum - 1)->attcollation;
 			made.state_oid = state_oid;
 		}
+		made.score = NULL;
 		if (trigger->tgnargs == 4)
 		{
 			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
@@ -207,15 +213,23 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			const char *cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(state_oid)),
 														   psprintf("%s_cells", attachment));
 			const char *order = psprintf("%s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)", ext);
-			const char *combined = psprintf("%s.rfm_stats_combine(s.stats, excluded.stats)", ext);
+			Oid			score_types[2] = {types[0], get_atttype(state_oid, get_attnum(state_oid, "stats"))};
 
-			made.merge = prepare(psprintf("INSERT INTO %s AS s (%s) VALUES ($1, %s, %s) "
-										  "ON CONFLICT (customer_id) DO UPDATE SET (%s) = ROW(%s, %s)",
-										  state, STATE_COLUMNS, order,
-										  derived_columns(order, ext, attachment, cells),
-										  VALUE_COLUMNS, combined,
-										  derived_columns(combined, ext, attachment, cells)),
+			/*
+			 * Two statements, merging then storing what the merged
+			 * statistics give, so that each is computed once.
+			 */
+			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) VALUES ($1, %s) "
+										  "ON CONFLICT (customer_id) DO UPDATE "
+										  "SET stats = %s.rfm_stats_combine(s.stats, excluded.stats) "
+										  "RETURNING s.stats",
+										  state, order, ext),
 								 3, types);
+			made.score = prepare(psprintf("UPDATE %s s SET (%s) = ROW(%s) "
+										  "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
+										  state, DERIVED_COLUMNS,
+										  derived_columns("$2", ext, attachment, cells)),
+								 2, score_types);
 			made.rederive = prepare(psprintf("WITH fresh AS ("
 											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
 											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
@@ -338,6 +352,17 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 					nulls[2] = 'n';
 				lock_customers(plans, 1, values);
 				run(plans->merge, values, nulls);
+				if (plans->score != NULL)
+				{
+					Datum		scored[2];
+					bool		stats_null;
+
+					/* the merged statistics the first statement returned */
+					Assert(SPI_processed == 1);
+					scored[0] = values[0];
+					scored[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &stats_null);
+					run(plans->score, scored, "  ");
+				}
 			}
 		}
 	}
