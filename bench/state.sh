@@ -43,7 +43,7 @@ DECLARE
 	merged rfm_stats;
 	judged_at timestamptz;
 	thresholds rfm_thresholds;
-	scores rfm;
+	new_scores rfm;
 BEGIN
 	IF NEW.customer_id IS NOT NULL AND NEW.order_time IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(('ins_pl_state'::regclass::oid::bigint << 32)
@@ -54,10 +54,10 @@ BEGIN
 		RETURNING s.stats INTO merged;
 		SELECT a.thresholds INTO thresholds FROM attachments a WHERE a.attachment_name = 'ins';
 		judged_at := GREATEST(segment_as_of(), last_order_time(merged));
-		scores := rfm_score(merged, judged_at, thresholds);
+		new_scores := rfm_score(merged, judged_at, thresholds);
 		UPDATE ins_pl_state s
-		SET scores = ins_pl_merge.scores, lifecycle_stage = lifecycle_stage(merged, judged_at),
-			segments = coalesce((SELECT c.segments FROM ins_cells c WHERE c.scores = ins_pl_merge.scores), '{}'),
+		SET scores = new_scores, lifecycle_stage = lifecycle_stage(merged, judged_at),
+			segments = coalesce((SELECT c.segments FROM ins_cells c WHERE c.scores = new_scores), '{}'),
 			scored_at = segment_as_of(), valid_until = segments_valid_until(merged, judged_at, thresholds)
 		WHERE s.customer_id = NEW.customer_id;
 	END IF;
