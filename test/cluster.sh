@@ -32,10 +32,11 @@ resolve_pg_config() {
 }
 
 # Install the build and server packages that are missing.  A PG_CONFIG given
-# by the caller means they bring their own PostgreSQL: then only make and gcc.
+# by the caller means they bring their own PostgreSQL (and libpq): then only
+# make and gcc.  libpq-dev is for the C client of test/t/fuzz_types.sh.
 ensure_packages() {
 	local wanted=(make gcc) missing=() p
-	[ -n "${PG_CONFIG:-}" ] || wanted+=(postgresql-15 postgresql-server-dev-15)
+	[ -n "${PG_CONFIG:-}" ] || wanted+=(postgresql-15 postgresql-server-dev-15 libpq-dev)
 	for p in "${wanted[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
