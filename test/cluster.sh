@@ -4,7 +4,10 @@
 #   ensure_packages    apt-get install what is missing (PostgreSQL 15, make, gcc)
 #   build_extension    make && make install, from the repository root
 #   cluster_start      initdb + pg_ctl start a throwaway cluster; exports
-#                      PGHOST PGPORT PGUSER PGDATABASE; stops it on exit
+#                      PGHOST PGPORT PGUSER PGDATABASE; stops it on exit.
+#                      CLUSTER_SERVER_ENV, if set, is VAR=value words put in
+#                      the server's environment (test/memcheck.sh preloads a
+#                      library with it)
 #   cluster_stop       stop it and remove its directory (idempotent)
 #   cluster_log_tail   print the end of the server log
 #
@@ -32,10 +35,11 @@ resolve_pg_config() {
 }
 
 # Install the build and server packages that are missing.  A PG_CONFIG given
-# by the caller means they bring their own PostgreSQL: then only make and gcc.
+# by the caller means they bring their own PostgreSQL (and libpq): then only
+# make and gcc.  libpq-dev is for the C client of test/t/fuzz_types.sh.
 ensure_packages() {
 	local wanted=(make gcc) missing=() p
-	[ -n "${PG_CONFIG:-}" ] || wanted+=(postgresql-15 postgresql-server-dev-15)
+	[ -n "${PG_CONFIG:-}" ] || wanted+=(postgresql-15 postgresql-server-dev-15 libpq-dev)
 	for p in "${wanted[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
@@ -118,8 +122,9 @@ cluster_start() {
 		log_timezone = 'UTC'
 		log_line_prefix = '%m [%p] %q%u@%d '
 	EOF
-	as_cluster_user "$bindir/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" \
-		-w -t 60 -s start || {
+	# shellcheck disable=SC2086  # CLUSTER_SERVER_ENV is words on purpose
+	as_cluster_user env ${CLUSTER_SERVER_ENV:-} "$bindir/pg_ctl" -D "$CLUSTER_DIR/data" \
+		-l "$CLUSTER_DIR/server.log" -w -t 60 -s start || {
 		echo "server did not start" >&2
 		cluster_log_tail
 		return 1
