@@ -139,6 +139,7 @@ gcc -O2 -Wall -shared -fPIC -o "$work/unpoison_longjmp.so" "$work/unpoison_longj
 export CLUSTER_SERVER_ENV="LD_PRELOAD=$work/unpoison_longjmp.so"
 unset PGHOST PGPORT PGUSER PGDATABASE
 cluster_start || exit 1
+trap cleanup EXIT   # cluster_start set its own
 passed=0
 failed=0
 echo "== make installcheck"
