@@ -33,6 +33,12 @@ CREATE TABLE ins_plain (order_id bigserial PRIMARY KEY, customer_id bigint, orde
 CREATE INDEX ON ins_plain (customer_id);
 CREATE TABLE ins_c (LIKE ins_plain INCLUDING ALL);
 CREATE TABLE ins_pl (LIKE ins_plain INCLUDING ALL);
+-- one order for each customer first, so that maintain_attachment computes
+-- real thresholds and both triggers score against them
+INSERT INTO ins_plain (customer_id, order_time, amount)
+SELECT c, now() - (c % 700) * interval '1 day', (c % 100) + 0.5 FROM generate_series(1, 100000) c;
+INSERT INTO ins_c SELECT * FROM ins_plain;
+INSERT INTO ins_pl SELECT * FROM ins_plain;
 SELECT count(*) FROM attach('ins', 'ins_c', 'customer_id', 'order_time', 'amount');
 SELECT maintain_attachment('ins');
 -- the same work in PL/pgSQL: lock the customer, merge the order, store
@@ -64,6 +70,7 @@ BEGIN
 	RETURN NULL;
 END $$;
 CREATE TRIGGER merge AFTER INSERT ON ins_pl FOR EACH ROW EXECUTE FUNCTION ins_pl_merge();
+INSERT INTO ins_pl_state SELECT * FROM ins_state;
 SQL
 
 declare -A tps

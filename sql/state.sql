@@ -142,6 +142,16 @@ SELECT * FROM kept.segment_view_differences;
 SELECT count(*) FILTER (WHERE scored_at > segment_as_of()) AS stored_later FROM kept.keep_state;
 DROP VIEW kept.segment_view_differences;
 
+-- bad input to the functions of stored values: NULLs give NULL, an
+-- infinite analysis time and an attachment that is not maintained are errors
+SELECT segments_valid_until(NULL, '2026-01-01', NULL) IS NULL AS null_stats,
+	   segments_valid_until(stats, NULL, NULL) IS NULL AS null_as_of,
+	   segments_valid_until(stats, '2026-01-01', NULL) >= '2026-01-01' AS without_thresholds
+FROM kept.keep_state WHERE customer_id = 1;
+SELECT segments_valid_until(stats, 'infinity', NULL) FROM kept.keep_state WHERE customer_id = 1;
+SELECT refresh_due_segments('direct');
+SELECT refresh_due_segments('nothing');
+
 -- an order dated after the analysis time counts as made at that time
 INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01', 5);
 SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;

@@ -30,7 +30,11 @@ DECLARE
 	cells text;
 	changed boolean;
 BEGIN
-	SELECT * INTO STRICT a FROM attachments t WHERE t.attachment_name = fill_segment_cells.attachment_name;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = fill_segment_cells.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', fill_segment_cells.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
 	cells := format('%I.%I', a.view_schema, a.attachment_name || '_cells');
 	EXECUTE format($sql$
 		WITH wanted AS (
@@ -67,7 +71,11 @@ DECLARE
 	a attachments;
 	rewritten bigint;
 BEGIN
-	SELECT * INTO STRICT a FROM attachments t WHERE t.attachment_name = rescore_state.attachment_name;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = rescore_state.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', rescore_state.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
 	-- a statement of its own, so the update's snapshot follows the lock
 	EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', a.state_table);
 	EXECUTE format('UPDATE %s s SET (scores, lifecycle_stage, segments, scored_at, valid_until) = ROW(%s)%s',
@@ -88,11 +96,6 @@ CREATE FUNCTION @extschema@.refresh_due_segments(attachment_name text) RETURNS b
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM attachments t
-				   WHERE t.attachment_name = refresh_due_segments.attachment_name AND t.state_table IS NOT NULL) THEN
-		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_due_segments.attachment_name
-			USING ERRCODE = 'undefined_object';
-	END IF;
 	RETURN rescore_state(refresh_due_segments.attachment_name, only_expired => true);
 END
 $function$;
