@@ -10,10 +10,7 @@
 -- expression, which segment_rule_check() has proved to be one expression.
 
 CREATE FUNCTION @extschema@.segment_as_of() RETURNS timestamptz
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT coalesce(nullif(pg_catalog.current_setting('segment.as_of', true), '')::pg_catalog.timestamptz,
-						  pg_catalog.now()) $$;
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.segment_as_of() IS
 	'the time the views judge customers at: the setting segment.as_of if set, else now()';
 

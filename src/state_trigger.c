@@ -46,6 +46,11 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "analysis_time.h"
+#include "lifecycle.h"
+#include "rfm.h"
+#include "state.h"
+
 PG_FUNCTION_INFO_V1(segment_state_trigger);
 PG_FUNCTION_INFO_V1(state_columns_sql);
 
@@ -59,8 +64,10 @@ typedef struct StatePlans
 	Oid			state_oid;
 	FmgrInfo	hash;			/* hash function of the customer key */
 	Oid			collation;		/* and its collation */
-	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount */
-	SPIPlanPtr	score;			/* $1 customer, $2 its merged stats; NULL for 0.1.0 triggers */
+	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount; 0.1.0 triggers */
+	SPIPlanPtr	read;			/* $1 customer, $2 time, $3 amount; NULL for 0.1.0 */
+	SPIPlanPtr	store_existing; /* $1 customer, $2..$6 the columns after it */
+	SPIPlanPtr	store_new;		/* the same */
 	SPIPlanPtr	rederive;		/* $1 customer */
 	SPIPlanPtr	clear;
 } StatePlans;
@@ -184,7 +191,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.collation = TupleDescAttr(RelationGetDescr(orders), made.customer_attnum - 1)->attcollation;
 			made.state_oid = state_oid;
 		}
-		made.score = NULL;
+		made.merge = made.read = made.store_existing = made.store_new = NULL;
 		if (trigger->tgnargs == 4)
 		{
 			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
@@ -213,23 +220,34 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			const char *cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(state_oid)),
 														   psprintf("%s_cells", attachment));
 			const char *order = psprintf("%s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)", ext);
-			Oid			score_types[2] = {types[0], get_atttype(state_oid, get_attnum(state_oid, "stats"))};
+			const char *values = psprintf("$2, $3, $4, COALESCE((SELECT c.segments FROM %s c WHERE c.scores OPERATOR(%s.=) $3), '{}'::%s.segment_set), $5, $6",
+										  cells, ext, ext);
+			Oid			store_types[6] = {types[0],
+				get_atttype(state_oid, get_attnum(state_oid, "stats")),
+				get_atttype(state_oid, get_attnum(state_oid, "scores")),
+				TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
 			/*
-			 * Two statements, merging then storing what the merged
-			 * statistics give, so that each is computed once.
+			 * The customer's statistics with the order merged, whether it
+			 * had a row, and the thresholds; the trigger derives the other
+			 * columns from them in C and writes the row once.
 			 */
-			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) VALUES ($1, %s) "
-										  "ON CONFLICT (customer_id) DO UPDATE "
-										  "SET stats = %s.rfm_stats_combine(s.stats, excluded.stats) "
-										  "RETURNING s.stats",
-										  state, order, ext),
-								 3, types);
-			made.score = prepare(psprintf("UPDATE %s s SET (%s) = ROW(%s) "
-										  "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
-										  state, DERIVED_COLUMNS,
-										  derived_columns("$2", ext, attachment, cells)),
-								 2, score_types);
+			made.read = prepare(psprintf("SELECT %1$s.rfm_stats_combine(s.stats, %2$s), s.stats IS NOT NULL, "
+										 "(SELECT t.thresholds FROM %1$s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %3$s) "
+										 "FROM (VALUES (true)) one LEFT JOIN %4$s s ON s.customer_id OPERATOR(pg_catalog.=) $1",
+										 ext, order, quote_literal_cstr(attachment), state),
+								3, types);
+			made.store_existing = prepare(psprintf("UPDATE %s s SET (" VALUE_COLUMNS ") = ROW(%s) "
+												   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
+												   state, values),
+										  6, store_types);
+			/* a row committed since a REPEATABLE READ snapshot: serialization failure */
+			made.store_new = prepare(psprintf("INSERT INTO %s AS s (" STATE_COLUMNS ") VALUES ($1, %s) "
+											  "ON CONFLICT (customer_id) DO UPDATE SET (" VALUE_COLUMNS ") = "
+											  "ROW(excluded.stats, excluded.scores, excluded.lifecycle_stage, "
+											  "excluded.segments, excluded.scored_at, excluded.valid_until)",
+											  state, values),
+									 6, store_types);
 			made.rederive = prepare(psprintf("WITH fresh AS ("
 											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
 											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
@@ -302,6 +320,72 @@ rederive(StatePlans *plans, Datum customer)
 	run(plans->rederive, &customer, " ");
 }
 
+/*
+ * Merges an order into its customer's row and stores what the merged
+ * statistics give, computed here as the SQL of derived_columns() computes
+ * them (the state test compares the two): scores against the stored
+ * thresholds, lifecycle stage and validity at the analysis time, or at the
+ * order when it is later.  values and nulls are the customer, order time
+ * and amount; the customer's lock is held.
+ */
+static void
+merge_and_store(StatePlans *plans, Datum *values, const char *nulls)
+{
+	HeapTuple	read;
+	TupleDesc	read_desc;
+	bool		isnull;
+	bool		no_thresholds;
+	Datum		merged;
+	bool		existed;
+	Datum		thresholds;
+	RfmStatsView view;
+	RfmBins		bins;
+	TimestampTz scored_at = segment_analysis_time();
+	TimestampTz judged_at;
+	LifecycleParams lifecycle;
+	Datum		row[6];
+	char		row_nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	run(plans->read, values, nulls);
+	Assert(SPI_processed == 1);
+	read = SPI_tuptable->vals[0];
+	read_desc = SPI_tuptable->tupdesc;
+	merged = SPI_getbinval(read, read_desc, 1, &isnull);
+	Assert(!isnull);
+	existed = DatumGetBool(SPI_getbinval(read, read_desc, 2, &isnull));
+	thresholds = SPI_getbinval(read, read_desc, 3, &no_thresholds);
+
+	rfm_stats_view(merged, &view);
+	judged_at = Max(scored_at, view.orders.last_order);
+	lifecycle_params_default(&lifecycle);
+	row[0] = values[0];
+	row[1] = merged;
+	if (no_thresholds)
+		row_nulls[2] = 'n';
+	else
+	{
+		double		customer[RFM_DIMENSIONS];
+
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(thresholds), &bins);
+		rfm_customer_values(&view, judged_at, customer);
+		row[2] = RfmGetDatum(rfm_bins_score(&bins, customer));
+	}
+	row[3] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
+																					 &lifecycle))));
+	row[4] = TimestampTzGetDatum(scored_at);
+	row[5] = TimestampTzGetDatum(segments_valid_until_of(&view.orders, judged_at,
+														 no_thresholds ? NULL : &bins));
+
+	if (existed)
+	{
+		run(plans->store_existing, row, row_nulls);
+		if (SPI_processed == 1)
+			return;
+		/* the row was deleted by hand, not through the trigger: add it */
+	}
+	run(plans->store_new, row, row_nulls);
+}
+
 static bool
 same_value(HeapTuple a, HeapTuple b, int attnum, TupleDesc desc)
 {
@@ -351,18 +435,10 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				if (isnull)
 					nulls[2] = 'n';
 				lock_customers(plans, 1, values);
-				run(plans->merge, values, nulls);
-				if (plans->score != NULL)
-				{
-					Datum		scored[2];
-					bool		stats_null;
-
-					/* the merged statistics the first statement returned */
-					Assert(SPI_processed == 1);
-					scored[0] = values[0];
-					scored[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &stats_null);
-					run(plans->score, scored, "  ");
-				}
+				if (plans->read != NULL)
+					merge_and_store(plans, values, nulls);
+				else
+					run(plans->merge, values, nulls);
 			}
 		}
 	}

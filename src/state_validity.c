@@ -26,6 +26,7 @@
 #include "lifecycle.h"
 #include "rfm_stats.h"
 #include "rfm_thresholds.h"
+#include "state.h"
 
 PG_FUNCTION_INFO_V1(segments_valid_until);
 
@@ -53,39 +54,22 @@ consider(TimestampTz *until, TimestampTz as_of, TimestampTz from, double days)
 }
 
 /*
- * segments_valid_until(stats, as_of, thresholds): the time until which
- * rfm_score(stats, t, thresholds) and lifecycle_stage(stats, t) (default
- * parameters) are the same for every t from as_of; infinity if forever.
- * NULL thresholds leave only the lifecycle limits.
+ * The time until which rfm_score(stats, t, thresholds) and
+ * lifecycle_stage(stats, t) (default parameters) stay what they are at
+ * as_of, a finite time, for a customer with these orders; infinity if
+ * forever.  Without bins (no thresholds) only the lifecycle limits count.
  */
-Datum
-segments_valid_until(PG_FUNCTION_ARGS)
+TimestampTz
+segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins)
 {
-	RfmStatsView stats;
-	TimestampTz as_of;
 	TimestampTz until = DT_NOEND;
 	LifecycleParams params;
-	const RfmOrders *orders;
 	double		limits[4];
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	rfm_stats_view(PG_GETARG_DATUM(0), &stats);
-	orders = &stats.orders;
-	as_of = PG_GETARG_TIMESTAMPTZ(1);
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must be a finite time")));
-
-	if (!PG_ARGISNULL(2))
-	{
-		RfmBins		bins;
-
-		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
-		for (int i = 0; i < bins.count[RFM_RECENCY] - 1; i++)
-			consider(&until, as_of, orders->last_order, bins.threshold[RFM_RECENCY][i]);
-	}
+	Assert(!TIMESTAMP_NOT_FINITE(as_of));
+	if (bins != NULL)
+		for (int i = 0; i < bins->count[RFM_RECENCY] - 1; i++)
+			consider(&until, as_of, orders->last_order, bins->threshold[RFM_RECENCY][i]);
 
 	lifecycle_params_default(&params);
 	consider(&until, as_of, orders->first_order, params.new_days);
@@ -102,6 +86,30 @@ segments_valid_until(PG_FUNCTION_ARGS)
 	}
 	for (int i = 0; i < (int) lengthof(limits); i++)
 		consider(&until, as_of, orders->last_order, limits[i]);
+	return until;
+}
 
-	PG_RETURN_TIMESTAMPTZ(until);
+/*
+ * segments_valid_until(stats, as_of, thresholds): segments_valid_until_of
+ * for SQL; NULL for NULL stats or as_of.
+ */
+Datum
+segments_valid_until(PG_FUNCTION_ARGS)
+{
+	RfmStatsView stats;
+	TimestampTz as_of;
+	RfmBins		bins;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	rfm_stats_view(PG_GETARG_DATUM(0), &stats);
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time")));
+	if (!PG_ARGISNULL(2))
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
+	PG_RETURN_TIMESTAMPTZ(segments_valid_until_of(&stats.orders, as_of,
+												  PG_ARGISNULL(2) ? NULL : &bins));
 }

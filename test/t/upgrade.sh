@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The update from 0.1.0 gives what a fresh install of the current version
-# gives.  One database creates segment 0.1.0, builds user objects on it (a
+# Every update path gives what a fresh install of the current version gives.
+# Run without arguments, the script checks each released version whose
+# install script src/updates keeps; bash test/t/upgrade.sh 0.1.0 checks one.
+# One database creates the old version, builds user objects on it (a
 # view over the aggregates and rfm_score, attachments with their views, a
 # custom map and a rule, a maintained attachment, a table with rfm and
 # segment_set columns and their indexes) and runs ALTER EXTENSION segment
@@ -15,7 +17,18 @@
 # privileges and initial privileges), and the configuration tables
 # pg_dump keeps.  Then the same queries must answer the same in both.
 set -euo pipefail
+shopt -s extglob
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
+if [ $# -eq 0 ]; then
+	status=0
+	for script in src/updates/segment--+([0-9.]).sql; do
+		version=${script#src/updates/segment--}
+		bash "${BASH_SOURCE[0]}" "${version%.sql}" || status=1
+	done
+	exit $status
+fi
+first=$1
 work=$(mktemp -d)
 old=segment_upgrade_old
 new=segment_upgrade_new
@@ -25,8 +38,6 @@ export PGOPTIONS="-c segment.as_of=2025-01-01"
 psql=(psql -X -q -v ON_ERROR_STOP=1)
 status=0
 
-first=0.1.0
-current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
 dropdb --if-exists $old 2>/dev/null
 dropdb --if-exists $new 2>/dev/null
 createdb $old
