@@ -157,6 +157,46 @@ INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01
 SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;
 SELECT * FROM kept.stored_differences;
 
+-- orders whose time and amount columns are of other types: the trigger
+-- casts them as SQL does (date and timestamp to timestamptz; integer, real,
+-- double precision and money to numeric), for new and existing customers;
+-- a time zone other than UTC, where timestamp and timestamptz differ
+SET TimeZone = 'America/Sao_Paulo';
+CREATE TABLE kept.typed (customer_id int, day date, at timestamp, units int, weight real,
+						 volume double precision, paid money);
+CREATE INDEX ON kept.typed (customer_id);
+SELECT count(*) > 0 AS attached
+FROM (VALUES ('day', 'units'), ('at', 'weight'), ('at', 'volume'), ('day', 'paid')) a(at, amount),
+	 attach('typed_' || a.amount, 'kept.typed', 'customer_id', a.at, a.amount);
+SELECT count(maintain_attachment('typed_' || a)) AS maintained FROM unnest(ARRAY['units', 'weight', 'volume', 'paid']) a;
+INSERT INTO kept.typed
+SELECT i % 7, date '2025-01-01' + i, timestamp '2025-01-01 10:30' + i * interval '7 hours',
+	   i - 20, i / 3.0, i * 1e-3, (i * 1.25)::numeric::money
+FROM generate_series(1, 40) i;
+INSERT INTO kept.typed (customer_id, day, at) VALUES (3, '2025-12-01', '2025-12-01'), (8, '2025-12-02', '2025-12-02');
+SELECT 'units' AS amount, count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text) AS differences,
+	   count(*) AS customers
+FROM kept.typed_units_state s
+	 FULL JOIN (SELECT customer_id, rfm_stats(day::timestamptz, units::numeric) AS stats
+				FROM kept.typed GROUP BY customer_id) o USING (customer_id)
+UNION ALL
+SELECT 'weight', count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text), count(*)
+FROM kept.typed_weight_state s
+	 FULL JOIN (SELECT customer_id, rfm_stats(at::timestamptz, weight::numeric) AS stats
+				FROM kept.typed GROUP BY customer_id) o USING (customer_id)
+UNION ALL
+SELECT 'volume', count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text), count(*)
+FROM kept.typed_volume_state s
+	 FULL JOIN (SELECT customer_id, rfm_stats(at::timestamptz, volume::numeric) AS stats
+				FROM kept.typed GROUP BY customer_id) o USING (customer_id)
+UNION ALL
+SELECT 'paid', count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text), count(*)
+FROM kept.typed_paid_state s
+	 FULL JOIN (SELECT customer_id, rfm_stats(day::timestamptz, paid::numeric) AS stats
+				FROM kept.typed GROUP BY customer_id) o USING (customer_id);
+SELECT count(detach('typed_' || a)) AS detached FROM unnest(ARRAY['units', 'weight', 'volume', 'paid']) a;
+SET TimeZone = 'UTC';
+
 -- truncate empties the state
 TRUNCATE kept.orders;
 SELECT * FROM kept.differences;

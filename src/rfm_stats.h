@@ -82,6 +82,8 @@ extern bool rfm_orders_check(const RfmOrders *orders, int sqlstate,
 							 struct Node *escontext);
 extern void rfm_stats_view(Datum stats, RfmStatsView *view);
 extern RfmStats *rfm_stats_from_accum(const RfmAccum *accum);
+extern RfmStats *rfm_stats_add_order(Datum stats, bool stats_null, TimestampTz order_time,
+									 bool amount_null, Datum amount);
 
 extern double rfm_recency_days(const RfmOrders *orders, TimestampTz as_of);
 extern double days_between(TimestampTz from, TimestampTz to);

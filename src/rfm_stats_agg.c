@@ -104,6 +104,30 @@ rfm_stats_of_order(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The statistics of the orders of stats (none when stats_null) and one more
+ * order, what rfm_stats_combine(stats, rfm_stats_of_order(order_time,
+ * amount)) gives; the trigger of a maintained state merges each new order
+ * with it.
+ */
+RfmStats *
+rfm_stats_add_order(Datum stats, bool stats_null, TimestampTz order_time,
+					bool amount_null, Datum amount)
+{
+	RfmAccum   *accum = accum_add_order(NULL, order_time, amount_null, amount,
+										CurrentMemoryContext);
+
+	if (!stats_null)
+	{
+		RfmStatsView view;
+
+		rfm_stats_view(stats, &view);
+		rfm_orders_merge(&accum->orders, &view.orders);
+		exact_sum_add_payload(&accum->total, view.total, view.total_len, CurrentMemoryContext);
+	}
+	return rfm_stats_from_accum(accum);
+}
+
+/*
  * rfm_stats_combine(a, b): the statistics of the orders of both, what
  * rfm_stats_merge gives for two values; a NULL side is no orders.
  */

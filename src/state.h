@@ -2,20 +2,25 @@
  * state.h
  *		The maintained per-customer state of an attachment: what a state row
  *		stores beside the statistics, and until when time alone leaves it
- *		true (state_validity.c), shared with the trigger that writes the rows
- *		(state_trigger.c).
+ *		true (state_validity.c); reading rows by primary key (primary_key.c);
+ *		both serve the trigger that writes the rows (state_trigger.c).
  */
 #ifndef SEGMENT_STATE_H
 #define SEGMENT_STATE_H
 
 #include "postgres.h"
 
+#include "access/attnum.h"
 #include "datatype/timestamp.h"
+#include "utils/snapshot.h"
 
 #include "rfm_stats.h"
 #include "rfm_thresholds.h"
 
 extern TimestampTz segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of,
 										   const RfmBins *bins);
+
+extern bool read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
+								Datum *value, bool *isnull);
 
 #endif							/* SEGMENT_STATE_H */

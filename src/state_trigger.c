@@ -30,12 +30,14 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_coerce.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -45,6 +47,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "analysis_time.h"
 #include "lifecycle.h"
@@ -54,7 +57,17 @@
 PG_FUNCTION_INFO_V1(segment_state_trigger);
 PG_FUNCTION_INFO_V1(state_columns_sql);
 
-/* The prepared statements of one trigger, kept for the life of the backend. */
+/* How values of an orders column become the type the statistics take. */
+typedef struct Conversion
+{
+	CoercionPathType path;		/* RELABELTYPE: as they are */
+	FmgrInfo	function;		/* the cast, or the column type's output */
+	int			nargs;			/* of the cast */
+	FmgrInfo	input;			/* COERCEVIAIO: the target type's input */
+	Oid			input_param;
+} Conversion;
+
+/* What one trigger prepares on its first use, kept for the life of the backend. */
 typedef struct StatePlans
 {
 	Oid			trigger_oid;	/* hash key */
@@ -65,11 +78,20 @@ typedef struct StatePlans
 	FmgrInfo	hash;			/* hash function of the customer key */
 	Oid			collation;		/* and its collation */
 	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount; 0.1.0 triggers */
-	SPIPlanPtr	read;			/* $1 customer, $2 time, $3 amount; NULL for 0.1.0 */
-	SPIPlanPtr	store_existing; /* $1 customer, $2..$6 the columns after it */
-	SPIPlanPtr	store_new;		/* the same */
 	SPIPlanPtr	rederive;		/* $1 customer */
 	SPIPlanPtr	clear;
+
+	/* 0.2.0 triggers and later; store_existing is NULL for 0.1.0 */
+	SPIPlanPtr	store_existing; /* $1 customer, $2..$7 the columns after it */
+	SPIPlanPtr	store_new;		/* the same */
+	Conversion	to_time;		/* order time to timestamptz */
+	Conversion	to_amount;		/* amount to numeric */
+	AttrNumber	stats_attnum;	/* of the state table */
+	Oid			attachments_oid;
+	Datum		attachment_name;	/* text, in TopMemoryContext */
+	AttrNumber	thresholds_attnum;	/* of attachments */
+	Oid			cells_oid;
+	AttrNumber	segments_attnum;	/* of the cells table */
 } StatePlans;
 
 static HTAB *plans_by_trigger = NULL;
@@ -110,6 +132,63 @@ derived_columns(const char *stats, const char *ext, const char *attachment, cons
 					"COALESCE((SELECT c.segments FROM %5$s c WHERE c.scores OPERATOR(%1$s.=) %2$s), '{}'::%1$s.segment_set), "
 					"%7$s, %1$s.segments_valid_until(%3$s, %4$s, %6$s)",
 					ext, scores, stats, as_of, cells, thresholds, now);
+}
+
+/* Prepares the conversion of an orders column's values to type target. */
+static void
+conversion_init(Conversion *conversion, Relation orders, int attnum, Oid target)
+{
+	Oid			source = getBaseType(SPI_gettypeid(RelationGetDescr(orders), attnum));
+	Oid			function = InvalidOid;
+
+	conversion->path = source == target ? COERCION_PATH_RELABELTYPE :
+		find_coercion_pathway(target, source, COERCION_EXPLICIT, &function);
+	switch (conversion->path)
+	{
+		case COERCION_PATH_RELABELTYPE:
+			break;
+		case COERCION_PATH_FUNC:
+			fmgr_info_cxt(function, &conversion->function, TopMemoryContext);
+			conversion->nargs = get_func_nargs(function);
+			break;
+		case COERCION_PATH_COERCEVIAIO:
+			{
+				Oid			output;
+				Oid			input;
+				bool		varlena;
+
+				getTypeOutputInfo(source, &output, &varlena);
+				fmgr_info_cxt(output, &conversion->function, TopMemoryContext);
+				getTypeInputInfo(target, &input, &conversion->input_param);
+				fmgr_info_cxt(input, &conversion->input, TopMemoryContext);
+			}
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_CANNOT_COERCE),
+					 errmsg("column \"%s\" of %s is of type %s, which cannot be cast to %s",
+							SPI_fname(RelationGetDescr(orders), attnum), RelationGetRelationName(orders),
+							format_type_be(source), format_type_be(target))));
+	}
+}
+
+/* A value of the column as the statistics take it, as a cast in SQL gives it. */
+static Datum
+convert(Conversion *conversion, Datum value)
+{
+	switch (conversion->path)
+	{
+		case COERCION_PATH_FUNC:
+			if (conversion->nargs == 1)
+				return FunctionCall1(&conversion->function, value);
+			/* a cast with a type modifier (and explicit flag) argument */
+			return FunctionCall3(&conversion->function, value, Int32GetDatum(-1), BoolGetDatum(true));
+		case COERCION_PATH_COERCEVIAIO:
+			return InputFunctionCall(&conversion->input, OutputFunctionCall(&conversion->function, value),
+									 conversion->input_param, -1);
+		default:
+			return value;
+	}
 }
 
 static int
@@ -191,7 +270,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.collation = TupleDescAttr(RelationGetDescr(orders), made.customer_attnum - 1)->attcollation;
 			made.state_oid = state_oid;
 		}
-		made.merge = made.read = made.store_existing = made.store_new = NULL;
+		made.merge = made.store_existing = made.store_new = NULL;
 		if (trigger->tgnargs == 4)
 		{
 			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
@@ -219,35 +298,43 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			/* the attachment's cells table lives beside its state table */
 			const char *cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(state_oid)),
 														   psprintf("%s_cells", attachment));
-			const char *order = psprintf("%s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)", ext);
-			const char *values = psprintf("$2, $3, $4, COALESCE((SELECT c.segments FROM %s c WHERE c.scores OPERATOR(%s.=) $3), '{}'::%s.segment_set), $5, $6",
-										  cells, ext, ext);
-			Oid			store_types[6] = {types[0],
+			Oid			ext_oid = get_func_namespace(function_oid);
+			const char *values = psprintf("$2, $3, $4, COALESCE($5, '{}'::%s.segment_set), $6, $7", ext);
+			Oid			store_types[7] = {types[0],
 				get_atttype(state_oid, get_attnum(state_oid, "stats")),
 				get_atttype(state_oid, get_attnum(state_oid, "scores")),
-				TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+				TEXTOID,
+				get_atttype(state_oid, get_attnum(state_oid, "segments")),
+				TIMESTAMPTZOID, TIMESTAMPTZOID};
 
 			/*
-			 * The customer's statistics with the order merged, whether it
-			 * had a row, and the thresholds; the trigger derives the other
-			 * columns from them in C and writes the row once.
+			 * The row is read and its new values computed here; one
+			 * statement writes it.
 			 */
-			made.read = prepare(psprintf("SELECT %1$s.rfm_stats_combine(s.stats, %2$s), s.stats IS NOT NULL, "
-										 "(SELECT t.thresholds FROM %1$s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %3$s) "
-										 "FROM (VALUES (true)) one LEFT JOIN %4$s s ON s.customer_id OPERATOR(pg_catalog.=) $1",
-										 ext, order, quote_literal_cstr(attachment), state),
-								3, types);
+			conversion_init(&made.to_time, orders, made.time_attnum, TIMESTAMPTZOID);
+			conversion_init(&made.to_amount, orders, made.amount_attnum, NUMERICOID);
+			made.stats_attnum = get_attnum(state_oid, "stats");
+			made.attachments_oid = get_relname_relid("attachments", ext_oid);
+			made.thresholds_attnum = get_attnum(made.attachments_oid, "thresholds");
+			{
+				MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+
+				made.attachment_name = PointerGetDatum(cstring_to_text(attachment));
+				MemoryContextSwitchTo(caller);
+			}
+			made.cells_oid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(cells)));
+			made.segments_attnum = get_attnum(made.cells_oid, "segments");
 			made.store_existing = prepare(psprintf("UPDATE %s s SET (" VALUE_COLUMNS ") = ROW(%s) "
 												   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
 												   state, values),
-										  6, store_types);
+										  7, store_types);
 			/* a row committed since a REPEATABLE READ snapshot: serialization failure */
 			made.store_new = prepare(psprintf("INSERT INTO %s AS s (" STATE_COLUMNS ") VALUES ($1, %s) "
 											  "ON CONFLICT (customer_id) DO UPDATE SET (" VALUE_COLUMNS ") = "
 											  "ROW(excluded.stats, excluded.scores, excluded.lifecycle_stage, "
 											  "excluded.segments, excluded.scored_at, excluded.valid_until)",
 											  state, values),
-									 6, store_types);
+									 7, store_types);
 			made.rederive = prepare(psprintf("WITH fresh AS ("
 											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
 											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
@@ -325,56 +412,69 @@ rederive(StatePlans *plans, Datum customer)
  * statistics give, computed here as the SQL of derived_columns() computes
  * them (the state test compares the two): scores against the stored
  * thresholds, lifecycle stage and validity at the analysis time, or at the
- * order when it is later.  values and nulls are the customer, order time
- * and amount; the customer's lock is held.
+ * order when it is later, and the segments of the score's cell.  The
+ * customer's lock is held.
+ *
+ * The reads do not go through row-level security or privileges: the
+ * statement that writes the row does, and the stored values must not depend
+ * on which role wrote the order.
  */
 static void
-merge_and_store(StatePlans *plans, Datum *values, const char *nulls)
+merge_and_store(StatePlans *plans, Datum customer, Datum order_time, bool amount_null, Datum amount)
 {
-	HeapTuple	read;
-	TupleDesc	read_desc;
-	bool		isnull;
-	bool		no_thresholds;
-	Datum		merged;
+	Snapshot	snapshot;
+	Datum		stats;
+	bool		no_stats;
 	bool		existed;
 	Datum		thresholds;
+	bool		no_thresholds = true;
+	Datum		merged;
 	RfmStatsView view;
 	RfmBins		bins;
 	TimestampTz scored_at = segment_analysis_time();
 	TimestampTz judged_at;
 	LifecycleParams lifecycle;
-	Datum		row[6];
-	char		row_nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		row[7];
+	char		row_nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
-	run(plans->read, values, nulls);
-	Assert(SPI_processed == 1);
-	read = SPI_tuptable->vals[0];
-	read_desc = SPI_tuptable->tupdesc;
-	merged = SPI_getbinval(read, read_desc, 1, &isnull);
-	Assert(!isnull);
-	existed = DatumGetBool(SPI_getbinval(read, read_desc, 2, &isnull));
-	thresholds = SPI_getbinval(read, read_desc, 3, &no_thresholds);
+	/* sees what earlier holders of the lock committed and this command wrote */
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	existed = read_by_primary_key(plans->state_oid, customer, plans->stats_attnum, snapshot,
+								  &stats, &no_stats);
+	if (!read_by_primary_key(plans->attachments_oid, plans->attachment_name,
+							 plans->thresholds_attnum, snapshot, &thresholds, &no_thresholds))
+		no_thresholds = true;
 
+	merged = PointerGetDatum(rfm_stats_add_order(stats, !existed || no_stats,
+												 DatumGetTimestampTz(convert(&plans->to_time, order_time)),
+												 amount_null,
+												 amount_null ? (Datum) 0 : convert(&plans->to_amount, amount)));
 	rfm_stats_view(merged, &view);
 	judged_at = Max(scored_at, view.orders.last_order);
 	lifecycle_params_default(&lifecycle);
-	row[0] = values[0];
+	row[0] = customer;
 	row[1] = merged;
-	if (no_thresholds)
-		row_nulls[2] = 'n';
-	else
-	{
-		double		customer[RFM_DIMENSIONS];
-
-		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(thresholds), &bins);
-		rfm_customer_values(&view, judged_at, customer);
-		row[2] = RfmGetDatum(rfm_bins_score(&bins, customer));
-	}
 	row[3] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
 																					 &lifecycle))));
-	row[4] = TimestampTzGetDatum(scored_at);
-	row[5] = TimestampTzGetDatum(segments_valid_until_of(&view.orders, judged_at,
+	if (no_thresholds)
+		row_nulls[2] = row_nulls[4] = 'n';
+	else
+	{
+		double		values[RFM_DIMENSIONS];
+		bool		no_segments;
+
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(thresholds), &bins);
+		rfm_customer_values(&view, judged_at, values);
+		row[2] = RfmGetDatum(rfm_bins_score(&bins, values));
+		if (!read_by_primary_key(plans->cells_oid, row[2], plans->segments_attnum, snapshot,
+								 &row[4], &no_segments) || no_segments)
+			row_nulls[4] = 'n';
+	}
+	row[5] = TimestampTzGetDatum(scored_at);
+	row[6] = TimestampTzGetDatum(segments_valid_until_of(&view.orders, judged_at,
 														 no_thresholds ? NULL : &bins));
+	UnregisterSnapshot(snapshot);
 
 	if (existed)
 	{
@@ -435,8 +535,8 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				if (isnull)
 					nulls[2] = 'n';
 				lock_customers(plans, 1, values);
-				if (plans->read != NULL)
-					merge_and_store(plans, values, nulls);
+				if (plans->store_existing != NULL)
+					merge_and_store(plans, values[0], values[1], nulls[2] == 'n', values[2]);
 				else
 					run(plans->merge, values, nulls);
 			}
