@@ -7,8 +7,9 @@
  * score type (rfm.c), population thresholds (rfm_thresholds*.c), scoring
  * (rfm_score.c), named segment maps (segment_map.c), lifecycle stages
  * (lifecycle.c), the check of rule expressions (segment_rule.c), the label
- * set type and its GIN support (segment_set*.c) and the trigger that keeps
- * per-customer state (state_trigger.c).  The views of attach() and the
+ * set type and its GIN support (segment_set*.c), the analysis time
+ * (analysis_time.c) and the trigger that keeps per-customer state
+ * (state_trigger.c, with state_validity.c and primary_key.c).  The views of attach() and the
  * maintained state are set up in SQL (attach.sql, state.sql).
  */
 #include "postgres.h"

@@ -10,18 +10,26 @@
  *
  * Concurrency: every change for a customer first takes a transaction-level
  * advisory lock on (state table, hash of the customer), so writers of one
- * customer take turns (customers whose keys share a hash take turns too).  The statement that reads the orders runs after the lock is
- * granted, with a fresh snapshot (READ COMMITTED), so it sees everything the
- * previous holder committed; under REPEATABLE READ a stale read ends in a
- * serialization failure on the state row instead of a wrong state.
+ * customer take turns (customers whose keys share a hash take turns too).
+ * What the trigger reads after the lock is granted, it reads with a fresh
+ * snapshot (READ COMMITTED), so it sees everything the previous holder
+ * committed; under REPEATABLE READ a stale read ends in a serialization
+ * failure on the state row instead of a wrong state.
  *
  * Beside the statistics, the row holds what they give at the time of the
  * write: the customer's scores against the attachment's stored thresholds,
  * lifecycle stage, RFM segments (looked up in the attachment's cells table)
  * and the time until which time alone leaves those unchanged
  * (segments_valid_until()).  Threshold refreshes lock the state table
- * against writers, and every write takes its lock before its statement
- * takes a snapshot, so no row is scored against thresholds being replaced.
+ * against writers, and every write takes its lock before its snapshot, so
+ * no row is scored against thresholds being replaced.
+ *
+ * An inserted order, by far the most frequent change, is handled in C: the
+ * state row, the thresholds and the score cell are read by primary key
+ * (primary_key.c), the new values computed here, and one prepared
+ * statement writes the row.  Updates and deletes of orders, which read the
+ * customer's orders anyway, run one prepared statement whose SQL
+ * (derived_columns()) computes the same values.
  *
  * Arguments of the trigger: the state table (a quoted, qualified name), the
  * customer, order time and amount columns of the orders table, and the
