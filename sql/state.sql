@@ -157,6 +157,20 @@ INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01
 SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;
 SELECT * FROM kept.stored_differences;
 
+-- bulk loads: one statement writes 20,000 new customers, the next 20,000
+-- orders of existing ones (the trigger's row locks take no room in the
+-- lock table, which an advisory lock per customer would overflow)
+INSERT INTO kept.orders (customer_id, ordered_at, amount)
+SELECT 100000 + i, timestamptz '2025-06-01' + make_interval(mins => i), i % 50
+FROM generate_series(1, 20000) i;
+INSERT INTO kept.orders (customer_id, ordered_at, amount)
+SELECT 100000 + i, timestamptz '2025-07-01' + make_interval(mins => i), 1
+FROM generate_series(1, 20000) i;
+SELECT * FROM kept.differences;
+SELECT * FROM kept.stored_differences;
+DELETE FROM kept.orders WHERE customer_id > 100000;
+SELECT * FROM kept.differences;
+
 -- orders whose time and amount columns are of other types: the trigger
 -- casts them as SQL does (date and timestamp to timestamptz; integer, real,
 -- double precision and money to numeric), for new and existing customers;

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/xact.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -36,20 +37,16 @@ primary_key_index(Relation table)
 }
 
 /*
- * Reads column attnum of the row of table_oid whose one-column primary key
- * equals key, as snapshot sees it.  False if there is no such row; else the
- * value, copied into the current memory context, and whether it is NULL.
+ * Finds the row of table whose one-column primary key equals key, as
+ * snapshot sees it, into slot; false if there is none.
  */
-bool
-read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
-					Datum *value, bool *isnull)
+static bool
+fetch_by_primary_key(Relation table, Datum key, Snapshot snapshot, TupleTableSlot *slot)
 {
-	Relation	table = table_open(table_oid, AccessShareLock);
 	Relation	index = index_open(primary_key_index(table), AccessShareLock);
 	Oid			key_type = index->rd_opcintype[0];
 	Oid			equal = get_opfamily_member(index->rd_opfamily[0], key_type, key_type,
 											BTEqualStrategyNumber);
-	TupleTableSlot *slot = table_slot_create(table, NULL);
 	IndexScanDesc scan;
 	ScanKeyData scan_key;
 	bool		found;
@@ -62,17 +59,88 @@ read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapsh
 	scan = index_beginscan(table, index, snapshot, 1, 0);
 	index_rescan(scan, &scan_key, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	if (found)
-	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(table), attnum - 1);
-		Datum		stored = slot_getattr(slot, attnum, isnull);
-
-		*value = *isnull ? (Datum) 0 : datumCopy(stored, att->attbyval, att->attlen);
-	}
 	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	/* the locks stay until the end of the transaction, as a statement's would */
+	/* the lock stays until the end of the transaction, as a statement's would */
 	index_close(index, NoLock);
+	return found;
+}
+
+/* Column attnum of the row in slot, copied into the current memory context. */
+static void
+copy_column(Relation table, TupleTableSlot *slot, AttrNumber attnum, Datum *value, bool *isnull)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(table), attnum - 1);
+	Datum		stored = slot_getattr(slot, attnum, isnull);
+
+	*value = *isnull ? (Datum) 0 : datumCopy(stored, att->attbyval, att->attlen);
+}
+
+/*
+ * Reads column attnum of the row of table_oid whose one-column primary key
+ * equals key, as snapshot sees it.  False if there is no such row; else the
+ * value, copied into the current memory context, and whether it is NULL.
+ */
+bool
+read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
+					Datum *value, bool *isnull)
+{
+	Relation	table = table_open(table_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(table, NULL);
+	bool		found = fetch_by_primary_key(table, key, snapshot, slot);
+
+	if (found)
+		copy_column(table, slot, attnum, value, isnull);
+	ExecDropSingleTupleTableSlot(slot);
 	table_close(table, NoLock);
 	return found;
+}
+
+/*
+ * Locks the row of table_oid whose primary key equals key against other
+ * writers until the end of the transaction, as SELECT ... FOR NO KEY UPDATE
+ * does, waiting for a transaction that holds it, and reads column attnum of
+ * the row as locked.  Under READ COMMITTED the lock goes to the newest
+ * version of the row; under REPEATABLE READ a row changed since snapshot is
+ * a serialization failure.  The result says whether a row was locked, none
+ * exists, or it was deleted while this waited (look again, with a new
+ * snapshot).
+ */
+RowLockResult
+lock_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
+					Datum *value, bool *isnull)
+{
+	Relation	table = table_open(table_oid, RowShareLock);
+	TupleTableSlot *slot = table_slot_create(table, NULL);
+	RowLockResult result = ROW_ABSENT;
+
+	if (fetch_by_primary_key(table, key, snapshot, slot))
+	{
+		TM_FailureData failure;
+		ItemPointerData tid = slot->tts_tid;
+		bool		newest = !IsolationUsesXactSnapshot();
+
+		switch (table_tuple_lock(table, &tid, snapshot, slot, GetCurrentCommandId(false),
+								 LockTupleNoKeyExclusive, LockWaitBlock,
+								 newest ? TUPLE_LOCK_FLAG_FIND_LAST_VERSION : 0, &failure))
+		{
+			case TM_Ok:
+				copy_column(table, slot, attnum, value, isnull);
+				result = ROW_LOCKED;
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				if (!newest)
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				/* a deleted row: under READ COMMITTED the newest version is gone */
+				result = ROW_GONE;
+				break;
+			default:
+				elog(ERROR, "unexpected result locking a row of \"%s\"", RelationGetRelationName(table));
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(table, NoLock);
+	return result;
 }

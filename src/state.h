@@ -20,7 +20,18 @@
 extern TimestampTz segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of,
 										   const RfmBins *bins);
 
+/* What lock_by_primary_key found. */
+typedef enum RowLockResult
+{
+	ROW_LOCKED,					/* the row, locked */
+	ROW_ABSENT,					/* no row with the key */
+	ROW_GONE					/* deleted by a transaction this waited for */
+} RowLockResult;
+
 extern bool read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
 								Datum *value, bool *isnull);
+
+extern RowLockResult lock_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum,
+										 Snapshot snapshot, Datum *value, bool *isnull);
 
 #endif							/* SEGMENT_STATE_H */

@@ -8,13 +8,13 @@
  * the customer's other orders; an updated or deleted order makes the
  * trigger derive that customer's statistics again from the orders.
  *
- * Concurrency: every change for a customer first takes a transaction-level
- * advisory lock on (state table, hash of the customer), so writers of one
- * customer take turns (customers whose keys share a hash take turns too).
- * What the trigger reads after the lock is granted, it reads with a fresh
- * snapshot (READ COMMITTED), so it sees everything the previous holder
- * committed; under REPEATABLE READ a stale read ends in a serialization
- * failure on the state row instead of a wrong state.
+ * Concurrency: every change for a customer first locks the customer's state
+ * row, if it has one (update_customer()), so writers of one customer take
+ * turns; what the trigger reads after the lock is granted, it reads with a
+ * fresh snapshot (READ COMMITTED), so it sees everything the previous
+ * holder committed.  Under REPEATABLE READ a stale read ends in a
+ * serialization failure instead of a wrong state.  Triggers made by 0.1.0
+ * take a transaction-level advisory lock per customer instead.
  *
  * Beside the statistics, the row holds what they give at the time of the
  * write: the customer's scores against the attachment's stored thresholds,
@@ -24,12 +24,12 @@
  * against writers, and every write takes its lock before its snapshot, so
  * no row is scored against thresholds being replaced.
  *
- * An inserted order, by far the most frequent change, is handled in C: the
- * state row, the thresholds and the score cell are read by primary key
+ * The state row, the thresholds and the score cell are read by primary key
  * (primary_key.c), the new values computed here, and one prepared
- * statement writes the row.  Updates and deletes of orders, which read the
- * customer's orders anyway, run one prepared statement whose SQL
- * (derived_columns()) computes the same values.
+ * statement writes the row; an inserted order is merged without reading
+ * the customer's other orders, an updated or deleted one makes the trigger
+ * read them all.  The refresh functions compute the same values in SQL
+ * (derived_columns()).
  *
  * Arguments of the trigger: the state table (a quoted, qualified name), the
  * customer, order time and amount columns of the orders table, and the
@@ -86,12 +86,14 @@ typedef struct StatePlans
 	FmgrInfo	hash;			/* hash function of the customer key */
 	Oid			collation;		/* and its collation */
 	SPIPlanPtr	merge;			/* $1 customer, $2 time, $3 amount; 0.1.0 triggers */
-	SPIPlanPtr	rederive;		/* $1 customer */
+	SPIPlanPtr	rederive;		/* $1 customer; 0.1.0 triggers */
 	SPIPlanPtr	clear;
 
 	/* 0.2.0 triggers and later; store_existing is NULL for 0.1.0 */
 	SPIPlanPtr	store_existing; /* $1 customer, $2..$7 the columns after it */
-	SPIPlanPtr	store_new;		/* the same */
+	SPIPlanPtr	store_new;		/* the same; nothing if the row exists */
+	SPIPlanPtr	fresh;			/* $1 customer: rfm_stats of its orders */
+	SPIPlanPtr	remove;			/* $1 customer */
 	Conversion	to_time;		/* order time to timestamptz */
 	Conversion	to_amount;		/* amount to numeric */
 	AttrNumber	stats_attnum;	/* of the state table */
@@ -278,7 +280,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.collation = TupleDescAttr(RelationGetDescr(orders), made.customer_attnum - 1)->attcollation;
 			made.state_oid = state_oid;
 		}
-		made.merge = made.store_existing = made.store_new = NULL;
+		made.merge = made.store_existing = made.store_new = made.fresh = made.remove = NULL;
 		if (trigger->tgnargs == 4)
 		{
 			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
@@ -336,29 +338,22 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 												   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
 												   state, values),
 										  7, store_types);
-			/* a row committed since a REPEATABLE READ snapshot: serialization failure */
+			/*
+			 * Another transaction may create the row first: the trigger then
+			 * merges into it.  Under REPEATABLE READ that is a serialization
+			 * failure.
+			 */
 			made.store_new = prepare(psprintf("INSERT INTO %s AS s (" STATE_COLUMNS ") VALUES ($1, %s) "
-											  "ON CONFLICT (customer_id) DO UPDATE SET (" VALUE_COLUMNS ") = "
-											  "ROW(excluded.stats, excluded.scores, excluded.lifecycle_stage, "
-											  "excluded.segments, excluded.scored_at, excluded.valid_until)",
+											  "ON CONFLICT (customer_id) DO NOTHING",
 											  state, values),
 									 7, store_types);
-			made.rederive = prepare(psprintf("WITH fresh AS ("
-											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
-											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
-											 "), removed AS ("
-											 " DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1"
-											 " AND (SELECT stats FROM fresh) IS NULL"
-											 ") INSERT INTO %s AS s (%s)"
-											 " SELECT $1, f.stats, %s FROM fresh f WHERE f.stats IS NOT NULL"
-											 " ON CONFLICT (customer_id) DO UPDATE SET (%s) ="
-											 " ROW(excluded.stats, excluded.scores, excluded.lifecycle_stage,"
-											 " excluded.segments, excluded.scored_at, excluded.valid_until)",
-											 ext, quote_identifier(order_time), quote_identifier(amount),
-											 orders_name, quote_identifier(customer), state, state,
-											 STATE_COLUMNS, derived_columns("f.stats", ext, attachment, cells),
-											 VALUE_COLUMNS),
-									1, types);
+			made.fresh = prepare(psprintf("SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric)"
+										  " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1",
+										  ext, quote_identifier(order_time), quote_identifier(amount),
+										  orders_name, quote_identifier(customer)),
+								 1, types);
+			made.remove = prepare(psprintf("DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1", state),
+								  1, types);
 		}
 		made.clear = prepare(psprintf("DELETE FROM %s", state), 0, NULL);
 
@@ -379,8 +374,9 @@ run(SPIPlanPtr plan, Datum *values, const char *nulls)
 }
 
 /*
- * Takes the transaction-level advisory lock of (state table, customer): the
- * table's oid in the high half of the key, the customer's hash in the low.
+ * For 0.1.0 triggers, takes the transaction-level advisory lock of (state
+ * table, customer): the table's oid in the high half of the key, the
+ * customer's hash in the low.
  */
 static void
 lock_customers(StatePlans *plans, int count, Datum *customers)
@@ -406,37 +402,24 @@ lock_customers(StatePlans *plans, int count, Datum *customers)
 }
 
 /*
- * Derives a customer's statistics from the orders.  Its lock is held, and
- * this statement's snapshot, taken now, sees what earlier holders committed.
- */
-static void
-rederive(StatePlans *plans, Datum customer)
-{
-	run(plans->rederive, &customer, " ");
-}
-
-/*
- * Merges an order into its customer's row and stores what the merged
- * statistics give, computed here as the SQL of derived_columns() computes
- * them (the state test compares the two): scores against the stored
- * thresholds, lifecycle stage and validity at the analysis time, or at the
- * order when it is later, and the segments of the score's cell.  The
- * customer's lock is held.
+ * Writes a customer's row: stats and what they give, computed here as the
+ * SQL of derived_columns() computes them (the state test compares the
+ * two): scores against the stored thresholds, lifecycle stage and validity
+ * at the analysis time, or at the last order when it is later, and the
+ * segments of the score's cell.  NULL stats (no orders left) remove the
+ * row.  existed says the row exists and this transaction holds its lock.
+ * False if another transaction created the row meanwhile.
  *
- * The reads do not go through row-level security or privileges: the
- * statement that writes the row does, and the stored values must not depend
- * on which role wrote the order.
+ * The thresholds and the cell are read without row-level security or
+ * privileges: the statement that writes the row checks those, and the
+ * stored values must not depend on which role wrote the order.
  */
-static void
-merge_and_store(StatePlans *plans, Datum customer, Datum order_time, bool amount_null, Datum amount)
+static bool
+store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool existed,
+		  Snapshot snapshot)
 {
-	Snapshot	snapshot;
-	Datum		stats;
-	bool		no_stats;
-	bool		existed;
 	Datum		thresholds;
 	bool		no_thresholds = true;
-	Datum		merged;
 	RfmStatsView view;
 	RfmBins		bins;
 	TimestampTz scored_at = segment_analysis_time();
@@ -445,24 +428,21 @@ merge_and_store(StatePlans *plans, Datum customer, Datum order_time, bool amount
 	Datum		row[7];
 	char		row_nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
-	/* sees what earlier holders of the lock committed and this command wrote */
-	CommandCounterIncrement();
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	existed = read_by_primary_key(plans->state_oid, customer, plans->stats_attnum, snapshot,
-								  &stats, &no_stats);
+	if (no_stats)
+	{
+		if (existed)
+			run(plans->remove, &customer, " ");
+		return true;
+	}
 	if (!read_by_primary_key(plans->attachments_oid, plans->attachment_name,
 							 plans->thresholds_attnum, snapshot, &thresholds, &no_thresholds))
 		no_thresholds = true;
 
-	merged = PointerGetDatum(rfm_stats_add_order(stats, !existed || no_stats,
-												 DatumGetTimestampTz(convert(&plans->to_time, order_time)),
-												 amount_null,
-												 amount_null ? (Datum) 0 : convert(&plans->to_amount, amount)));
-	rfm_stats_view(merged, &view);
+	rfm_stats_view(stats, &view);
 	judged_at = Max(scored_at, view.orders.last_order);
 	lifecycle_params_default(&lifecycle);
 	row[0] = customer;
-	row[1] = merged;
+	row[1] = stats;
 	row[3] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
 																					 &lifecycle))));
 	if (no_thresholds)
@@ -482,16 +462,106 @@ merge_and_store(StatePlans *plans, Datum customer, Datum order_time, bool amount
 	row[5] = TimestampTzGetDatum(scored_at);
 	row[6] = TimestampTzGetDatum(segments_valid_until_of(&view.orders, judged_at,
 														 no_thresholds ? NULL : &bins));
-	UnregisterSnapshot(snapshot);
 
-	if (existed)
+	run(existed ? plans->store_existing : plans->store_new, row, row_nulls);
+	return existed || SPI_processed == 1;
+}
+
+/* An inserted order, as the statistics take it. */
+typedef struct NewOrder
+{
+	TimestampTz time;
+	bool		amount_null;
+	Datum		amount;			/* numeric */
+} NewOrder;
+
+/*
+ * Brings a customer's row up to date, with one more order, or (order NULL)
+ * from all the customer's orders, after an update or delete.
+ *
+ * The row, if there is one, is locked first, so writers of one customer
+ * take turns, and what is read after the lock is granted is read with a
+ * fresh snapshot (READ COMMITTED), which sees everything the previous
+ * holder committed.  A customer without a row has nothing to lock: two
+ * transactions may then both compute a new row, and the one whose insert
+ * finds the other's row starts again and merges into it.  Row locks, unlike
+ * advisory locks, take no room in the lock table, so one transaction can
+ * write any number of customers.
+ */
+static void
+update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
+{
+	for (;;)
 	{
-		run(plans->store_existing, row, row_nulls);
-		if (SPI_processed == 1)
+		Snapshot	snapshot;
+		Datum		stats;
+		bool		no_stats = true;
+		RowLockResult row;
+		bool		stored;
+
+		/* sees what others committed and this transaction wrote */
+		CommandCounterIncrement();
+		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		row = lock_by_primary_key(plans->state_oid, customer, plans->stats_attnum, snapshot,
+								  &stats, &no_stats);
+		if (row == ROW_GONE)
+		{
+			UnregisterSnapshot(snapshot);
+			continue;
+		}
+		if (order != NULL)
+		{
+			stats = PointerGetDatum(rfm_stats_add_order(stats, row == ROW_ABSENT || no_stats, order->time,
+														order->amount_null, order->amount));
+			no_stats = false;
+		}
+		else
+		{
+			/* a statement after the lock: its snapshot is fresh */
+			run(plans->fresh, &customer, " ");
+			stats = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_stats);
+		}
+		stored = store_row(plans, customer, stats, no_stats, row == ROW_LOCKED, snapshot);
+		UnregisterSnapshot(snapshot);
+		if (stored)
 			return;
-		/* the row was deleted by hand, not through the trigger: add it */
 	}
-	run(plans->store_new, row, row_nulls);
+}
+
+/* The first customer to lock of two, so that two movers cannot deadlock. */
+static void
+lock_order(StatePlans *plans, Datum customers[2])
+{
+	uint32		hashes[2];
+
+	for (int i = 0; i < 2; i++)
+		hashes[i] = DatumGetUInt32(FunctionCall1Coll(&plans->hash, plans->collation, customers[i]));
+	if (hashes[1] < hashes[0])
+	{
+		Datum		first = customers[1];
+
+		customers[1] = customers[0];
+		customers[0] = first;
+	}
+}
+
+/* Derives the statistics of one or two customers again from their orders. */
+static void
+rederive(StatePlans *plans, int count, Datum *customers)
+{
+	if (plans->store_existing == NULL)
+	{
+		/* a 0.1.0 trigger: statistics only, under advisory locks */
+		lock_customers(plans, count, customers);
+		for (int i = 0; i < count; i++)
+			run(plans->rederive, &customers[i], " ");
+		return;
+	}
+	LockRelationOid(plans->state_oid, RowExclusiveLock);
+	if (count == 2)
+		lock_order(plans, customers);
+	for (int i = 0; i < count; i++)
+		update_customer(plans, customers[i], NULL);
 }
 
 static bool
@@ -542,11 +612,21 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				values[2] = heap_getattr(row, plans->amount_attnum, desc, &isnull);
 				if (isnull)
 					nulls[2] = 'n';
-				lock_customers(plans, 1, values);
 				if (plans->store_existing != NULL)
-					merge_and_store(plans, values[0], values[1], nulls[2] == 'n', values[2]);
+				{
+					NewOrder	order;
+
+					LockRelationOid(plans->state_oid, RowExclusiveLock);
+					order.time = DatumGetTimestampTz(convert(&plans->to_time, values[1]));
+					order.amount_null = nulls[2] == 'n';
+					order.amount = order.amount_null ? (Datum) 0 : convert(&plans->to_amount, values[2]);
+					update_customer(plans, values[0], &order);
+				}
 				else
+				{
+					lock_customers(plans, 1, values);
 					run(plans->merge, values, nulls);
+				}
 			}
 		}
 	}
@@ -576,20 +656,12 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 			{
 				Datum		both[2] = {customer, moved_to};
 
-				lock_customers(plans, 2, both);
-				rederive(plans, customer);
-				rederive(plans, moved_to);
+				rederive(plans, 2, both);
 			}
 			else if (!isnull)
-			{
-				lock_customers(plans, 1, &customer);
-				rederive(plans, customer);
-			}
+				rederive(plans, 1, &customer);
 			else if (moved)
-			{
-				lock_customers(plans, 1, &moved_to);
-				rederive(plans, moved_to);
-			}
+				rederive(plans, 1, &moved_to);
 		}
 	}
 
