@@ -74,6 +74,7 @@ bench_describe() {
 		"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
 	echo "Server: $(sql "SELECT version()")"
 	echo "Settings: $settings"
-	echo "Data: $(sql "SELECT (SELECT count(*) FROM customers) || ' customers, ' || (SELECT count(*) FROM orders)
-		|| ' orders (' || pg_size_pretty(pg_table_size('orders')) || ')'"), seed $SEED; $GENERATION"
+	[ -z "$(sql "SELECT to_regclass('orders')")" ] ||
+		echo "Data: $(sql "SELECT (SELECT count(*) FROM customers) || ' customers, ' || (SELECT count(*) FROM orders)
+			|| ' orders (' || pg_size_pretty(pg_table_size('orders')) || ')'"), seed $SEED; $GENERATION"
 }

@@ -3,14 +3,18 @@
 #
 # 1. Insert throughput with pgbench, 2 clients, BENCH_SECONDS (20) each, one
 #    order per transaction for a random customer of 100,000, into three
-#    empty orders tables: without trigger, with segment's C trigger
+#    orders tables that start with one order per customer (so that the
+#    thresholds exist and both triggers score): without trigger, with
+#    segment's C trigger
 #    (maintain_attachment), and with a PL/pgSQL trigger doing the same
-#    locked upsert.
+#    work (lock the customer's row, merge, write the row once).
+#    BENCH_ROUNDS (2) rounds, every other one in the opposite order.
 # 2. Read latency through the maintained state on the generated data set
 #    (bench/generate_orders.sql, database segment_bench): the segment
 #    summary and one segment's members, BENCH_READS (11) reads each, p50
 #    and p95.
-# Server and environment as for bench/run.sh.
+# BENCH_ONLY=insert or BENCH_ONLY=read runs one part.  Server and
+# environment as for bench/run.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 COMMAND="bash bench/state.sh${*:+ $*}"
@@ -19,13 +23,15 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-20}
 READS=${BENCH_READS:-11}
 # shellcheck source=bench/common.sh
 source bench/common.sh
+ONLY=${BENCH_ONLY:-}
 bench_server
-bench_data "$CUSTOMERS"
+[ "$ONLY" = insert ] || bench_data "$CUSTOMERS"
 pgbench=$("${PG_CONFIG:-pg_config}" --bindir)/pgbench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE; CREATE EXTENSION segment" >/dev/null
+if [ "$ONLY" != read ]; then
 "${psql[@]}" -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS ins_plain, ins_c, ins_pl, ins_pl_state, ins_state, bench_state;
@@ -41,8 +47,9 @@ INSERT INTO ins_c SELECT * FROM ins_plain;
 INSERT INTO ins_pl SELECT * FROM ins_plain;
 SELECT count(*) FROM attach('ins', 'ins_c', 'customer_id', 'order_time', 'amount');
 SELECT maintain_attachment('ins');
--- the same work in PL/pgSQL: lock the customer, merge the order, store
--- what the merged statistics give (scores, stage, segments, validity)
+-- the same work in PL/pgSQL, written the way the C trigger works: lock the
+-- customer's row, merge the order, write the row once with what the merged
+-- statistics give (scores, stage, segments, validity)
 CREATE TABLE ins_pl_state (LIKE ins_state INCLUDING ALL);
 CREATE OR REPLACE FUNCTION ins_pl_merge() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -52,20 +59,19 @@ DECLARE
 	new_scores rfm;
 BEGIN
 	IF NEW.customer_id IS NOT NULL AND NEW.order_time IS NOT NULL THEN
-		PERFORM pg_advisory_xact_lock(('ins_pl_state'::regclass::oid::bigint << 32)
-									  | (hashtext(NEW.customer_id::text)::bigint & 4294967295));
-		INSERT INTO ins_pl_state AS s (customer_id, stats)
-		VALUES (NEW.customer_id, rfm_stats_of_order(NEW.order_time, NEW.amount))
-		ON CONFLICT (customer_id) DO UPDATE SET stats = rfm_stats_combine(s.stats, excluded.stats)
-		RETURNING s.stats INTO merged;
+		SELECT s.stats INTO merged FROM ins_pl_state s WHERE s.customer_id = NEW.customer_id FOR NO KEY UPDATE;
+		merged := rfm_stats_combine(merged, rfm_stats_of_order(NEW.order_time, NEW.amount));
 		SELECT a.thresholds INTO thresholds FROM attachments a WHERE a.attachment_name = 'ins';
 		judged_at := GREATEST(segment_as_of(), last_order_time(merged));
 		new_scores := rfm_score(merged, judged_at, thresholds);
-		UPDATE ins_pl_state s
-		SET scores = new_scores, lifecycle_stage = lifecycle_stage(merged, judged_at),
-			segments = coalesce((SELECT c.segments FROM ins_cells c WHERE c.scores = new_scores), '{}'),
-			scored_at = segment_as_of(), valid_until = segments_valid_until(merged, judged_at, thresholds)
-		WHERE s.customer_id = NEW.customer_id;
+		INSERT INTO ins_pl_state AS s
+		VALUES (NEW.customer_id, merged, new_scores, lifecycle_stage(merged, judged_at),
+				coalesce((SELECT c.segments FROM ins_cells c WHERE c.scores = new_scores), '{}'),
+				segment_as_of(), segments_valid_until(merged, judged_at, thresholds))
+		ON CONFLICT (customer_id) DO UPDATE
+		SET (stats, scores, lifecycle_stage, segments, scored_at, valid_until) =
+			ROW(excluded.stats, excluded.scores, excluded.lifecycle_stage, excluded.segments,
+				excluded.scored_at, excluded.valid_until);
 	END IF;
 	RETURN NULL;
 END $$;
@@ -74,24 +80,41 @@ INSERT INTO ins_pl_state SELECT * FROM ins_state;
 SQL
 
 declare -A tps
-for table in ins_plain ins_c ins_pl; do
+ROUNDS=${BENCH_ROUNDS:-2}
+tables=(ins_plain ins_c ins_pl)
+for table in "${tables[@]}"; do
 	cat >"$work/$table.sql" <<-EOF
 		\set c random(1, 100000)
 		INSERT INTO $table (customer_id, order_time, amount)
 		VALUES (:c, now() - random() * interval '700 days', round((random() * 100)::numeric, 2));
 	EOF
-	"$pgbench" -n -c 2 -j 2 -T "$SECONDS_PER_RUN" -f "$work/$table.sql" "$DB" >"$work/$table.log" 2>&1
-	tps[$table]=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/$table.log")
 done
-echo "| inserts, 2 clients | tps | x no trigger |"
+for round in $(seq "$ROUNDS"); do
+	order=("${tables[@]}")
+	[ $((round % 2)) -eq 0 ] && order=(ins_pl ins_c ins_plain)
+	for table in "${order[@]}"; do
+		"$pgbench" -n -c 2 -j 2 -T "$SECONDS_PER_RUN" -f "$work/$table.sql" "$DB" >"$work/$table.log" 2>&1
+		tps[$table,$round]=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/$table.log")
+	done
+done
+echo "| inserts, 2 clients | tps per round | x no trigger, per round |"
 echo "|---|---:|---:|"
-for table in ins_plain ins_c ins_pl; do
-	awk -v n="$table" -v t="${tps[$table]}" -v p="${tps[ins_plain]}" \
-		'BEGIN { printf "| %s | %.0f | %.2f |\n", n, t, t / p }'
+for table in "${tables[@]}"; do
+	t="" r=""
+	for round in $(seq "$ROUNDS"); do
+		t+="${t:+ / }$(printf '%.0f' "${tps[$table,$round]}")"
+		r+="${r:+ / }$(awk -v a="${tps[$table,$round]}" -v b="${tps[ins_plain,$round]}" 'BEGIN { printf "%.2f", a / b }')"
+	done
+	echo "| $table | $t | $r |"
 done
-awk -v c="${tps[ins_c]}" -v p="${tps[ins_pl]}" 'BEGIN { printf "C trigger / PL/pgSQL trigger: %.2f\n", c / p }'
+for round in $(seq "$ROUNDS"); do
+	awk -v c="${tps[ins_c,$round]}" -v p="${tps[ins_pl,$round]}" -v r="$round" \
+		'BEGIN { printf "round %d: C trigger / PL/pgSQL trigger: %.2f\n", r, c / p }'
+done
+fi
 
 # reads through the maintained state at the full data set
+if [ "$ONLY" != insert ]; then
 as_of=$(sql "SELECT max(order_time) FROM orders")
 export PGOPTIONS="$PGOPTIONS -c segment.as_of=$(printf '%s' "$as_of" | sed 's/ /\\ /g')"
 sql "CREATE INDEX IF NOT EXISTS orders_customer_id_idx ON orders (customer_id)" >/dev/null
@@ -110,5 +133,6 @@ for view in bench_segment_summary bench_segment_champions; do
 	printf '%s\n' "${times[@]}" | sort -g | awk -v v="$view" '{ t[NR] = $1 }
 		END { printf "| SELECT * FROM %s | %.2f | %.2f |\n", v, t[int((NR + 1) / 2)] / 1000, t[int(NR * 0.95 + 0.999)] / 1000 }'
 done
+fi
 echo
 bench_describe
