@@ -494,7 +494,7 @@ update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
 	for (;;)
 	{
 		Snapshot	snapshot;
-		Datum		stats;
+		Datum		stats = (Datum) 0;
 		bool		no_stats = true;
 		RowLockResult row;
 		bool		stored;
