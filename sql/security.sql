@@ -87,6 +87,7 @@ SELECT sum(customers) AS customers FROM security_alice.security_alice_lifecycle_
 UPDATE attachments SET views = views || 'security_alice.x; ALTER ROLE security_alice SUPERUSER'::text;
 UPDATE attachments SET views = views || 'pg_catalog.pg_stats'::text;
 UPDATE attachments SET state_table = 'pg_catalog.pg_class';
+UPDATE attachments SET tags_table = 'pg_catalog.pg_class';
 -- bob may use her schema and read her views, nothing more
 GRANT USAGE ON SCHEMA security_alice TO security_bob;
 GRANT SELECT ON ALL TABLES IN SCHEMA security_alice TO security_bob;

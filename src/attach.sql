@@ -30,6 +30,7 @@ CREATE TABLE @extschema@.attachments (
 	thresholds @extschema@.rfm_thresholds,
 	population_average_order_value numeric,
 	thresholds_as_of timestamptz,
+	tags_table regclass,
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
@@ -58,6 +59,8 @@ COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
 COMMENT ON COLUMN @extschema@.attachments.thresholds_as_of IS 'the analysis time the thresholds were computed at';
 COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
+COMMENT ON COLUMN @extschema@.attachments.tags_table IS
+	'the attribute-rule segments of every customer, kept current by a trigger on the customers table, which the views read; NULL if not stored';
 
 CREATE TABLE @extschema@.segment_rules (
 	attachment_name text NOT NULL REFERENCES @extschema@.attachments ON UPDATE CASCADE ON DELETE CASCADE,
@@ -162,6 +165,8 @@ DECLARE
 	scoring text;
 	reference text;
 	candidates text;
+	attribute_rules text[] := '{}';
+	segment_columns text;
 	seg record;
 	col record;
 BEGIN
@@ -184,6 +189,11 @@ BEGIN
 	IF a.state_table IS NOT NULL AND fill_segment_cells(a.attachment_name) THEN
 		PERFORM rescore_state(a.attachment_name, only_expired => false);
 	END IF;
+	-- and the stored tags follow the rules
+	IF a.tags_table IS NOT NULL THEN
+		PERFORM store_customer_tags(a.attachment_name, only_if_rules_changed => true);
+		attribute_rules := ARRAY(SELECT r.rule_name FROM customer_tag_rules(a.attachment_name) r);
+	END IF;
 
 	-- drop the previous views, dependents first
 	FOR i IN REVERSE coalesce(array_upper(a.views, 1), 0) .. 1 LOOP
@@ -200,12 +210,17 @@ BEGIN
 		SELECT coalesce(string_agg(format(', c.%I', c), ''), '') INTO customer_columns
 		FROM unnest(own_columns) c;
 		population := format(
-			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid
-	FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I',
-			a.customer_key, customer_columns, a.customers_table, a.customer_key);
+			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid, %s AS stored_tags
+	FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I%s',
+			a.customer_key, customer_columns,
+			CASE WHEN a.tags_table IS NULL THEN format('NULL::%s.segment_set', ext) ELSE 'g.segments' END,
+			a.customers_table, a.customer_key,
+			CASE WHEN a.tags_table IS NULL THEN ''
+				 ELSE format(' LEFT JOIN %s g ON g.customer_id = c.%I', a.tags_table, a.customer_key) END);
 		customer_columns := replace(customer_columns, ', c.', ', p.');
 	ELSE
-		population := 'SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid FROM stats s';
+		population := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid,
+		   NULL::%s.segment_set AS stored_tags FROM stats s', ext);
 	END IF;
 
 	FOR seg IN
@@ -216,7 +231,13 @@ BEGIN
 		-- CASE WHEN and WHERE take booleans only, so a number is an error
 		rule_values := rule_values || format('%s(%L, (%s) IS TRUE)',
 			CASE WHEN rule_values = '' THEN '' ELSE ', ' END, seg.rule_name, seg.expression);
-		rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
+		-- an attribute rule's segment is stored with the customer
+		IF seg.rule_name = ANY (attribute_rules) THEN
+			rule_array := rule_array || format(', CASE WHEN customer.stored_tags OPERATOR(%s.?) %L THEN %L END',
+											   ext, seg.rule_name, seg.rule_name);
+		ELSE
+			rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
+		END IF;
 	END LOOP;
 
 	-- per-customer statistics: maintained by triggers with the scores and
@@ -280,7 +301,8 @@ WITH clock AS (
 		   %3$s.segment_assign(p.scores, %8$L) AS segment,
 		   %3$s.segment_memberships(p.scores, %8$L) AS rfm_segments,
 		   CASE WHEN p.stored_valid THEN p.stored_stage
-				ELSE %3$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage
+				ELSE %3$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
+		   p.stored_tags
 	FROM scored p
 )
 SELECT customer.customer_id%9$s, customer.order_count, customer.total_amount, customer.average_order_value,
@@ -425,26 +447,46 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', a.bins);
 			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
 				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
 		END IF;
-		-- with maintained state, an RFM segment's members are among the
-		-- customers whose stored segments hold it (the GIN index) and those
-		-- whose stored values do not hold at the analysis time (index ranges)
 		candidates := '';
-		IF a.state_table IS NOT NULL AND seg.kind = 'rfm' THEN
-			candidates := format($candidates$
+		IF seg.kind = 'rule' AND seg.segment = ANY (attribute_rules) THEN
+			-- an attribute rule's members are exactly the customers tagged
+			-- with it, each looked up in the customers view: OFFSET 0 keeps
+			-- the lookup per member, where a join would derive every customer
+			-- first; customer_id is the tags', so that a filter on it is a
+			-- lookup in the tags too
+			SELECT string_agg(format('customer.%I', att.attname), ', ' ORDER BY att.attnum) INTO segment_columns
+			FROM pg_attribute att
+			WHERE att.attrelid = format('%I.%I', a.view_schema, prefix || 'customers')::regclass
+			  AND att.attnum > 1 AND NOT att.attisdropped;
+			EXECUTE format($view$
+CREATE VIEW %1$s%2$s AS
+SELECT g.customer_id, %8$s
+FROM %5$s g
+	 CROSS JOIN LATERAL (SELECT * FROM %3$I.%4$I AS own WHERE own.customer_id = g.customer_id OFFSET 0) AS customer
+WHERE g.segments OPERATOR(%6$s.@>) %7$L::%6$s.segment_set
+$view$, view_name, options, a.view_schema, prefix || 'customers', a.tags_table, ext,
+				segment_set(ARRAY[seg.segment])::text, segment_columns);
+		ELSE
+			-- with maintained state, an RFM segment's members are among the
+			-- customers whose stored segments hold it (the GIN index) and those
+			-- whose stored values do not hold at the analysis time (index ranges)
+			IF a.state_table IS NOT NULL AND seg.kind = 'rfm' THEN
+				candidates := format($candidates$
   AND customer.customer_id IN (
 	SELECT s.customer_id FROM %1$s s
 	WHERE s.segments OPERATOR(%2$s.@>) %3$L::%2$s.segment_set
 	UNION ALL
 	SELECT s.customer_id FROM %1$s s
 	WHERE s.valid_until <= %2$s.segment_as_of() OR s.scored_at > %2$s.segment_as_of())$candidates$,
-				a.state_table, ext, segment_set(ARRAY[seg.segment])::text);
-		END IF;
-		EXECUTE format($view$
+					a.state_table, ext, segment_set(ARRAY[seg.segment])::text);
+			END IF;
+			EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
 SELECT customer.* FROM %3$I.%4$I AS customer
 WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS own%5$s WHERE m.segment = %6$L)%7$s
 $view$, view_name, options, a.view_schema, prefix || 'customers',
-			replace(members_lateral, 'customer.', 'own.'), seg.segment, candidates);
+				replace(members_lateral, 'customer.', 'own.'), seg.segment, candidates);
+		END IF;
 		built := built || view_name;
 		EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
 			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name));

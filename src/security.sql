@@ -58,6 +58,14 @@ BEGIN
 			NEW.state_table, NEW.attachment_name, NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	IF NEW.tags_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.tags_table IS DISTINCT FROM OLD.tags_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.tags_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'tags table % of attachment "%" must be a table of yours in schema %',
+			NEW.tags_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
 		FOR i IN 1 .. coalesce(array_upper(NEW.views, 1), 0) LOOP
 			-- a name and nothing else: to_regclass rejects any other syntax
@@ -75,7 +83,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views and state table the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state table and tags table the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS

@@ -8,19 +8,36 @@
  * parenthesis.  The expression is parsed inside SELECT (...) and the parse
  * tree must be exactly one target without any clause.  Names of columns are
  * checked later, when the views are built with the expression in them.
+ *
+ * A rule is an attribute rule when a customer's row of the customers table
+ * alone decides it, for good: the expression compiles over that row (named
+ * as the customers view names it), is boolean, and has no subquery, no
+ * aggregate and no function whose result may change (now(), random(),
+ * segment_as_of(), a stable cast).  Maintained attachments store the
+ * segments of such rules per customer (src/tags_trigger.c).
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 PG_FUNCTION_INFO_V1(segment_rule_check);
 PG_FUNCTION_INFO_V1(segment_rules_check_trigger);
+PG_FUNCTION_INFO_V1(segment_rule_is_attribute);
 
 #if PG_VERSION_NUM >= 140000
 #define parse_sql(text) raw_parser(text, RAW_PARSE_DEFAULT)
@@ -118,4 +135,123 @@ segment_rules_check_trigger(PG_FUNCTION_ARGS)
 	if (!isnull)
 		check_expression(TextDatumGetCString(expression));
 	return PointerGetDatum(tuple);
+}
+
+/*
+ * A query evaluating expression over each row of the customers table, the
+ * row named customer with the columns the customers view gives it: the key
+ * as customer_id, then the table's other columns.  NULL if the key is no
+ * column of the table.
+ */
+static char *
+attribute_query(const char *expression, Oid customers, const char *key)
+{
+	Relation	relation = relation_open(customers, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(relation);
+	StringInfoData columns;
+	bool		key_found = false;
+
+	initStringInfo(&columns);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), key) == 0)
+			key_found = true;
+		else
+			appendStringInfo(&columns, ", c.%s", quote_identifier(NameStr(att->attname)));
+	}
+	relation_close(relation, AccessShareLock);
+	if (!key_found)
+		return NULL;
+	return psprintf("SELECT (%s\n) FROM (SELECT c.%s AS customer_id%s FROM %s c) AS customer",
+					expression, quote_identifier(key), columns.data,
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(customers)),
+											   get_rel_name(customers)));
+}
+
+/* Whether an analyzed query's one target is boolean and fixed by its row. */
+static bool
+decided_by_row(Query *query)
+{
+	TargetEntry *target;
+
+	if (query->commandType != CMD_SELECT || list_length(query->targetList) != 1 ||
+		query->hasSubLinks || query->hasAggs || query->hasWindowFuncs || query->hasTargetSRFs)
+		return false;
+	target = linitial_node(TargetEntry, query->targetList);
+	return exprType((Node *) target->expr) == BOOLOID &&
+		!contain_mutable_functions((Node *) target->expr);
+}
+
+/*
+ * segment_rule_is_attribute(expression text, customers regclass,
+ * customer_key name): whether a customer's row of the customers table alone
+ * decides the rule, for good.  False for an expression that does not
+ * compile over that row.
+ */
+Datum
+segment_rule_is_attribute(PG_FUNCTION_ARGS)
+{
+	char	   *expression = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			customers = PG_GETARG_OID(1);
+	char	   *key = NameStr(*PG_GETARG_NAME(2));
+	char	   *query;
+	bool		attribute = false;
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	check_expression(expression);
+	if (get_rel_name(customers) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", customers)));
+	query = attribute_query(expression, customers, key);
+	if (query == NULL)
+		PG_RETURN_BOOL(false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* a rule that names other columns fails to compile: not an attribute rule */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+		List	   *sources;
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
+		sources = SPI_plan_get_plan_sources(plan);
+		if (list_length(sources) == 1)
+		{
+			CachedPlanSource *source = linitial(sources);
+
+			attribute = list_length(source->query_list) == 1 &&
+				decided_by_row(linitial_node(Query, source->query_list));
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		/* a cancel is the user's, not the rule's */
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(error);
+		attribute = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_BOOL(attribute);
 }

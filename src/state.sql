@@ -113,6 +113,7 @@ DECLARE
 	ext text;
 	key_type text;
 	trigger_name text;
+	obstacle text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
 	IF NOT FOUND THEN
@@ -183,6 +184,18 @@ BEGIN
 	WHERE t.attachment_name = a.attachment_name;
 	PERFORM fill_segment_cells(a.attachment_name);
 	PERFORM refresh_attachment_thresholds(a.attachment_name);
+	-- the attribute-rule segments of the customers, stored when the
+	-- customers table allows it
+	IF a.customers_table IS NOT NULL THEN
+		obstacle := customer_tags_obstacle(a.attachment_name);
+		IF obstacle IS NULL THEN
+			PERFORM refresh_customer_tags(a.attachment_name);
+		ELSE
+			RAISE WARNING 'rule segments of attachment "%" are judged when read, not stored', a.attachment_name
+				USING DETAIL = obstacle,
+					  HINT = 'Give the customers table a primary key, then call refresh_customer_tags().';
+		END IF;
+	END IF;
 	PERFORM rebuild_attachment_views(a.attachment_name);
 	RETURN state::regclass;
 END
@@ -196,6 +209,7 @@ CREATE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views
 	AS $function$
 DECLARE
 	a attachments;
+	trigger_name name;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = stop_maintaining.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
@@ -204,18 +218,30 @@ BEGIN
 	END IF;
 	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state', a.orders_table);
 	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate', a.orders_table);
+	-- the tags' triggers exist while the attachment has attribute rules
+	FOR trigger_name IN
+		SELECT t.tgname FROM pg_trigger t
+		WHERE a.tags_table IS NOT NULL AND t.tgrelid = a.customers_table
+		  AND t.tgname IN ('segment_' || a.attachment_name || '_tags', 'segment_' || a.attachment_name || '_tags_truncate')
+	LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, a.customers_table);
+	END LOOP;
 	UPDATE attachments t
-	SET state_table = NULL, thresholds = NULL, population_average_order_value = NULL, thresholds_as_of = NULL
+	SET state_table = NULL, thresholds = NULL, population_average_order_value = NULL, thresholds_as_of = NULL,
+		tags_table = NULL
 	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
 		PERFORM rebuild_attachment_views(a.attachment_name);
 	END IF;
 	EXECUTE format('DROP TABLE %s', a.state_table);
 	EXECUTE format('DROP TABLE %I.%I', a.view_schema, a.attachment_name || '_cells');
+	IF a.tags_table IS NOT NULL THEN
+		EXECUTE format('DROP TABLE %s', a.tags_table);
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
-	'drops the triggers and the state table of an attachment; its views read the orders again';
+	'drops the triggers, the state table and the customer tags of an attachment; its views read the orders again';
 
 CREATE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
 	LANGUAGE plpgsql

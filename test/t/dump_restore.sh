@@ -6,7 +6,8 @@
 # search_path.  Every view of every attachment has the same content, the
 # custom map, rules and segment sets come along, the restored GIN index is
 # used and gives the answers of the original (and of a sequential scan),
-# and the restored trigger keeps the restored state current.
+# and the restored triggers keep the restored state and customer tags
+# current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
@@ -39,6 +40,8 @@ SELECT define_segment_rule('main_store', 'Turkey', $$country = 'TR'$$);
 SELECT attach('second', 'orders', 'customer_id', 'ordered_at', 'amount');
 CREATE INDEX ON orders (customer_id);
 SELECT maintain_attachment('second');
+-- maintained with a customers table: its attribute rule's tags are stored
+SELECT maintain_attachment('main_store');
 -- every customer's segments, some NULL and some empty, with a GIN index
 CREATE TABLE customer_segments (customer_id int PRIMARY KEY, segments segment_set);
 INSERT INTO customer_segments
@@ -115,6 +118,13 @@ nonempty=$("${psql[@]}" -At -d segment_dump_src -c "SELECT count(*) FROM custome
 write="INSERT INTO orders VALUES (1, '2024-12-30', 5); DELETE FROM orders WHERE customer_id = 2;
 	SELECT count(*) || ' ' || md5(string_agg(customer_id || ' ' || stats::text, ',' ORDER BY customer_id)) FROM second_state"
 same "the maintained state after writes" "$write"
-echo "$count views, the configuration tables, the segment sets and their GIN index, and the maintained state" \
+# and the restored trigger on the customers table keeps the restored tags
+write="INSERT INTO customers VALUES (501, 'TR'), (502, 'DE'); UPDATE customers SET country = 'TR' WHERE customer_id % 10 = 1;
+	DELETE FROM customers WHERE customer_id = 4; UPDATE customers SET customer_id = 600 WHERE customer_id = 8;
+	SELECT count(*) || ' ' || md5(string_agg(customer_id || ' ' || segments::text, ',' ORDER BY customer_id)) FROM main_store_tags"
+same "the customer tags after writes" "$write"
+tagged=$("${psql[@]}" -At -d segment_dump_src -c "SELECT count(*) FROM main_store_tags WHERE segments ? 'Turkey'")
+[ "$tagged" -gt 0 ] || { echo "no customer is tagged Turkey: the comparison proves nothing" >&2; status=1; }
+echo "$count views, the configuration tables, the segment sets and their GIN index, the maintained state and tags" \
 	"compared after pg_restore of a custom dump and psql of a plain dump"
 exit $status

@@ -7,7 +7,8 @@
 # current version, dropped, and the current version), and the superuser and
 # an ordinary role use everything with public first in their search_path,
 # before pg_catalog: attach, rules,
-# a copied map, maintained state and trigger writes, thresholds, every view,
+# a copied map, maintained state and customer tags and trigger writes to
+# both, thresholds, every view,
 # scoring, segments, lifecycle stages and segment sets with their GIN index.
 # No planted object may ever run and the role must not become superuser
 # (CVE-2018-1058 / CVE-2020-14350 class).  Before all that, the hostile role
@@ -140,6 +141,7 @@ BEGIN
 		('{"round","numeric, integer",numeric}'), ('{"round","numeric",numeric}'),
 		('{"round","double precision",numeric}'),
 		('{"length","text",integer}'), ('{"length","name",integer}'), ('{"md5","text",text}'),
+		('{"octet_length","text",integer}'), ('{"convert_to","text, name",bytea}'), ('{getdatabaseencoding,"",name}'),
 		('{"nextval","regclass",bigint}'), ('{"nextval","text",bigint}'),
 		('{"generate_series","integer, integer",integer}'), ('{"unnest","text[]",text}'),
 		('{"unnest","name[]",name}'), ('{"unnest","regclass[]",regclass}'),
@@ -253,12 +255,15 @@ SELECT public.hostile_plant(f[1], f[2], f[3]) FROM (VALUES
 	('{owns_relation,"regclass",boolean}'), ('{rebuild_attachment_views,"text",text}'),
 	('{refresh_attachment_thresholds,"text",seg.rfm_thresholds}'),
 	('{stop_maintaining,"text, boolean",void}'), ('{comment_view,"text, text, text, text",void}'),
+	('{segment_rule_is_attribute,"text, regclass, name",boolean}'), ('{customer_tags_obstacle,"text",text}'),
+	('{store_customer_tags,"text, boolean",bigint}'), ('{refresh_customer_tags,"text",bigint}'),
 	('{segment_set,"text[]",seg.segment_set}'), ('{segment_set_has,"seg.segment_set, text",boolean}')
 ) v(f);
 SELECT public.hostile_operator(o[1], o[2], o[3], o[4]) FROM (VALUES
 	('{@>,seg.segment_set,seg.segment_set,boolean}'::text[]), ('{<@,seg.segment_set,seg.segment_set,boolean}'),
 	('{&&,seg.segment_set,seg.segment_set,boolean}'), ('{?,seg.segment_set,text,boolean}'),
-	('{=,seg.segment_set,seg.segment_set,boolean}'), ('{|,seg.segment_set,seg.segment_set,seg.segment_set}'),
+	('{=,seg.segment_set,seg.segment_set,boolean}'), ('{<>,seg.segment_set,seg.segment_set,boolean}'),
+	('{|,seg.segment_set,seg.segment_set,seg.segment_set}'),
 	('{+,seg.segment_set,text,seg.segment_set}'), ('{=,seg.rfm,seg.rfm,boolean}')
 ) v(o);
 SELECT public.hostile_aggregate('rfm_stats_combine_agg', 'seg.rfm_stats');
@@ -296,7 +301,13 @@ SELECT seg.attach('$name', '$schema.orders', 'customer_id', 'ordered_at', 'amoun
 				  '$schema.customers', 'customer_id', map_name => '$map');
 SELECT seg.define_segment_rule('$name', 'Izmir recent', \$\$city = 'Izmir' AND recency_days <= 60\$\$);
 SELECT seg.define_segment_rule('$name', 'Big', 'average_order_value > population_average_order_value');
+SELECT seg.define_segment_rule('$name', 'Ankara', \$\$city = 'Ankara' AND customer_id > 2\$\$);
 SELECT seg.maintain_attachment('$name');
+INSERT INTO $schema.customers VALUES (61, 'Ankara'), (62, 'Izmir');
+UPDATE $schema.customers SET city = 'Ankara' WHERE customer_id OPERATOR(pg_catalog.=) 5;
+UPDATE $schema.customers SET customer_id = 70 WHERE customer_id OPERATOR(pg_catalog.=) 6;
+DELETE FROM $schema.customers WHERE customer_id OPERATOR(pg_catalog.=) 8;
+SELECT seg.refresh_customer_tags('$name');
 INSERT INTO $schema.orders (customer_id, ordered_at, amount) VALUES (55, '2024-12-30', 12.5), (3, '2024-12-31', 7);
 UPDATE $schema.orders SET amount = 99 WHERE order_id OPERATOR(pg_catalog.=) 1;
 UPDATE $schema.orders SET customer_id = 4 WHERE order_id OPERATOR(pg_catalog.=) 2;

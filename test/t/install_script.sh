@@ -4,11 +4,12 @@
 # @extschema@ by qualified name, @extschema@ never stands inside quotes (a
 # string or a function body), nothing is created with CREATE OR REPLACE or
 # IF NOT EXISTS (which would take over an object someone planted; update
-# scripts may replace functions the extension already had), and every
+# scripts may replace functions a released version had), and every
 # function is in C or pins its search_path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 python3 - src/header.sql src/*.sql src/updates/segment--*--*.sql <<'PY'
+import glob
 import re
 import sys
 
@@ -42,8 +43,11 @@ def split(text):
     pieces.append((''.join(code), False))
     return pieces
 
-frozen = open('src/updates/segment--0.1.0.sql').read()
-old_functions = set(re.findall(r'CREATE FUNCTION @extschema@\.(\w+)\(', frozen))
+# functions of every released version (a frozen install script each)
+old_functions = set()
+for released in glob.glob('src/updates/segment--*.sql'):
+    if '--' not in released.rsplit('/', 1)[-1].replace('segment--', '', 1):
+        old_functions |= set(re.findall(r'CREATE FUNCTION @extschema@\.(\w+)\(', open(released).read()))
 problems = []
 checked = 0
 for path in sys.argv[1:]:

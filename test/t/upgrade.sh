@@ -4,9 +4,10 @@
 # install script src/updates keeps; bash test/t/upgrade.sh 0.1.0 checks one.
 # One database creates the old version, builds user objects on it (a
 # view over the aggregates and rfm_score, attachments with their views, a
-# custom map and a rule, a maintained attachment, a table with rfm and
-# segment_set columns and their indexes) and runs ALTER EXTENSION segment
-# UPDATE; another creates the current version and the same user objects.
+# custom map and rules, maintained attachments with and without a customers
+# table, a table with rfm and segment_set columns and their indexes) and
+# runs ALTER EXTENSION segment UPDATE; another creates the current version
+# and the same user objects.
 #
 # Compared, generically, so that any object added to src/*.sql but not to
 # the update script shows: the extension's member objects and, for each,
@@ -69,6 +70,8 @@ SELECT define_segment_rule('shop', 'Istanbul', $$city = 'Istanbul'$$, 'customers
 SELECT attach('kept', 'orders', 'customer_id', 'ordered_at', 'amount', map_name => 'mine');
 CREATE INDEX ON orders (customer_id);
 SELECT maintain_attachment('kept');
+SELECT define_segment_rule('shop', 'Frequent', 'order_count >= 5');
+SELECT maintain_attachment('shop');
 CREATE TABLE scored (customer_id int PRIMARY KEY, score rfm, segments segment_set);
 INSERT INTO scored
 SELECT s.customer_id, s.score, segment_set(segment_memberships(s.score)) + lifecycle_stage(s.stats, '2025-01-01')
@@ -359,6 +362,14 @@ same "the GIN index's answer" "SET enable_seqscan = off; SELECT count(*) FROM sc
 same "the maintained state after writes" "INSERT INTO orders VALUES (7, '2024-12-30', 12.5), (999, '2024-12-01', 1);
 	DELETE FROM orders WHERE customer_id = 8; UPDATE orders SET amount = amount + 1 WHERE customer_id = 9;
 	SELECT $hash FROM kept_state t"
+# the maintained attachment with a customers table stores its attribute
+# rule's segments after the update, and its trigger keeps them
+same "the customer tags" "SELECT $hash FROM shop_tags t"
+same "the customer tags after writes" "INSERT INTO customers VALUES (401, 'Istanbul'), (402, 'Bursa');
+	UPDATE customers SET city = 'Istanbul' WHERE customer_id % 10 = 1; DELETE FROM customers WHERE customer_id = 3;
+	UPDATE customers SET customer_id = 1000 WHERE customer_id = 6;
+	SELECT $hash FROM shop_tags t"
+same "the customers view after writes" "SELECT $hash FROM shop_customers t"
 
 echo "$members member objects compared after the update from $first to $current; $queries queries compared"
 exit $status
