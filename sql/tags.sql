@@ -140,18 +140,30 @@ SELECT customer_id, city, plan, age, segments FROM tags.tagged_customers WHERE c
 -- an attribute rule's segment view is a lookup in the tags' GIN index, then
 -- one lookup of each member in the customers view (customers, state and
 -- tags by key); a behavioural rule's view does not read the tags' GIN index
-SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT * FROM tags.tagged_segment_istanbul;
 CREATE FUNCTION pg_temp.plan_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
 END $$;
+-- how a query reads the tables that hold customers: the indexes it scans,
+-- or "Seq Scan on" a table (the one-row lookup of the attachment's
+-- configuration is left out: its plan follows that table's statistics)
+CREATE FUNCTION pg_temp.scans_of(query text) RETURNS TABLE (scan text) LANGUAGE sql AS $$
+	SELECT DISTINCT coalesce(substring(line FROM 'Index (?:Only )?Scan on ([a-z_0-9]+)'),
+							 substring(line FROM 'Scan using ([a-z_0-9]+)'),
+							 substring(line FROM '(Seq Scan on [a-z_0-9]+)'))
+	FROM pg_temp.plan_of(query) line
+	WHERE line ~ '(Scan using|Index Scan on|Index Only Scan on|Seq Scan on)'
+	  AND line !~ ' on attachments( |$)'
+	ORDER BY 1
+$$;
+SET enable_seqscan = off;
+SELECT * FROM pg_temp.scans_of('SELECT * FROM tags.tagged_segment_istanbul');
 SELECT count(*) AS tag_reads FROM pg_temp.plan_of('SELECT * FROM tags.tagged_segment_recent') line WHERE line ~ 'tags_segments_idx';
 RESET enable_seqscan;
 -- a filter on the key of a segment view is a lookup in the tags by key
-EXPLAIN (COSTS OFF) SELECT customer_id FROM tags.tagged_segment_istanbul WHERE customer_id = 44;
+SELECT * FROM pg_temp.scans_of('SELECT customer_id FROM tags.tagged_segment_istanbul WHERE customer_id = 44');
 -- one customer: index lookups in the customers, state and tags tables
-EXPLAIN (COSTS OFF) SELECT segments FROM tags.tagged_customers WHERE customer_id = 42;
+SELECT * FROM pg_temp.scans_of('SELECT segments FROM tags.tagged_customers WHERE customer_id = 42');
 
 -- inserts: new customers in and out of segments, NULL attributes, upserts
 INSERT INTO tags.customers VALUES
@@ -297,9 +309,6 @@ SELECT count(*) AS members, (SELECT count(*) FROM tags.no_key WHERE city = 'Ista
 FROM tags.nokey_segment_istanbul;
 SELECT refresh_customer_tags('nokey');
 \echo :LAST_ERROR_SQLSTATE
-\set VERBOSITY verbose
-SELECT refresh_customer_tags('nokey');
-\set VERBOSITY default
 SELECT detach('nokey');
 SELECT count(*) AS views FROM attach('deferred', 'tags.orders', 'customer_id', 'ordered_at', 'amount', 'tags.deferred', 'id');
 SELECT count(*) AS views FROM attach('nullable', 'tags.orders', 'customer_id', 'ordered_at', 'amount', 'tags.nullable', 'id');
