@@ -73,6 +73,17 @@ accum_add_order(RfmAccum *accum, TimestampTz order_time, bool amount_null,
 	return accum;
 }
 
+/* Adds the orders of a stored rfm_stats value to a state. */
+static void
+accum_add_stats(RfmAccum *accum, Datum stats, MemoryContext context)
+{
+	RfmStatsView view;
+
+	rfm_stats_view(stats, &view);
+	rfm_orders_merge(&accum->orders, &view.orders);
+	exact_sum_add_payload(&accum->total, view.total, view.total_len, context);
+}
+
 /* Adds one order row; a row without a time is no order and is skipped. */
 Datum
 rfm_stats_transfn(PG_FUNCTION_ARGS)
@@ -117,13 +128,7 @@ rfm_stats_add_order(Datum stats, bool stats_null, TimestampTz order_time,
 										CurrentMemoryContext);
 
 	if (!stats_null)
-	{
-		RfmStatsView view;
-
-		rfm_stats_view(stats, &view);
-		rfm_orders_merge(&accum->orders, &view.orders);
-		exact_sum_add_payload(&accum->total, view.total, view.total_len, CurrentMemoryContext);
-	}
+		accum_add_stats(accum, stats, CurrentMemoryContext);
 	return rfm_stats_from_accum(accum);
 }
 
@@ -137,15 +142,8 @@ rfm_stats_combine(PG_FUNCTION_ARGS)
 	RfmAccum   *accum = accum_create(CurrentMemoryContext);
 
 	for (int i = 0; i < 2; i++)
-	{
-		RfmStatsView view;
-
-		if (PG_ARGISNULL(i))
-			continue;
-		rfm_stats_view(PG_GETARG_DATUM(i), &view);
-		rfm_orders_merge(&accum->orders, &view.orders);
-		exact_sum_add_payload(&accum->total, view.total, view.total_len, CurrentMemoryContext);
-	}
+		if (!PG_ARGISNULL(i))
+			accum_add_stats(accum, PG_GETARG_DATUM(i), CurrentMemoryContext);
 	if (accum->orders.order_count == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(rfm_stats_from_accum(accum));
@@ -157,16 +155,12 @@ rfm_stats_merge_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext context = aggregate_context(fcinfo, "rfm_stats_merge_transfn");
 	RfmAccum   *accum = PG_ARGISNULL(0) ? NULL : (RfmAccum *) PG_GETARG_POINTER(0);
-	RfmStatsView view;
 
 	if (PG_ARGISNULL(1))
 		PG_RETURN_STATE(accum);
-
-	rfm_stats_view(PG_GETARG_DATUM(1), &view);
 	if (accum == NULL)
 		accum = accum_create(context);
-	rfm_orders_merge(&accum->orders, &view.orders);
-	exact_sum_add_payload(&accum->total, view.total, view.total_len, context);
+	accum_add_stats(accum, PG_GETARG_DATUM(1), context);
 	PG_RETURN_POINTER(accum);
 }
 

@@ -9,7 +9,7 @@
  * (lifecycle.c), the check of rule expressions (segment_rule.c), the label
  * set type and its GIN support (segment_set*.c), the analysis time
  * (analysis_time.c) and the trigger that keeps per-customer state
- * (state_trigger.c, with state_validity.c and primary_key.c).  The views of attach() and the
+ * (state_trigger.c, with state_validity.c, primary_key.c and prepared.c).  The views of attach() and the
  * maintained state are set up in SQL (attach.sql, state.sql).
  */
 #include "postgres.h"

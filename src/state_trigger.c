@@ -58,6 +58,7 @@
 #include "utils/snapmgr.h"
 
 #include "analysis_time.h"
+#include "prepared.h"
 #include "lifecycle.h"
 #include "rfm.h"
 #include "state.h"
@@ -105,18 +106,6 @@ typedef struct StatePlans
 } StatePlans;
 
 static HTAB *plans_by_trigger = NULL;
-
-static SPIPlanPtr
-prepare(const char *query, int nargs, Oid *argtypes)
-{
-	/* planned once: a custom plan per order would cost more than the work */
-	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
 
 /* The columns of a state table, in the order the statements write them. */
 #define DERIVED_COLUMNS "scores, lifecycle_stage, segments, scored_at, valid_until"
@@ -283,13 +272,13 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 		made.merge = made.store_existing = made.store_new = made.fresh = made.remove = NULL;
 		if (trigger->tgnargs == 4)
 		{
-			made.merge = prepare(psprintf("INSERT INTO %s AS s (customer_id, stats) "
+			made.merge = prepare_kept(psprintf("INSERT INTO %s AS s (customer_id, stats) "
 										  "VALUES ($1, %s.rfm_stats_of_order($2::pg_catalog.timestamptz, $3::pg_catalog.numeric)) "
 										  "ON CONFLICT (customer_id) DO UPDATE "
 										  "SET stats = %s.rfm_stats_combine(s.stats, excluded.stats)",
 										  state, ext, ext),
 								 3, types);
-			made.rederive = prepare(psprintf("WITH fresh AS ("
+			made.rederive = prepare_kept(psprintf("WITH fresh AS ("
 											 " SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric) AS stats"
 											 " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1"
 											 "), removed AS ("
@@ -334,7 +323,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			}
 			made.cells_oid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(cells)));
 			made.segments_attnum = get_attnum(made.cells_oid, "segments");
-			made.store_existing = prepare(psprintf("UPDATE %s s SET (" VALUE_COLUMNS ") = ROW(%s) "
+			made.store_existing = prepare_kept(psprintf("UPDATE %s s SET (" VALUE_COLUMNS ") = ROW(%s) "
 												   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
 												   state, values),
 										  7, store_types);
@@ -343,34 +332,25 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			 * merges into it.  Under REPEATABLE READ that is a serialization
 			 * failure.
 			 */
-			made.store_new = prepare(psprintf("INSERT INTO %s AS s (" STATE_COLUMNS ") VALUES ($1, %s) "
+			made.store_new = prepare_kept(psprintf("INSERT INTO %s AS s (" STATE_COLUMNS ") VALUES ($1, %s) "
 											  "ON CONFLICT (customer_id) DO NOTHING",
 											  state, values),
 									 7, store_types);
-			made.fresh = prepare(psprintf("SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric)"
+			made.fresh = prepare_kept(psprintf("SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric)"
 										  " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1",
 										  ext, quote_identifier(order_time), quote_identifier(amount),
 										  orders_name, quote_identifier(customer)),
 								 1, types);
-			made.remove = prepare(psprintf("DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1", state),
+			made.remove = prepare_kept(psprintf("DELETE FROM %s s WHERE s.customer_id OPERATOR(pg_catalog.=) $1", state),
 								  1, types);
 		}
-		made.clear = prepare(psprintf("DELETE FROM %s", state), 0, NULL);
+		made.clear = prepare_kept(psprintf("DELETE FROM %s", state), 0, NULL);
 
 		plans = hash_search(plans_by_trigger, &trigger->tgoid, HASH_ENTER, &found);
 		made.trigger_oid = trigger->tgoid;
 		*plans = made;
 	}
 	return plans;
-}
-
-static void
-run(SPIPlanPtr plan, Datum *values, const char *nulls)
-{
-	int			result = SPI_execute_plan(plan, values, nulls, false, 0);
-
-	if (result < 0)
-		elog(ERROR, "segment state statement failed: %s", SPI_result_code_string(result));
 }
 
 /*
@@ -431,7 +411,7 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 	if (no_stats)
 	{
 		if (existed)
-			run(plans->remove, &customer, " ");
+			run_prepared(plans->remove, &customer, " ");
 		return true;
 	}
 	if (!read_by_primary_key(plans->attachments_oid, plans->attachment_name,
@@ -463,7 +443,7 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 	row[6] = TimestampTzGetDatum(segments_valid_until_of(&view.orders, judged_at,
 														 no_thresholds ? NULL : &bins));
 
-	run(existed ? plans->store_existing : plans->store_new, row, row_nulls);
+	run_prepared(existed ? plans->store_existing : plans->store_new, row, row_nulls);
 	return existed || SPI_processed == 1;
 }
 
@@ -518,7 +498,7 @@ update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
 		else
 		{
 			/* a statement after the lock: its snapshot is fresh */
-			run(plans->fresh, &customer, " ");
+			run_prepared(plans->fresh, &customer, " ");
 			stats = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_stats);
 		}
 		stored = store_row(plans, customer, stats, no_stats, row == ROW_LOCKED, snapshot);
@@ -554,7 +534,7 @@ rederive(StatePlans *plans, int count, Datum *customers)
 		/* a 0.1.0 trigger: statistics only, under advisory locks */
 		lock_customers(plans, count, customers);
 		for (int i = 0; i < count; i++)
-			run(plans->rederive, &customers[i], " ");
+			run_prepared(plans->rederive, &customers[i], " ");
 		return;
 	}
 	LockRelationOid(plans->state_oid, RowExclusiveLock);
@@ -595,7 +575,7 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 	plans = state_plans(trigdata, fcinfo->flinfo->fn_oid);
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
-		run(plans->clear, NULL, NULL);
+		run_prepared(plans->clear, NULL, NULL);
 	else if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		HeapTuple	row = trigdata->tg_trigtuple;
@@ -625,7 +605,7 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				else
 				{
 					lock_customers(plans, 1, values);
-					run(plans->merge, values, nulls);
+					run_prepared(plans->merge, values, nulls);
 				}
 			}
 		}

@@ -35,6 +35,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "prepared.h"
+
 PG_FUNCTION_INFO_V1(segment_tags_trigger);
 
 /* The prepared statements of one trigger, kept for the life of the backend. */
@@ -70,18 +72,6 @@ tag_error_context(void *arg)
 				   OidOutputFunctionCall(context->key_output, context->key), context->attachment);
 	else
 		errcontext("emptying the customer tags of attachment \"%s\"", context->attachment);
-}
-
-static SPIPlanPtr
-prepare(const char *query, int nargs, Oid *argtypes)
-{
-	/* planned once: a custom plan per customer would cost more than the work */
-	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
 }
 
 /* Prepares the statements of a trigger on its first use in this backend. */
@@ -147,11 +137,11 @@ tag_plans(TriggerData *trigdata)
 						 errhint("Call stop_maintaining() and maintain_attachment() again after renaming columns.")));
 			key_type = SPI_gettypeid(RelationGetDescr(customers), made.key_attnum);
 			getTypeOutputInfo(key_type, &made.key_output, &varlena);
-			made.store = prepare(store_sql, 1, &row_type);
-			made.remove = prepare(psprintf("DELETE FROM %s t WHERE t.customer_id OPERATOR(pg_catalog.=) $1", tags),
+			made.store = prepare_kept(store_sql, 1, &row_type);
+			made.remove = prepare_kept(psprintf("DELETE FROM %s t WHERE t.customer_id OPERATOR(pg_catalog.=) $1", tags),
 								  1, &key_type);
 		}
-		made.clear = prepare(psprintf("DELETE FROM %s", tags), 0, NULL);
+		made.clear = prepare_kept(psprintf("DELETE FROM %s", tags), 0, NULL);
 		made.store_sql = MemoryContextStrdup(TopMemoryContext, store_sql);
 
 		plans = hash_search(plans_by_trigger, &trigger->tgoid, HASH_ENTER, &found);
@@ -159,15 +149,6 @@ tag_plans(TriggerData *trigdata)
 		*plans = made;
 	}
 	return plans;
-}
-
-static void
-run(SPIPlanPtr plan, Datum *values)
-{
-	int			result = SPI_execute_plan(plan, values, NULL, false, 0);
-
-	if (result < 0)
-		elog(ERROR, "segment tags statement failed: %s", SPI_result_code_string(result));
 }
 
 /* AFTER INSERT OR UPDATE OR DELETE row trigger, AFTER TRUNCATE statement trigger. */
@@ -199,7 +180,7 @@ segment_tags_trigger(PG_FUNCTION_ARGS)
 	error_context_stack = &callback;
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
-		run(plans->clear, NULL);
+		run_prepared(plans->clear, NULL, NULL);
 	else
 	{
 		HeapTuple	old_row = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? NULL : trigdata->tg_trigtuple;
@@ -221,7 +202,7 @@ segment_tags_trigger(PG_FUNCTION_ARGS)
 		{
 			context.key = old_key;
 			context.key_known = true;
-			run(plans->remove, &old_key);
+			run_prepared(plans->remove, &old_key, NULL);
 		}
 		if (!new_null)
 		{
@@ -229,7 +210,7 @@ segment_tags_trigger(PG_FUNCTION_ARGS)
 
 			context.key = new_key;
 			context.key_known = true;
-			run(plans->store, &row);
+			run_prepared(plans->store, &row, NULL);
 		}
 	}
 
