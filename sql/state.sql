@@ -37,21 +37,28 @@ SELECT count(*) FILTER (WHERE s.stats::text IS DISTINCT FROM o.stats::text) AS d
 FROM kept.keep_state s FULL JOIN kept.from_orders o USING (customer_id);
 SELECT * FROM kept.differences;
 -- the stored scores, stage and segments against the same values derived
--- again in SQL, at the time they were stored (or the last order, if later)
--- and a microsecond before they expire: a row is counted once for every
--- value that disagrees
+-- again in SQL, at the time they were stored (or the last order, if later),
+-- a microsecond before they expire (a century later if they never do) and
+-- at the start of their span (valid_from, which is not after scored_at): a
+-- row is counted once for every value that disagrees
 CREATE VIEW kept.stored_differences AS
 SELECT count(*) FILTER (WHERE s.scores IS DISTINCT FROM rfm_score(s.stats, j.at, t.thresholds)) +
 	   count(*) FILTER (WHERE s.lifecycle_stage IS DISTINCT FROM lifecycle_stage(s.stats, j.at)) +
 	   count(*) FILTER (WHERE s.segments IS DISTINCT FROM
 						segment_set(segment_memberships(rfm_score(s.stats, j.at, t.thresholds), 'default'))) +
-	   count(*) FILTER (WHERE s.valid_until > j.at AND s.valid_until < 'infinity' AND
-						(rfm_score(s.stats, s.valid_until - interval '1 microsecond', t.thresholds) <> s.scores OR
-						 lifecycle_stage(s.stats, s.valid_until - interval '1 microsecond') <> s.lifecycle_stage))
+	   count(*) FILTER (WHERE s.valid_until > j.at AND
+						(rfm_score(s.stats, u.at, t.thresholds) <> s.scores OR
+						 lifecycle_stage(s.stats, u.at) <> s.lifecycle_stage)) +
+	   count(*) FILTER (WHERE s.valid_from IS NULL OR s.valid_from > s.scored_at OR
+						rfm_score(s.stats, f.at, t.thresholds) IS DISTINCT FROM s.scores OR
+						lifecycle_stage(s.stats, f.at) IS DISTINCT FROM s.lifecycle_stage)
 	   AS stored_differences,
 	   count(*) FILTER (WHERE s.valid_until > j.at) AS valid_rows
 FROM kept.keep_state s
-	 CROSS JOIN LATERAL (SELECT GREATEST(s.scored_at, last_order_time(s.stats)) AS at) j,
+	 CROSS JOIN LATERAL (SELECT GREATEST(s.scored_at, last_order_time(s.stats)) AS at) j
+	 CROSS JOIN LATERAL (SELECT GREATEST(s.valid_from, last_order_time(s.stats)) AS at) f
+	 CROSS JOIN LATERAL (SELECT CASE WHEN s.valid_until = 'infinity' THEN j.at + interval '100 years'
+									 ELSE s.valid_until - interval '1 microsecond' END AS at) u,
 	 attachments t
 WHERE t.attachment_name = 'keep';
 SELECT * FROM kept.stored_differences;
@@ -152,6 +159,24 @@ SELECT segments_valid_until(NULL, '2026-01-01', NULL) IS NULL AS null_stats,
 	   segments_valid_until(stats, '2026-01-01', NULL) >= '2026-01-01' AS without_thresholds
 FROM kept.keep_state WHERE customer_id = 1;
 SELECT segments_valid_until(stats, 'infinity', NULL) FROM kept.keep_state WHERE customer_id = 1;
+SELECT segments_valid_from(NULL, '2026-01-01', NULL) IS NULL AS null_stats,
+	   segments_valid_from(stats, NULL, NULL) IS NULL AS null_as_of,
+	   segments_valid_from(stats, '2026-01-01', NULL) <= '2026-01-01' AS without_thresholds
+FROM kept.keep_state WHERE customer_id = 1;
+SELECT segments_valid_from(stats, '-infinity', NULL) FROM kept.keep_state WHERE customer_id = 1;
+-- segments_valid_from: at the start it gives, and halfway to the analysis
+-- time, every customer has the scores and stage it has at that time
+SELECT count(*) FILTER (WHERE f.start = '-infinity') AS always, count(*) FILTER (WHERE f.at < j.at) AS earlier,
+	   count(*) FILTER (WHERE rfm_score(s.stats, f.at, t.thresholds) <> rfm_score(s.stats, j.at, t.thresholds) OR
+							  lifecycle_stage(s.stats, f.at) <> lifecycle_stage(s.stats, j.at) OR
+							  rfm_score(s.stats, f.at + (j.at - f.at) / 2, t.thresholds) <> rfm_score(s.stats, j.at, t.thresholds) OR
+							  lifecycle_stage(s.stats, f.at + (j.at - f.at) / 2) <> lifecycle_stage(s.stats, j.at)) AS differences
+FROM kept.keep_state s, attachments t,
+	 (VALUES (timestamptz '2026-01-01'), ('2026-03-15'), ('2027-01-01'), ('2030-06-01')) v(at)
+	 CROSS JOIN LATERAL (SELECT GREATEST(v.at, last_order_time(s.stats)) AS at) j
+	 CROSS JOIN LATERAL (SELECT segments_valid_from(s.stats, j.at, t.thresholds) AS start) r
+	 CROSS JOIN LATERAL (SELECT r.start, GREATEST(r.start, last_order_time(s.stats)) AS at) f
+WHERE t.attachment_name = 'keep';
 SELECT refresh_due_segments('direct');
 SELECT refresh_due_segments('nothing');
 
@@ -173,6 +198,22 @@ SELECT * FROM kept.differences;
 SELECT * FROM kept.stored_differences;
 DELETE FROM kept.orders WHERE customer_id > 100000;
 SELECT * FROM kept.differences;
+
+-- a later write keeps the span of validity the row had while it stays
+-- true and holds the new analysis time, so the indexed bounds seldom change
+-- (heap-only updates); orders after, between and before a customer's
+-- orders
+SET segment.as_of = '2026-09-02';
+INSERT INTO kept.orders (customer_id, ordered_at, amount)
+SELECT c, (ARRAY[timestamptz '2026-09-01 12:00', '2025-01-15', '2023-06-01'])[1 + c % 3], 7
+FROM generate_series(1, 256, 2) c;
+SELECT count(*) FILTER (WHERE valid_from < scored_at) AS kept_starts,
+	   count(*) FILTER (WHERE valid_until < segments_valid_until(stats, GREATEST(scored_at, last_order_time(stats)),
+															   t.thresholds)) AS kept_ends,
+	   count(*) FILTER (WHERE scored_at = segment_as_of()) AS written
+FROM kept.keep_state, attachments t WHERE t.attachment_name = 'keep';
+SELECT * FROM kept.stored_differences;
+SET segment.as_of = '2026-01-01';
 
 -- orders whose time and amount columns are of other types: the trigger
 -- casts them as SQL does (date and timestamp to timestamptz; integer, real,

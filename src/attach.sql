@@ -249,7 +249,7 @@ BEGIN
 	-- statistics have them) counts as made at the analysis time.
 	IF a.state_table IS NOT NULL THEN
 		stats_source := format('SELECT s.customer_id, s.stats, s.scores AS stored_scores,
-		   s.lifecycle_stage AS stored_stage, s.scored_at <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
+		   s.lifecycle_stage AS stored_stage, s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
 	FROM %s s, clock', a.state_table);
 		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
 				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
@@ -477,7 +477,7 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', a.tags_table, 
 	WHERE s.segments OPERATOR(%2$s.@>) %3$L::%2$s.segment_set
 	UNION ALL
 	SELECT s.customer_id FROM %1$s s
-	WHERE s.valid_until <= %2$s.segment_as_of() OR s.scored_at > %2$s.segment_as_of())$candidates$,
+	WHERE s.valid_until <= %2$s.segment_as_of() OR s.valid_from > %2$s.segment_as_of())$candidates$,
 					a.state_table, ext, segment_set(ARRAY[seg.segment])::text);
 			END IF;
 			EXECUTE format($view$

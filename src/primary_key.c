@@ -98,16 +98,16 @@ read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapsh
 /*
  * Locks the row of table_oid whose primary key equals key against other
  * writers until the end of the transaction, as SELECT ... FOR NO KEY UPDATE
- * does, waiting for a transaction that holds it, and reads column attnum of
- * the row as locked.  Under READ COMMITTED the lock goes to the newest
- * version of the row; under REPEATABLE READ a row changed since snapshot is
- * a serialization failure.  The result says whether a row was locked, none
+ * does, waiting for a transaction that holds it, and reads count columns
+ * (attnums) of the row as locked.  Under READ COMMITTED the lock goes to
+ * the newest version of the row; under REPEATABLE READ a row changed since
+ * snapshot is a serialization failure.  The result says whether a row was locked, none
  * exists, or it was deleted while this waited (look again, with a new
  * snapshot).
  */
 RowLockResult
-lock_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
-					Datum *value, bool *isnull)
+lock_by_primary_key(Oid table_oid, Datum key, int count, const AttrNumber *attnums,
+					Snapshot snapshot, Datum *values, bool *isnull)
 {
 	Relation	table = table_open(table_oid, RowShareLock);
 	TupleTableSlot *slot = table_slot_create(table, NULL);
@@ -124,7 +124,8 @@ lock_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapsh
 								 newest ? TUPLE_LOCK_FLAG_FIND_LAST_VERSION : 0, &failure))
 		{
 			case TM_Ok:
-				copy_column(table, slot, attnum, value, isnull);
+				for (int i = 0; i < count; i++)
+					copy_column(table, slot, attnums[i], &values[i], &isnull[i]);
 				result = ROW_LOCKED;
 				break;
 			case TM_Updated:

@@ -19,6 +19,8 @@
 
 extern TimestampTz segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of,
 										   const RfmBins *bins);
+extern TimestampTz segments_valid_from_of(const RfmOrders *orders, TimestampTz as_of,
+										  const RfmBins *bins);
 
 /* What lock_by_primary_key found. */
 typedef enum RowLockResult
@@ -31,7 +33,8 @@ typedef enum RowLockResult
 extern bool read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
 								Datum *value, bool *isnull);
 
-extern RowLockResult lock_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum,
-										 Snapshot snapshot, Datum *value, bool *isnull);
+extern RowLockResult lock_by_primary_key(Oid table_oid, Datum key, int count,
+										 const AttrNumber *attnums, Snapshot snapshot,
+										 Datum *values, bool *isnull);
 
 #endif							/* SEGMENT_STATE_H */

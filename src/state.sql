@@ -14,6 +14,13 @@ CREATE FUNCTION @extschema@.segments_valid_until(stats @extschema@.rfm_stats, as
 COMMENT ON FUNCTION @extschema@.segments_valid_until(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds) IS
 	'until when, without a new order, the customer keeps the rfm score (against these thresholds) and lifecycle stage it has at as_of; infinity if forever';
 
+CREATE FUNCTION @extschema@.segments_valid_from(stats @extschema@.rfm_stats, as_of timestamptz,
+												thresholds @extschema@.rfm_thresholds)
+	RETURNS timestamptz
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.segments_valid_from(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds) IS
+	'since when, up to as_of, the customer has had the rfm score (against these thresholds) and lifecycle stage it has at as_of; -infinity if always';
+
 CREATE FUNCTION @extschema@.state_columns_sql(stats_sql text, attachment_name text, cells regclass) RETURNS text
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@.state_columns_sql(text, text, regclass) IS
@@ -78,7 +85,8 @@ BEGIN
 	END IF;
 	-- a statement of its own, so the update's snapshot follows the lock
 	EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', a.state_table);
-	EXECUTE format('UPDATE %s s SET (scores, lifecycle_stage, segments, scored_at, valid_until) = ROW(%s)%s',
+	EXECUTE format('UPDATE %s s SET (scores, lifecycle_stage, segments, scored_at, valid_until) = ROW(%s), '
+				   'valid_from = segment_as_of()%s',
 				   a.state_table,
 				   state_columns_sql('s.stats', a.attachment_name,
 									 format('%I.%I', a.view_schema, a.attachment_name || '_cells')::regclass),
@@ -139,14 +147,18 @@ BEGIN
 		format('the RFM segments of every score cell of map %s (segment attachment %s)', a.map_name, a.attachment_name),
 		'scores', 'a score cell',
 		'segments', 'the segments of the map that contain the cell');
+	-- room on every page, so that the update of a row whose indexed
+	-- columns stay (segments and the bounds of validity, which the trigger
+	-- keeps when it can) is a heap-only update, without index entries
 	EXECUTE format('CREATE TABLE %s (customer_id %s PRIMARY KEY, stats %s.rfm_stats NOT NULL, '
 				   'scores %s.rfm, lifecycle_stage text, segments %s.segment_set NOT NULL DEFAULT ''{}'', '
-				   'scored_at timestamptz, valid_until timestamptz)',
+				   'scored_at timestamptz, valid_until timestamptz, valid_from timestamptz) '
+				   'WITH (fillfactor = 80)',
 				   state, key_type, ext, ext, ext);
 	EXECUTE format('CREATE INDEX ON %s USING gin (segments)', state);
 	-- the rows whose stored values do not hold at an analysis time
 	EXECUTE format('CREATE INDEX ON %s (valid_until)', state);
-	EXECUTE format('CREATE INDEX ON %s (scored_at)', state);
+	EXECUTE format('CREATE INDEX ON %s (valid_from)', state);
 	PERFORM comment_relation(state,
 		format('per-customer statistics of %s and what they give, kept current by trigger %s (segment attachment %s)',
 			   a.orders_table, trigger_name, a.attachment_name),
@@ -156,7 +168,8 @@ BEGIN
 		'lifecycle_stage', 'lifecycle stage at scored_at',
 		'segments', 'RFM segments of the map at scored_at (GIN indexed)',
 		'scored_at', 'the analysis time (segment_as_of()) scores, stage and segments were computed at',
-		'valid_until', 'until when time alone leaves scores, stage and segments as stored; refresh_due_segments() rewrites rows past it');
+		'valid_until', 'until when time alone leaves scores, stage and segments as stored; refresh_due_segments() rewrites rows past it',
+		'valid_from', 'since when scores, stage and segments have been as stored (at or before scored_at)');
 	EXECUTE format($fill$
 		INSERT INTO %s (customer_id, stats)
 		SELECT o.%I, rfm_stats(o.%I::timestamptz, o.%I::numeric) FROM %s o

@@ -98,6 +98,8 @@ typedef struct StatePlans
 	Conversion	to_time;		/* order time to timestamptz */
 	Conversion	to_amount;		/* amount to numeric */
 	AttrNumber	stats_attnum;	/* of the state table */
+	AttrNumber	valid_from_attnum;	/* InvalidAttrNumber before 0.4.0 */
+	AttrNumber	valid_until_attnum;
 	Oid			attachments_oid;
 	Datum		attachment_name;	/* text, in TopMemoryContext */
 	AttrNumber	thresholds_attnum;	/* of attachments */
@@ -107,10 +109,14 @@ typedef struct StatePlans
 
 static HTAB *plans_by_trigger = NULL;
 
-/* The columns of a state table, in the order the statements write them. */
+/*
+ * The columns of a state table, in the order the statements write them;
+ * state tables made before 0.4.0 lack valid_from until the extension is
+ * updated.
+ */
 #define DERIVED_COLUMNS "scores, lifecycle_stage, segments, scored_at, valid_until"
 #define VALUE_COLUMNS "stats, " DERIVED_COLUMNS
-#define STATE_COLUMNS "customer_id, " VALUE_COLUMNS
+#define STORED_COLUMNS 8		/* customer_id to valid_from */
 
 /*
  * SQL for the columns after stats, given the SQL of the statistics.  An
@@ -270,6 +276,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.state_oid = state_oid;
 		}
 		made.merge = made.store_existing = made.store_new = made.fresh = made.remove = NULL;
+		made.valid_from_attnum = made.valid_until_attnum = InvalidAttrNumber;
 		if (trigger->tgnargs == 4)
 		{
 			made.merge = prepare_kept(psprintf("INSERT INTO %s AS s (customer_id, stats) "
@@ -298,13 +305,17 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			const char *cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(state_oid)),
 														   psprintf("%s_cells", attachment));
 			Oid			ext_oid = get_func_namespace(function_oid);
-			const char *values = psprintf("$2, $3, $4, COALESCE($5, '{}'::%s.segment_set), $6, $7", ext);
-			Oid			store_types[7] = {types[0],
+			AttrNumber	valid_from = get_attnum(state_oid, "valid_from");
+			int			stored = valid_from == InvalidAttrNumber ? STORED_COLUMNS - 1 : STORED_COLUMNS;
+			const char *columns = stored == STORED_COLUMNS ? VALUE_COLUMNS ", valid_from" : VALUE_COLUMNS;
+			const char *values = psprintf("$2, $3, $4, COALESCE($5, '{}'::%s.segment_set), $6, $7%s",
+										  ext, stored == STORED_COLUMNS ? ", $8" : "");
+			Oid			store_types[STORED_COLUMNS] = {types[0],
 				get_atttype(state_oid, get_attnum(state_oid, "stats")),
 				get_atttype(state_oid, get_attnum(state_oid, "scores")),
 				TEXTOID,
 				get_atttype(state_oid, get_attnum(state_oid, "segments")),
-				TIMESTAMPTZOID, TIMESTAMPTZOID};
+				TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
 			/*
 			 * The row is read and its new values computed here; one
@@ -313,6 +324,8 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			conversion_init(&made.to_time, orders, made.time_attnum, TIMESTAMPTZOID);
 			conversion_init(&made.to_amount, orders, made.amount_attnum, NUMERICOID);
 			made.stats_attnum = get_attnum(state_oid, "stats");
+			made.valid_from_attnum = valid_from;
+			made.valid_until_attnum = get_attnum(state_oid, "valid_until");
 			made.attachments_oid = get_relname_relid("attachments", ext_oid);
 			made.thresholds_attnum = get_attnum(made.attachments_oid, "thresholds");
 			{
@@ -323,19 +336,19 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			}
 			made.cells_oid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(cells)));
 			made.segments_attnum = get_attnum(made.cells_oid, "segments");
-			made.store_existing = prepare_kept(psprintf("UPDATE %s s SET (" VALUE_COLUMNS ") = ROW(%s) "
+			made.store_existing = prepare_kept(psprintf("UPDATE %s s SET (%s) = ROW(%s) "
 												   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
-												   state, values),
-										  7, store_types);
+												   state, columns, values),
+										  stored, store_types);
 			/*
 			 * Another transaction may create the row first: the trigger then
 			 * merges into it.  Under REPEATABLE READ that is a serialization
 			 * failure.
 			 */
-			made.store_new = prepare_kept(psprintf("INSERT INTO %s AS s (" STATE_COLUMNS ") VALUES ($1, %s) "
+			made.store_new = prepare_kept(psprintf("INSERT INTO %s AS s (customer_id, %s) VALUES ($1, %s) "
 											  "ON CONFLICT (customer_id) DO NOTHING",
-											  state, values),
-									 7, store_types);
+											  state, columns, values),
+									 stored, store_types);
 			made.fresh = prepare_kept(psprintf("SELECT %s.rfm_stats(o.%s::pg_catalog.timestamptz, o.%s::pg_catalog.numeric)"
 										  " FROM %s o WHERE o.%s OPERATOR(pg_catalog.=) $1",
 										  ext, quote_identifier(order_time), quote_identifier(amount),
@@ -381,14 +394,48 @@ lock_customers(StatePlans *plans, int count, Datum *customers)
 		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(keys[i]));
 }
 
+/* The span a stored row claims its values hold over. */
+typedef struct StoredSpan
+{
+	bool		known;			/* false: no row, or one from before 0.4.0 */
+	TimestampTz from;			/* valid_from */
+	TimestampTz until;			/* valid_until */
+} StoredSpan;
+
+/*
+ * The span to store for values computed at scored_at (judged at judged_at),
+ * which hold over [true_from, true_until).  Any span inside that one is
+ * true; the one stored keeps the row's previous bounds while they stay
+ * inside it and around scored_at, so that the indexed bounds rarely change
+ * and most writes of a row can be heap-only updates.  A new bound is
+ * scored_at for the start (the latest start, so the most likely to be kept
+ * next time) and the true end.
+ */
+static StoredSpan
+span_to_store(const StoredSpan *previous, TimestampTz scored_at, TimestampTz true_from,
+			  TimestampTz true_until)
+{
+	StoredSpan	span = {true, scored_at, true_until};
+
+	if (previous->known)
+	{
+		if (true_from <= previous->from && previous->from <= scored_at)
+			span.from = previous->from;
+		if (scored_at < previous->until && previous->until <= true_until)
+			span.until = previous->until;
+	}
+	return span;
+}
+
 /*
  * Writes a customer's row: stats and what they give, computed here as the
  * SQL of derived_columns() computes them (the state test compares the
  * two): scores against the stored thresholds, lifecycle stage and validity
  * at the analysis time, or at the last order when it is later, and the
  * segments of the score's cell.  NULL stats (no orders left) remove the
- * row.  existed says the row exists and this transaction holds its lock.
- * False if another transaction created the row meanwhile.
+ * row.  existed says the row exists and this transaction holds its lock;
+ * previous is its span.  False if another transaction created the row
+ * meanwhile.
  *
  * The thresholds and the cell are read without row-level security or
  * privileges: the statement that writes the row checks those, and the
@@ -396,17 +443,19 @@ lock_customers(StatePlans *plans, int count, Datum *customers)
  */
 static bool
 store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool existed,
-		  Snapshot snapshot)
+		  const StoredSpan *previous, Snapshot snapshot)
 {
 	Datum		thresholds;
 	bool		no_thresholds = true;
 	RfmStatsView view;
 	RfmBins		bins;
+	const RfmBins *scoring_bins = NULL;
 	TimestampTz scored_at = segment_analysis_time();
 	TimestampTz judged_at;
 	LifecycleParams lifecycle;
-	Datum		row[7];
-	char		row_nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	StoredSpan	span;
+	Datum		row[STORED_COLUMNS];
+	char		row_nulls[STORED_COLUMNS] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	if (no_stats)
 	{
@@ -433,6 +482,7 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 		bool		no_segments;
 
 		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(thresholds), &bins);
+		scoring_bins = &bins;
 		rfm_customer_values(&view, judged_at, values);
 		row[2] = RfmGetDatum(rfm_bins_score(&bins, values));
 		if (!read_by_primary_key(plans->cells_oid, row[2], plans->segments_attnum, snapshot,
@@ -440,8 +490,11 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 			row_nulls[4] = 'n';
 	}
 	row[5] = TimestampTzGetDatum(scored_at);
-	row[6] = TimestampTzGetDatum(segments_valid_until_of(&view.orders, judged_at,
-														 no_thresholds ? NULL : &bins));
+	span = span_to_store(previous, scored_at,
+						 segments_valid_from_of(&view.orders, judged_at, scoring_bins),
+						 segments_valid_until_of(&view.orders, judged_at, scoring_bins));
+	row[6] = TimestampTzGetDatum(span.until);
+	row[7] = TimestampTzGetDatum(span.from);
 
 	run_prepared(existed ? plans->store_existing : plans->store_new, row, row_nulls);
 	return existed || SPI_processed == 1;
@@ -474,24 +527,34 @@ update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
 	for (;;)
 	{
 		Snapshot	snapshot;
-		Datum		stats = (Datum) 0;
-		bool		no_stats = true;
+		AttrNumber	columns[3] = {plans->stats_attnum, plans->valid_from_attnum, plans->valid_until_attnum};
+		Datum		values[3] = {0};
+		bool		nulls[3] = {true, true, true};
+		Datum		stats;
+		bool		no_stats;
+		StoredSpan	previous;
 		RowLockResult row;
 		bool		stored;
 
 		/* sees what others committed and this transaction wrote */
 		CommandCounterIncrement();
 		snapshot = RegisterSnapshot(GetTransactionSnapshot());
-		row = lock_by_primary_key(plans->state_oid, customer, plans->stats_attnum, snapshot,
-								  &stats, &no_stats);
+		row = lock_by_primary_key(plans->state_oid, customer,
+								  plans->valid_from_attnum == InvalidAttrNumber ? 1 : 3, columns,
+								  snapshot, values, nulls);
 		if (row == ROW_GONE)
 		{
 			UnregisterSnapshot(snapshot);
 			continue;
 		}
+		stats = values[0];
+		no_stats = row != ROW_LOCKED || nulls[0];
+		previous.known = row == ROW_LOCKED && !nulls[1] && !nulls[2];
+		previous.from = DatumGetTimestampTz(values[1]);
+		previous.until = DatumGetTimestampTz(values[2]);
 		if (order != NULL)
 		{
-			stats = PointerGetDatum(rfm_stats_add_order(stats, row == ROW_ABSENT || no_stats, order->time,
+			stats = PointerGetDatum(rfm_stats_add_order(stats, no_stats, order->time,
 														order->amount_null, order->amount));
 			no_stats = false;
 		}
@@ -501,7 +564,7 @@ update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
 			run_prepared(plans->fresh, &customer, " ");
 			stats = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_stats);
 		}
-		stored = store_row(plans, customer, stats, no_stats, row == ROW_LOCKED, snapshot);
+		stored = store_row(plans, customer, stats, no_stats, row == ROW_LOCKED, &previous, snapshot);
 		UnregisterSnapshot(snapshot);
 		if (stored)
 			return;

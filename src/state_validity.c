@@ -7,14 +7,15 @@
  * the last order (recency thresholds; the at-risk and lapsed limits of the
  * lifecycle) and of the days since the first order (the new-customer
  * window) with fixed numbers of days.  The stored columns of a maintained
- * state are therefore true from the time they were computed until the first
- * of those moments; the views derive a customer again once it has passed,
- * and refresh_due_segments() rewrites exactly those rows.
+ * state are therefore true between the last of those moments before the
+ * time they were computed and the first one after; the views derive a
+ * customer again outside that span, and refresh_due_segments() rewrites
+ * the rows whose span has ended.
  *
- * The moment returned is a lower bound: every limit the stage could use is
+ * The span returned is a conservative one: every limit the stage could use is
  * a candidate, whether or not it applies to this customer, and each is
- * taken a millisecond early so that rounding of days to double precision
- * can never make a stored value outlive its truth.
+ * taken a millisecond early (or late) so that rounding of days to double
+ * precision can never make a stored value outlive its truth.
  */
 #include "postgres.h"
 
@@ -29,28 +30,56 @@
 #include "state.h"
 
 PG_FUNCTION_INFO_V1(segments_valid_until);
+PG_FUNCTION_INFO_V1(segments_valid_from);
 
-/* How much earlier than computed a limit is assumed to be crossed. */
+/* How much earlier (later) than computed a limit is assumed to be crossed. */
 #define VALIDITY_MARGIN_USECS	INT64CONST(1000)
 
-/*
- * Keeps in *until the earliest of it and the moment "days after from",
- * counting only moments after as_of (less the margin).
- */
+/* Every moment at which time alone may change the values: at most this many. */
+#define MAX_LIMITS	(RFM_MAX_BINS - 1 + 5)
+
+/* Appends the moment "days after from", unless it is never reached. */
 static void
-consider(TimestampTz *until, TimestampTz as_of, TimestampTz from, double days)
+add_limit(TimestampTz *moments, int *count, TimestampTz from, double days)
 {
 	double		usecs = days * (double) USECS_PER_DAY;
-	TimestampTz moment;
 
 	/* negative, NaN, or past the end of time: never crossed */
 	if (!(usecs >= 0) || usecs >= (double) (END_TIMESTAMP - from))
 		return;
-	moment = from + (TimestampTz) usecs - VALIDITY_MARGIN_USECS;
-	if (moment + 2 * VALIDITY_MARGIN_USECS <= as_of)
-		return;					/* crossed well before as_of */
-	if (moment < *until)
-		*until = moment;
+	Assert(*count < MAX_LIMITS);
+	moments[(*count)++] = from + (TimestampTz) usecs;
+}
+
+/*
+ * The moments at which rfm_score(stats, t, thresholds) or
+ * lifecycle_stage(stats, t) (default parameters) may change as t grows,
+ * for a customer with these orders: the recency thresholds (with bins) and
+ * every limit of the lifecycle, after the last or first order.
+ */
+static int
+validity_limits(const RfmOrders *orders, const RfmBins *bins, TimestampTz *moments)
+{
+	int			count = 0;
+	LifecycleParams params;
+
+	if (bins != NULL)
+		for (int i = 0; i < bins->count[RFM_RECENCY] - 1; i++)
+			add_limit(moments, &count, orders->last_order, bins->threshold[RFM_RECENCY][i]);
+
+	lifecycle_params_default(&params);
+	add_limit(moments, &count, orders->first_order, params.new_days);
+	add_limit(moments, &count, orders->last_order, params.at_risk_days);
+	add_limit(moments, &count, orders->last_order, params.lapsed_days);
+	if (orders->order_count >= 2)
+	{
+		double		gap = days_between(orders->first_order, orders->last_order) /
+			(double) (orders->order_count - 1);
+
+		add_limit(moments, &count, orders->last_order, params.at_risk_multiple * gap);
+		add_limit(moments, &count, orders->last_order, params.lapsed_multiple * gap);
+	}
+	return count;
 }
 
 /*
@@ -62,31 +91,62 @@ consider(TimestampTz *until, TimestampTz as_of, TimestampTz from, double days)
 TimestampTz
 segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins)
 {
+	TimestampTz moments[MAX_LIMITS];
+	int			count = validity_limits(orders, bins, moments);
 	TimestampTz until = DT_NOEND;
-	LifecycleParams params;
-	double		limits[4];
 
 	Assert(!TIMESTAMP_NOT_FINITE(as_of));
-	if (bins != NULL)
-		for (int i = 0; i < bins->count[RFM_RECENCY] - 1; i++)
-			consider(&until, as_of, orders->last_order, bins->threshold[RFM_RECENCY][i]);
-
-	lifecycle_params_default(&params);
-	consider(&until, as_of, orders->first_order, params.new_days);
-	limits[0] = params.at_risk_days;
-	limits[1] = params.lapsed_days;
-	limits[2] = limits[3] = -1;
-	if (orders->order_count >= 2)
+	for (int i = 0; i < count; i++)
 	{
-		double		gap = days_between(orders->first_order, orders->last_order) /
-			(double) (orders->order_count - 1);
-
-		limits[2] = params.at_risk_multiple * gap;
-		limits[3] = params.lapsed_multiple * gap;
+		/* crossed well before as_of: no longer a limit */
+		if (moments[i] + VALIDITY_MARGIN_USECS <= as_of)
+			continue;
+		until = Min(until, moments[i] - VALIDITY_MARGIN_USECS);
 	}
-	for (int i = 0; i < (int) lengthof(limits); i++)
-		consider(&until, as_of, orders->last_order, limits[i]);
 	return until;
+}
+
+/*
+ * The mirror of segments_valid_until_of(): the time from which, up to
+ * as_of, the customer's scores and stage are what they are at as_of;
+ * minus infinity if they are the same at every time up to as_of.  A time
+ * before the last order counts as the last order (that is how the
+ * customer is judged then), so only limits after the last order count.
+ */
+TimestampTz
+segments_valid_from_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins)
+{
+	TimestampTz moments[MAX_LIMITS];
+	int			count = validity_limits(orders, bins, moments);
+	TimestampTz from = DT_NOBEGIN;
+
+	Assert(!TIMESTAMP_NOT_FINITE(as_of));
+	for (int i = 0; i < count; i++)
+	{
+		/* crossed only after as_of, or for good before the last order */
+		if (moments[i] - VALIDITY_MARGIN_USECS > as_of ||
+			moments[i] + VALIDITY_MARGIN_USECS <= orders->last_order)
+			continue;
+		from = Max(from, moments[i] + VALIDITY_MARGIN_USECS);
+	}
+	return from;
+}
+
+/* The arguments of the two SQL functions; false for a NULL result. */
+static bool
+validity_arguments(FunctionCallInfo fcinfo, RfmStatsView *stats, TimestampTz *as_of, RfmBins *bins)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return false;
+	rfm_stats_view(PG_GETARG_DATUM(0), stats);
+	*as_of = PG_GETARG_TIMESTAMPTZ(1);
+	if (TIMESTAMP_NOT_FINITE(*as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time")));
+	if (!PG_ARGISNULL(2))
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), bins);
+	return true;
 }
 
 /*
@@ -100,16 +160,22 @@ segments_valid_until(PG_FUNCTION_ARGS)
 	TimestampTz as_of;
 	RfmBins		bins;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (!validity_arguments(fcinfo, &stats, &as_of, &bins))
 		PG_RETURN_NULL();
-	rfm_stats_view(PG_GETARG_DATUM(0), &stats);
-	as_of = PG_GETARG_TIMESTAMPTZ(1);
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must be a finite time")));
-	if (!PG_ARGISNULL(2))
-		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
 	PG_RETURN_TIMESTAMPTZ(segments_valid_until_of(&stats.orders, as_of,
 												  PG_ARGISNULL(2) ? NULL : &bins));
+}
+
+/* segments_valid_from(stats, as_of, thresholds): the same for the start. */
+Datum
+segments_valid_from(PG_FUNCTION_ARGS)
+{
+	RfmStatsView stats;
+	TimestampTz as_of;
+	RfmBins		bins;
+
+	if (!validity_arguments(fcinfo, &stats, &as_of, &bins))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(segments_valid_from_of(&stats.orders, as_of,
+												 PG_ARGISNULL(2) ? NULL : &bins));
 }

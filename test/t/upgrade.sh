@@ -80,6 +80,10 @@ CREATE INDEX scored_score ON scored (score);
 CREATE INDEX scored_score_hash ON scored USING hash (score);
 CREATE INDEX scored_segments ON scored (segments);
 CREATE INDEX scored_segments_gin ON scored USING gin (segments);
+-- writes through the triggers (the old version's, run by the current library)
+INSERT INTO orders VALUES (7, '2024-12-28', 3), (998, '2024-11-01', 2);
+UPDATE orders SET amount = amount + 2 WHERE customer_id = 10;
+DELETE FROM orders WHERE customer_id = 11;
 SQL
 }
 
@@ -358,6 +362,14 @@ for db in $old $new; do
 	grep -q 'scored_score' <<<"$plan" || { echo "$db: the rfm index is not used: $plan" >&2; status=1; }
 done
 same "the GIN index's answer" "SET enable_seqscan = off; SELECT count(*) FROM scored WHERE segments @> '{Champions}'"
+# the state tables (not members of the extension) have the columns,
+# comments, indexes and storage options of the current version
+same "the state tables" "SELECT c.relname, c.reloptions,
+	(SELECT array_agg(pg_get_indexdef(i.indexrelid) ORDER BY 1) FROM pg_index i WHERE i.indrelid = c.oid),
+	(SELECT array_agg(concat_ws(' ', a.attname, format_type(a.atttypid, a.atttypmod), col_description(c.oid, a.attnum))
+					  ORDER BY a.attnum)
+	 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+	FROM attachments t JOIN pg_class c ON c.oid = t.state_table ORDER BY 1"
 # the maintained attachment's trigger works after the update
 same "the maintained state after writes" "INSERT INTO orders VALUES (7, '2024-12-30', 12.5), (999, '2024-12-01', 1);
 	DELETE FROM orders WHERE customer_id = 8; UPDATE orders SET amount = amount + 1 WHERE customer_id = 9;
