@@ -136,6 +136,18 @@ END $$;
 SELECT * FROM tags.tag_differences();
 SELECT * FROM tags.view_differences(whole_rows => true);
 SELECT customer_id, city, plan, age, segments FROM tags.tagged_customers WHERE customer_id IN (7, 17, 27) ORDER BY 1;
+-- an attribute rule with comments (one ending its text) is stored and
+-- judged as the rule without them
+SELECT tags.define('Istanbul commented', $$city /* ) ; */ = 'Istanbul' -- the city$$);
+SELECT count(*) AS tagged, (SELECT count(*) FROM ((
+	SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul commented'
+	EXCEPT ALL SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul') UNION ALL (
+	SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul'
+	EXCEPT ALL SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul commented')) d) AS differences
+FROM tags.tagged_tags WHERE segments ? 'Istanbul commented';
+SELECT * FROM tags.tag_differences();
+SELECT * FROM tags.view_differences(whole_rows => true);
+SELECT tags.drop('Istanbul commented');
 
 -- an attribute rule's segment view is a lookup in the tags' GIN index, then
 -- one lookup of each member in the customers view (customers, state and
@@ -193,7 +205,6 @@ SELECT count(*) AS moved_keys_tagged FROM tags.tagged_tags WHERE customer_id > 1
 DELETE FROM tags.customers WHERE id % 7 = 0 OR id BETWEEN 6100 AND 6199;
 SELECT * FROM tags.tag_differences();
 SELECT count(*) AS views, sum(differences) AS differences FROM tags.view_differences(whole_rows => false);
-
 -- rules: a new attribute rule, one redefined, one turned behavioural and
 -- one turned attribute, one dropped; the trigger follows each
 SELECT tags.define('Over 60', 'age > 60');

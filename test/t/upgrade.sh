@@ -67,6 +67,7 @@ SELECT copy_segment_map('default', 'mine');
 UPDATE segment_map_boxes SET segment_name = 'Best' WHERE map_name = 'mine' AND segment_name = 'Champions';
 SELECT attach('shop', 'orders', 'customer_id', 'ordered_at', 'amount', 'customers', 'customer_id');
 SELECT define_segment_rule('shop', 'Istanbul', $$city = 'Istanbul'$$, 'customers in Istanbul');
+SELECT define_segment_rule('shop', 'Literal', $$'customer.' || city LIKE 'customer_I%' AND order_count > 2$$);
 SELECT attach('kept', 'orders', 'customer_id', 'ordered_at', 'amount', map_name => 'mine');
 CREATE INDEX ON orders (customer_id);
 SELECT maintain_attachment('kept');
