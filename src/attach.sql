@@ -55,7 +55,7 @@ COMMENT ON COLUMN @extschema@.attachments.views IS 'the views built, in the orde
 COMMENT ON COLUMN @extschema@.attachments.thresholds IS
 	'score thresholds of a maintained attachment, stored by refresh_attachment_thresholds()';
 COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
-	'average order value of all customers of a maintained attachment, stored with the thresholds';
+	'average order value of the customers the customers view of a maintained attachment lists, stored with the thresholds';
 COMMENT ON COLUMN @extschema@.attachments.thresholds_as_of IS 'the analysis time the thresholds were computed at';
 COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';

@@ -4,7 +4,7 @@
 
 \echo Use "ALTER EXTENSION segment UPDATE TO '0.4.0'" to load this file. \quit
 
--- rule expressions spliced as written
+-- rule expressions spliced as written; maintained thresholds from the customers the customers view lists
 CREATE OR REPLACE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -371,11 +371,58 @@ $view$, view_name, options, a.view_schema, prefix || 'customers',
 END
 $function$;
 
+CREATE OR REPLACE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	result rfm_thresholds;
+	average numeric;
+	as_of timestamptz := segment_as_of();
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_attachment_thresholds.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
+	END IF;
+	-- writers wait until the customers are rescored against the new
+	-- thresholds (the trigger takes its lock before its snapshot)
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
+	-- the population is the customers view's: with a customers table, its
+	-- rows that have orders (as the views of an unmaintained attachment
+	-- score), not the customers whose orders it lacks
+	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
+					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
+					FROM %s s%s', a.state_table,
+				   CASE WHEN a.customers_table IS NULL THEN ''
+						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
+		INTO result, average USING as_of, a.bins;
+	UPDATE attachments t
+	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		-- row-level security hides other roles' attachments from updates
+		RAISE EXCEPTION 'permission denied to refresh attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+	END IF;
+	PERFORM rescore_state(a.attachment_name, only_expired => false);
+	RETURN result;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
+	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
+
+COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
+	'average order value of the customers the customers view of a maintained attachment lists, stored with the thresholds';
+
 -- Rules stored before 0.4.0 that are not one expression by their own tokens
 -- are reported (their views stay as built until the rule is redefined);
 -- views built before 0.4.0 read customer. in a rule's text as own., so the
 -- attachments with such rules get their views again, owned by the owner of
--- the orders table as attach() made them
+-- the orders table as attach() made them; maintained attachments whose
+-- state holds customers their customers table does not list once get
+-- thresholds from the customers it lists
 DO $rules$
 DECLARE
 	ext text;
@@ -383,6 +430,7 @@ DECLARE
 	a record;
 	problem text;
 	refused text[] := '{}';
+	orphaned boolean;
 	built text;
 BEGIN
 	SELECT pg_catalog.format('%I', n.nspname) INTO ext
@@ -413,6 +461,19 @@ BEGIN
 			EXECUTE pg_catalog.format('ALTER EXTENSION segment DROP VIEW %s', built);
 			EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %s', built, a.owner);
 		END LOOP;
+	END LOOP;
+	FOR a IN EXECUTE pg_catalog.format(
+		'SELECT t.attachment_name, t.state_table::text AS state_table, t.customers_table::text AS customers_table, '
+		't.customer_key FROM %s.attachments t WHERE t.state_table IS NOT NULL AND t.customers_table IS NOT NULL '
+		'AND t.thresholds IS NOT NULL ORDER BY 1', ext) LOOP
+		EXECUTE pg_catalog.format(
+			'SELECT EXISTS (SELECT 1 FROM %s s LEFT JOIN (SELECT c.%I AS customer_id, pg_catalog.count(*) AS listed '
+			'FROM %s c GROUP BY 1) c ON c.customer_id OPERATOR(pg_catalog.=) s.customer_id '
+			'WHERE c.listed IS DISTINCT FROM 1)', a.state_table, a.customer_key, a.customers_table)
+			INTO orphaned;
+		IF orphaned THEN
+			EXECUTE pg_catalog.format('SELECT %s.refresh_attachment_thresholds($1)', ext) USING a.attachment_name;
+		END IF;
 	END LOOP;
 END
 $rules$;

@@ -54,6 +54,8 @@ INSERT INTO orders
 SELECT c, timestamptz '2024-12-31' - make_interval(days => (c * 13 + k * 29) % 400, secs => c),
 	   ((c % 89) + k * 1.25)::numeric(10, 2)
 FROM generate_series(1, 380) c, generate_series(1, 1 + c % 7) k;
+-- orders of customers the customers table lacks, recent and large
+INSERT INTO orders SELECT c, timestamptz '2024-12-30' - make_interval(days => c % 9), 900 FROM generate_series(401, 440) c;
 CREATE VIEW customer_scores AS
 SELECT customer_id, rfm_stats(ordered_at, amount) AS stats,
 	   rfm_score(rfm_stats(ordered_at, amount), '2025-01-01') OVER () AS score
