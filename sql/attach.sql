@@ -2,9 +2,10 @@
 -- builds the views BI tools read.  Proves: the customers view equals the
 -- same computation written by hand; prospects (customers without orders)
 -- appear; orders after the analysis time are left out; rule segments are
--- checked when defined (syntax, unknown columns, injection) and their
--- members equal a plain WHERE; the summaries equal GROUP BY over the
--- members; every view and column has a comment and a plain type; views are
+-- checked when defined (syntax, unknown columns, injection, text that is not
+-- one expression) and their members equal a plain WHERE, comments in a rule
+-- changing nothing; the summaries equal GROUP BY over the members; every
+-- view and column has a comment and a plain type; views are
 -- security_invoker, so grants and row-level security of the reader apply;
 -- two attachments do not collide; bad calls get clear errors.
 SET client_min_messages = warning;
@@ -154,6 +155,12 @@ SELECT define_segment_rule('shop', 'Injection 3', 'true) UNION SELECT (true');
 \echo :LAST_ERROR_SQLSTATE
 SELECT define_segment_rule('shop', 'Injection 4', 'true)) AS x, (SELECT 1');
 \echo :LAST_ERROR_SQLSTATE
+SELECT define_segment_rule('shop', 'Injection 5', 'true) OR (true');
+\echo :LAST_ERROR_SQLSTATE
+SELECT define_segment_rule('shop', 'Injection 6', 'true; DROP TABLE shop.orders');
+\echo :LAST_ERROR_SQLSTATE
+SELECT define_segment_rule('shop', 'Comment only', '-- order_count > 1');
+\echo :LAST_ERROR_SQLSTATE
 SELECT define_segment_rule('shop', 'Champions', 'true');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO segment_rules VALUES ('shop', 'Direct', 'true; SELECT 1');
@@ -164,6 +171,44 @@ SELECT count(*) AS orders_still_there FROM shop.orders;
 SELECT segment FROM shop.shop_segment_summary WHERE kind = 'rule' ORDER BY segment;
 SELECT drop_segment_rule('shop', $$x'; DROP TABLE shop.orders; --$$);
 SELECT count(*) AS rules FROM segment_rules;
+-- what segment_rule_check refuses, and why: the text's own tokens must be
+-- one expression, so that (text<newline>) in a view is that expression
+CREATE FUNCTION pg_temp.rule_problem(expression text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	detail text;
+BEGIN
+	PERFORM segment_rule_check(expression);
+	RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ' ' || detail;
+END $$;
+SELECT e AS expression, pg_temp.rule_problem(e) AS problem
+FROM unnest(ARRAY['true) OR (true', 'true; DROP TABLE x', 'true;', '(true', 'true)', ')(',
+				  '/* unterminated', 'true /* nested /* */', $$city = 'Istanbul$$, '"city', '',
+				  E' \n\t', '-- a comment', '/* a comment */', E'/* one */ -- two\n',
+				  $$city = ')' -- (; $$, $$"a(" /* ) */ IS NULL$$, E'true --\n;']) e;
+
+-- comments are no part of a rule: one ending the text, one inside (with a
+-- parenthesis and a semicolon in it) leave the members of the rule without
+-- them, and a rule's text is spliced as it is (customer. in a literal too):
+-- the members view, the segment's view and the customers view's segments
+SELECT define_segment_rule('shop', 'Frequent commented', $$order_count /* at least ( eight; */ >= 8 -- eight or more$$);
+SELECT define_segment_rule('shop', 'Frequent literal', $$order_count >= 8 AND 'customer.id' LIKE 'customer_id'$$);
+WITH frequent AS (
+	SELECT customer_id FROM shop.shop_customers WHERE order_count >= 8
+), listed (source, customer_id) AS (
+	SELECT 'members view ' || segment, customer_id FROM shop.shop_segment_members
+	WHERE segment IN ('Frequent commented', 'Frequent literal')
+	UNION ALL SELECT 'segment view commented', customer_id FROM shop.shop_segment_frequent_commented
+	UNION ALL SELECT 'segment view literal', customer_id FROM shop.shop_segment_frequent_literal
+	UNION ALL SELECT 'customers view ' || s, customer_id FROM shop.shop_customers, unnest(string_to_array(segments, ', ')) s
+	WHERE s IN ('Frequent commented', 'Frequent literal')
+)
+SELECT source, count(DISTINCT customer_id) AS members, (SELECT count(*) FROM frequent) AS by_hand,
+	   count(*) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM frequent)) AS strangers
+FROM listed GROUP BY source ORDER BY source;
+SELECT drop_segment_rule('shop', 'Frequent commented'), drop_segment_rule('shop', 'Frequent literal');
 
 -- bad attach calls
 SELECT attach('shop', 'shop.orders', 'customer_id', 'ordered_at', 'amount');

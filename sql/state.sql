@@ -4,8 +4,9 @@
 -- amounts, times and customers, updates of other columns, deletes,
 -- truncate) the state equals the statistics computed again from the orders;
 -- the views of a maintained attachment read the state and show what the
--- views of an unmaintained one compute from the orders.  Concurrency is
--- tested by the isolation specs in test/specs.
+-- views of an unmaintained one compute from the orders, also when orders
+-- name customers the customers table lacks.  Concurrency is tested by the
+-- isolation specs in test/specs.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
@@ -279,4 +280,61 @@ SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'direct_state';
 SELECT detach('keep');
 SET client_min_messages = warning;
 DROP SCHEMA kept CASCADE;
+RESET client_min_messages;
+
+-- orders of customers missing from the customers table: the customers view
+-- lists the customers table's customers, and both kinds of attachment score
+-- them against each other, the maintained one with thresholds stored from
+-- its state, the other with thresholds computed when read.  The orphans
+-- (recent, large orders) would move every threshold; the two attachments'
+-- views agree row for row, and again after writes and a refresh
+CREATE SCHEMA orphans;
+CREATE TABLE orphans.customers (customer_id bigint PRIMARY KEY, city text);
+CREATE TABLE orphans.orders (customer_id bigint, ordered_at timestamptz, amount numeric(10, 2));
+CREATE INDEX ON orphans.orders (customer_id);
+-- customers 1..400 (351..400 prospects) and orders of 1..350 and 401..700
+INSERT INTO orphans.customers SELECT c, (ARRAY['Istanbul', 'Izmir'])[1 + c % 2] FROM generate_series(1, 400) c;
+INSERT INTO orphans.orders
+SELECT c, timestamptz '2025-12-31' - make_interval(days => CASE WHEN c > 400 THEN (c * 3 + k) % 40 ELSE (c * 7 + k * 11) % 500 END),
+	   (c % 97 + k) * CASE WHEN c > 400 THEN 10 ELSE 1 END
+FROM generate_series(1, 700) c, generate_series(1, 1 + c % 5) k WHERE c <= 350 OR c > 400;
+SELECT count(*) AS views FROM attach('orphans_kept', 'orphans.orders', 'customer_id', 'ordered_at', 'amount',
+									 'orphans.customers', 'customer_id');
+SELECT count(*) AS views FROM attach('orphans_read', 'orphans.orders', 'customer_id', 'ordered_at', 'amount',
+									 'orphans.customers', 'customer_id');
+SELECT define_segment_rule(a, 'Istanbul', $$city = 'Istanbul'$$), define_segment_rule(a, 'Recent', 'recency_days <= 30')
+FROM unnest(ARRAY['orphans_kept', 'orphans_read']) a;
+SELECT maintain_attachment('orphans_kept');
+SELECT a.thresholds::text <> (SELECT rfm_thresholds(stats, '2026-01-01')::text FROM orphans.orphans_kept_state)
+	   AS orphans_would_move_thresholds
+FROM attachments a WHERE a.attachment_name = 'orphans_kept';
+-- whole rows of the customers view (scores, segments, stage, population
+-- average order value) and of the summaries, both ways
+CREATE FUNCTION orphans.differences() RETURNS TABLE (view_name text, kept_rows bigint, differences bigint)
+	LANGUAGE plpgsql AS $$
+DECLARE
+	v text;
+BEGIN
+	FOREACH v IN ARRAY ARRAY['customers', 'segment_summary', 'lifecycle_summary'] LOOP
+		view_name := v;
+		EXECUTE format('SELECT (SELECT count(*) FROM orphans.%1$I),
+							   (SELECT count(*) FROM ((SELECT * FROM orphans.%1$I EXCEPT ALL SELECT * FROM orphans.%2$I)
+													  UNION ALL (SELECT * FROM orphans.%2$I EXCEPT ALL SELECT * FROM orphans.%1$I)) d)',
+					   'orphans_kept_' || v, 'orphans_read_' || v) INTO kept_rows, differences;
+		RETURN NEXT;
+	END LOOP;
+END $$;
+SELECT * FROM orphans.differences();
+SELECT count(*) FILTER (WHERE rfm IS NOT NULL) AS scored, count(*) FILTER (WHERE order_count = 0) AS prospects
+FROM orphans.orphans_kept_customers;
+-- orphans become customers and customers orphans; a refresh takes the
+-- customers table of the moment
+INSERT INTO orphans.orders SELECT c, '2025-12-30', 500 FROM generate_series(395, 420) c;
+INSERT INTO orphans.customers SELECT c, 'Izmir' FROM generate_series(401, 450) c;
+DELETE FROM orphans.customers WHERE customer_id % 9 = 0;
+SELECT refresh_attachment_thresholds('orphans_kept') IS NOT NULL AS refreshed;
+SELECT * FROM orphans.differences();
+SELECT detach('orphans_kept'), detach('orphans_read');
+SET client_min_messages = warning;
+DROP SCHEMA orphans CASCADE;
 RESET client_min_messages;

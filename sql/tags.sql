@@ -104,9 +104,9 @@ BEGIN
 		   (SELECT count(*) FROM ((SELECT * FROM stored EXCEPT ALL SELECT * FROM judged)
 								  UNION ALL (SELECT * FROM judged EXCEPT ALL SELECT * FROM stored)) d)$q$;
 END $$;
--- whole rows, or once customers without orders changed (the unmaintained
--- attachment scores against the customers table's population, the
--- maintained one against all customers with orders) what rules decide: each
+-- whole rows, or once customers changed (the unmaintained attachment
+-- scores against the customers table's customers of the moment, the
+-- maintained one against those of its last refresh) what rules decide: each
 -- customer's rule segments in the customers view, the rule memberships and
 -- summaries, the members of each rule's view
 CREATE FUNCTION tags.view_differences(whole_rows boolean) RETURNS TABLE (view_name text, differences bigint)
@@ -136,6 +136,18 @@ END $$;
 SELECT * FROM tags.tag_differences();
 SELECT * FROM tags.view_differences(whole_rows => true);
 SELECT customer_id, city, plan, age, segments FROM tags.tagged_customers WHERE customer_id IN (7, 17, 27) ORDER BY 1;
+-- an attribute rule with comments (one ending its text) is stored and
+-- judged as the rule without them
+SELECT tags.define('Istanbul commented', $$city /* ) ; */ = 'Istanbul' -- the city$$);
+SELECT count(*) AS tagged, (SELECT count(*) FROM ((
+	SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul commented'
+	EXCEPT ALL SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul') UNION ALL (
+	SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul'
+	EXCEPT ALL SELECT customer_id FROM tags.tagged_tags WHERE segments ? 'Istanbul commented')) d) AS differences
+FROM tags.tagged_tags WHERE segments ? 'Istanbul commented';
+SELECT * FROM tags.tag_differences();
+SELECT * FROM tags.view_differences(whole_rows => true);
+SELECT tags.drop('Istanbul commented');
 
 -- an attribute rule's segment view is a lookup in the tags' GIN index, then
 -- one lookup of each member in the customers view (customers, state and
@@ -193,6 +205,11 @@ SELECT count(*) AS moved_keys_tagged FROM tags.tagged_tags WHERE customer_id > 1
 DELETE FROM tags.customers WHERE id % 7 = 0 OR id BETWEEN 6100 AND 6199;
 SELECT * FROM tags.tag_differences();
 SELECT count(*) AS views, sum(differences) AS differences FROM tags.view_differences(whole_rows => false);
+-- the deleted customers' orders stay: the maintained attachment's refreshed
+-- thresholds leave them out, as the unmaintained one does, and whole rows
+-- agree again
+SELECT refresh_attachment_thresholds('tagged') IS NOT NULL AS refreshed;
+SELECT count(*) AS views, sum(differences) AS differences FROM tags.view_differences(whole_rows => true);
 
 -- rules: a new attribute rule, one redefined, one turned behavioural and
 -- one turned attribute, one dropped; the trigger follows each

@@ -55,7 +55,7 @@ COMMENT ON COLUMN @extschema@.attachments.views IS 'the views built, in the orde
 COMMENT ON COLUMN @extschema@.attachments.thresholds IS
 	'score thresholds of a maintained attachment, stored by refresh_attachment_thresholds()';
 COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
-	'average order value of all customers of a maintained attachment, stored with the thresholds';
+	'average order value of the customers the customers view of a maintained attachment lists, stored with the thresholds';
 COMMENT ON COLUMN @extschema@.attachments.thresholds_as_of IS 'the analysis time the thresholds were computed at';
 COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
@@ -228,15 +228,18 @@ BEGIN
 		WHERE r.attachment_name = a.attachment_name ORDER BY r.rule_name
 	LOOP
 		PERFORM segment_rule_check(seg.expression);
-		-- CASE WHEN and WHERE take booleans only, so a number is an error
-		rule_values := rule_values || format('%s(%L, (%s) IS TRUE)',
+		-- CASE WHEN and WHERE take booleans only, so a number is an error;
+		-- the newline after an expression ends its trailing -- comment
+		rule_values := rule_values || format('%s(%L, (%s
+) IS TRUE)',
 			CASE WHEN rule_values = '' THEN '' ELSE ', ' END, seg.rule_name, seg.expression);
 		-- an attribute rule's segment is stored with the customer
 		IF seg.rule_name = ANY (attribute_rules) THEN
 			rule_array := rule_array || format(', CASE WHEN customer.stored_tags OPERATOR(%s.?) %L THEN %L END',
 											   ext, seg.rule_name, seg.rule_name);
 		ELSE
-			rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
+			rule_array := rule_array || format(', CASE WHEN (%s
+) THEN %L END', seg.expression, seg.rule_name);
 		END IF;
 	END LOOP;
 
@@ -480,12 +483,14 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', a.tags_table, 
 	WHERE s.valid_until <= %2$s.segment_as_of() OR s.valid_from > %2$s.segment_as_of())$candidates$,
 					a.state_table, ext, segment_set(ARRAY[seg.segment])::text);
 			END IF;
+			-- the row inside is named customer too, as the rules know it: a
+			-- rule's text is spliced as it is, never rewritten
 			EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
 SELECT customer.* FROM %3$I.%4$I AS customer
-WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS own%5$s WHERE m.segment = %6$L)%7$s
+WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS customer%5$s WHERE m.segment = %6$L)%7$s
 $view$, view_name, options, a.view_schema, prefix || 'customers',
-				replace(members_lateral, 'customer.', 'own.'), seg.segment, candidates);
+				members_lateral, seg.segment, candidates);
 		END IF;
 		built := built || view_name;
 		EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,

@@ -5,9 +5,12 @@
  * A rule's expression is SQL that the attachment's views evaluate for every
  * customer, so it must be one expression and nothing more: no second
  * statement, no FROM, WHERE or set operation smuggled in behind a closing
- * parenthesis.  The expression is parsed inside SELECT (...) and the parse
- * tree must be exactly one target without any clause.  Names of columns are
- * checked later, when the views are built with the expression in them.
+ * parenthesis.  The views splice it as (expression<newline>), so its own
+ * tokens must balance their parentheses and hold no semicolon (then no
+ * text can close the parenthesis around it), and it is parsed inside
+ * SELECT (...), where the parse tree must be exactly one target without any
+ * clause.  Names of columns are checked later, when the views are built
+ * with the expression in them.
  *
  * A rule is an attribute rule when a customer's row of the customers table
  * alone decides it, for good: the expression compiles over that row (named
@@ -22,6 +25,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/keywords.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -29,6 +33,7 @@
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parser.h"
+#include "parser/scanner.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
@@ -56,6 +61,58 @@ reject(const char *expression, const char *why)
 			 errhint("Write a boolean expression over the customer's columns, such as country = 'TR' AND recency_days <= 7.")));
 }
 
+/*
+ * Raises an error unless the tokens of expression, read alone, are some and
+ * balance their parentheses without a semicolon.  Comments and literals are
+ * the scanner's, so a parenthesis or semicolon in them does not count, and
+ * an unterminated one is an error here rather than in a view.
+ */
+static void
+check_tokens(const char *expression)
+{
+	MemoryContext context = CurrentMemoryContext;
+	const char *volatile problem = NULL;
+	volatile int tokens = 0;
+
+	PG_TRY();
+	{
+		core_yy_extra_type extra;
+		core_yyscan_t scanner = scanner_init(expression, &extra, &ScanKeywords, ScanKeywordTokens);
+		core_YYSTYPE value;
+		YYLTYPE		location;
+		int			depth = 0;
+		int			token;
+
+		while (problem == NULL && (token = core_yylex(&value, &location, scanner)) != 0)
+		{
+			tokens++;
+			if (token == ';')
+				problem = "It holds a semicolon, which would end a statement.";
+			else if (token == '(')
+				depth++;
+			else if (token == ')' && --depth < 0)
+				problem = "It closes a parenthesis it did not open.";
+		}
+		if (problem == NULL && depth > 0)
+			problem = "It leaves a parenthesis open.";
+		scanner_finish(scanner);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		reject(expression, error->message);
+	}
+	PG_END_TRY();
+	if (problem != NULL)
+		reject(expression, problem);
+	if (tokens == 0)
+		reject(expression, "It holds nothing but comments.");
+}
+
 /* Raises an error unless expression is exactly one SQL expression. */
 static void
 check_expression(const char *expression)
@@ -67,6 +124,7 @@ check_expression(const char *expression)
 
 	if (expression == NULL || expression[strspn(expression, " \t\r\n")] == '\0')
 		reject(expression ? expression : "", "The expression is empty.");
+	check_tokens(expression);
 
 	/*
 	 * The newline ends a trailing -- comment before the closing parenthesis.

@@ -274,9 +274,14 @@ BEGIN
 	-- writers wait until the customers are rescored against the new
 	-- thresholds (the trigger takes its lock before its snapshot)
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
+	-- the population is the customers view's: with a customers table, its
+	-- rows that have orders (as the views of an unmaintained attachment
+	-- score), not the customers whose orders it lacks
 	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
 					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
-					FROM %s s', a.state_table)
+					FROM %s s%s', a.state_table,
+				   CASE WHEN a.customers_table IS NULL THEN ''
+						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
 		INTO result, average USING as_of, a.bins;
 	UPDATE attachments t
 	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
@@ -291,4 +296,4 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
-	'computes the score thresholds of a maintained attachment from its state, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
+	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';

@@ -152,6 +152,7 @@ COMMENT ON FUNCTION @extschema@.maintain_attachment(text) IS
 	'creates the per-customer state table of an attachment, fills it, keeps it current with triggers on the orders table, and makes the views read it';
 
 
+-- rule expressions spliced as written; maintained thresholds from the customers the customers view lists
 CREATE OR REPLACE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -237,15 +238,18 @@ BEGIN
 		WHERE r.attachment_name = a.attachment_name ORDER BY r.rule_name
 	LOOP
 		PERFORM segment_rule_check(seg.expression);
-		-- CASE WHEN and WHERE take booleans only, so a number is an error
-		rule_values := rule_values || format('%s(%L, (%s) IS TRUE)',
+		-- CASE WHEN and WHERE take booleans only, so a number is an error;
+		-- the newline after an expression ends its trailing -- comment
+		rule_values := rule_values || format('%s(%L, (%s
+) IS TRUE)',
 			CASE WHEN rule_values = '' THEN '' ELSE ', ' END, seg.rule_name, seg.expression);
 		-- an attribute rule's segment is stored with the customer
 		IF seg.rule_name = ANY (attribute_rules) THEN
 			rule_array := rule_array || format(', CASE WHEN customer.stored_tags OPERATOR(%s.?) %L THEN %L END',
 											   ext, seg.rule_name, seg.rule_name);
 		ELSE
-			rule_array := rule_array || format(', CASE WHEN (%s) THEN %L END', seg.expression, seg.rule_name);
+			rule_array := rule_array || format(', CASE WHEN (%s
+) THEN %L END', seg.expression, seg.rule_name);
 		END IF;
 	END LOOP;
 
@@ -489,12 +493,14 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', a.tags_table, 
 	WHERE s.valid_until <= %2$s.segment_as_of() OR s.valid_from > %2$s.segment_as_of())$candidates$,
 					a.state_table, ext, segment_set(ARRAY[seg.segment])::text);
 			END IF;
+			-- the row inside is named customer too, as the rules know it: a
+			-- rule's text is spliced as it is, never rewritten
 			EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
 SELECT customer.* FROM %3$I.%4$I AS customer
-WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS own%5$s WHERE m.segment = %6$L)%7$s
+WHERE EXISTS (SELECT 1 FROM (SELECT customer.*) AS customer%5$s WHERE m.segment = %6$L)%7$s
 $view$, view_name, options, a.view_schema, prefix || 'customers',
-				replace(members_lateral, 'customer.', 'own.'), seg.segment, candidates);
+				members_lateral, seg.segment, candidates);
 		END IF;
 		built := built || view_name;
 		EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
@@ -516,25 +522,68 @@ COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
 	'drops and builds again the views of an attachment, after its map or rules changed';
 
 
+CREATE OR REPLACE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	result rfm_thresholds;
+	average numeric;
+	as_of timestamptz := segment_as_of();
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_attachment_thresholds.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
+	END IF;
+	-- writers wait until the customers are rescored against the new
+	-- thresholds (the trigger takes its lock before its snapshot)
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
+	-- the population is the customers view's: with a customers table, its
+	-- rows that have orders (as the views of an unmaintained attachment
+	-- score), not the customers whose orders it lacks
+	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
+					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
+					FROM %s s%s', a.state_table,
+				   CASE WHEN a.customers_table IS NULL THEN ''
+						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
+		INTO result, average USING as_of, a.bins;
+	UPDATE attachments t
+	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		-- row-level security hides other roles' attachments from updates
+		RAISE EXCEPTION 'permission denied to refresh attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+	END IF;
+	PERFORM rescore_state(a.attachment_name, only_expired => false);
+	RETURN result;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
+	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
+
+
+COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
+	'average order value of the customers the customers view of a maintained attachment lists, stored with the thresholds';
+
 -- existing state tables: valid_from starts at scored_at, the span they were
 -- stored with; the index on valid_from replaces the one on scored_at; room
--- on every page for heap-only updates; every stored column described; the
--- views read valid_from, and the ones built again belong to the
--- attachment, not to the extension
+-- on every page for heap-only updates; every stored column described (the
+-- views, which read valid_from, are built again below)
 DO $span$
 DECLARE
 	a record;
 	ext text;
 	scored_at_index text;
 	described record;
-	built text;
 BEGIN
 	SELECT pg_catalog.format('%I', n.nspname) INTO ext
 	FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
 	WHERE e.extname OPERATOR(pg_catalog.=) 'segment';
-	FOR a IN EXECUTE pg_catalog.format('SELECT t.attachment_name, t.state_table, c.relowner::regrole::text AS owner '
+	FOR a IN EXECUTE pg_catalog.format('SELECT t.attachment_name, t.state_table '
 									   'FROM %s.attachments t '
-									   'JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.orders_table '
 									   'WHERE t.state_table IS NOT NULL ORDER BY 1', ext) LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN valid_from timestamptz, SET (fillfactor = 80)',
 								  a.state_table);
@@ -564,6 +613,50 @@ BEGIN
 		IF scored_at_index IS NOT NULL THEN
 			EXECUTE pg_catalog.format('DROP INDEX %s', scored_at_index);
 		END IF;
+	END LOOP;
+END
+$span$;
+
+-- Rules stored before 0.4.0 that are not one expression by their own tokens
+-- are reported (their views stay as built until the rule is redefined);
+-- views built before 0.4.0 read customer. in a rule's text as own., and
+-- those of maintained attachments read scored_at where they now read
+-- valid_from, so these attachments get their views again, owned by the
+-- owner of the orders table as attach() made them; maintained attachments
+-- whose state holds customers their customers table does not list once get
+-- thresholds from the customers it lists
+DO $rules$
+DECLARE
+	ext text;
+	r record;
+	a record;
+	problem text;
+	refused text[] := '{}';
+	orphaned boolean;
+	built text;
+BEGIN
+	SELECT pg_catalog.format('%I', n.nspname) INTO ext
+	FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+	WHERE e.extname OPERATOR(pg_catalog.=) 'segment';
+	FOR r IN EXECUTE pg_catalog.format('SELECT r.attachment_name, r.rule_name, r.expression FROM %s.segment_rules r '
+									   'ORDER BY 1, 2', ext) LOOP
+		BEGIN
+			EXECUTE pg_catalog.format('SELECT %s.segment_rule_check($1)', ext) USING r.expression;
+		EXCEPTION WHEN syntax_error THEN
+			GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+			RAISE WARNING 'rule segment "%" of attachment "%" is not a single SQL expression', r.rule_name, r.attachment_name
+				USING DETAIL = problem,
+					  HINT = 'Redefine it with define_segment_rule(); until then its views stay as they were built and cannot be rebuilt.';
+			refused := refused OPERATOR(pg_catalog.||) r.attachment_name;
+		END;
+	END LOOP;
+	FOR a IN EXECUTE pg_catalog.format(
+		'SELECT t.attachment_name, c.relowner::pg_catalog.regrole::text AS owner FROM %s.attachments t '
+		'JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.orders_table '
+		'WHERE t.state_table IS NOT NULL '
+		'OR EXISTS (SELECT 1 FROM %s.segment_rules r WHERE r.attachment_name OPERATOR(pg_catalog.=) t.attachment_name '
+		'AND pg_catalog.strpos(r.expression, ''customer.'') OPERATOR(pg_catalog.>) 0) ORDER BY 1', ext, ext) LOOP
+		CONTINUE WHEN a.attachment_name OPERATOR(pg_catalog.=) ANY (refused);
 		EXECUTE pg_catalog.format('SELECT %s.rebuild_attachment_views($1)', ext) USING a.attachment_name;
 		FOR built IN EXECUTE pg_catalog.format('SELECT pg_catalog.unnest(t.views) FROM %s.attachments t '
 											   'WHERE t.attachment_name OPERATOR(pg_catalog.=) $1', ext)
@@ -572,5 +665,18 @@ BEGIN
 			EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %s', built, a.owner);
 		END LOOP;
 	END LOOP;
+	FOR a IN EXECUTE pg_catalog.format(
+		'SELECT t.attachment_name, t.state_table::text AS state_table, t.customers_table::text AS customers_table, '
+		't.customer_key FROM %s.attachments t WHERE t.state_table IS NOT NULL AND t.customers_table IS NOT NULL '
+		'AND t.thresholds IS NOT NULL ORDER BY 1', ext) LOOP
+		EXECUTE pg_catalog.format(
+			'SELECT EXISTS (SELECT 1 FROM %s s LEFT JOIN (SELECT c.%I AS customer_id, pg_catalog.count(*) AS listed '
+			'FROM %s c GROUP BY 1) c ON c.customer_id OPERATOR(pg_catalog.=) s.customer_id '
+			'WHERE c.listed IS DISTINCT FROM 1)', a.state_table, a.customer_key, a.customers_table)
+			INTO orphaned;
+		IF orphaned THEN
+			EXECUTE pg_catalog.format('SELECT %s.refresh_attachment_thresholds($1)', ext) USING a.attachment_name;
+		END IF;
+	END LOOP;
 END
-$span$;
+$rules$;

@@ -54,6 +54,8 @@ INSERT INTO orders
 SELECT c, timestamptz '2024-12-31' - make_interval(days => (c * 13 + k * 29) % 400, secs => c),
 	   ((c % 89) + k * 1.25)::numeric(10, 2)
 FROM generate_series(1, 380) c, generate_series(1, 1 + c % 7) k;
+-- orders of customers the customers table lacks, recent and large
+INSERT INTO orders SELECT c, timestamptz '2024-12-30' - make_interval(days => c % 9), 900 FROM generate_series(401, 440) c;
 CREATE VIEW customer_scores AS
 SELECT customer_id, rfm_stats(ordered_at, amount) AS stats,
 	   rfm_score(rfm_stats(ordered_at, amount), '2025-01-01') OVER () AS score
@@ -67,6 +69,7 @@ SELECT copy_segment_map('default', 'mine');
 UPDATE segment_map_boxes SET segment_name = 'Best' WHERE map_name = 'mine' AND segment_name = 'Champions';
 SELECT attach('shop', 'orders', 'customer_id', 'ordered_at', 'amount', 'customers', 'customer_id');
 SELECT define_segment_rule('shop', 'Istanbul', $$city = 'Istanbul'$$, 'customers in Istanbul');
+SELECT define_segment_rule('shop', 'Literal', $$'customer.' || city LIKE 'customer_I%' AND order_count > 2$$);
 SELECT attach('kept', 'orders', 'customer_id', 'ordered_at', 'amount', map_name => 'mine');
 CREATE INDEX ON orders (customer_id);
 SELECT maintain_attachment('kept');
@@ -80,10 +83,12 @@ CREATE INDEX scored_score ON scored (score);
 CREATE INDEX scored_score_hash ON scored USING hash (score);
 CREATE INDEX scored_segments ON scored (segments);
 CREATE INDEX scored_segments_gin ON scored USING gin (segments);
--- writes through the triggers (the old version's, run by the current library)
-INSERT INTO orders VALUES (7, '2024-12-28', 3), (998, '2024-11-01', 2);
-UPDATE orders SET amount = amount + 2 WHERE customer_id = 10;
-DELETE FROM orders WHERE customer_id = 11;
+-- writes through the triggers (the old version's, run by the current
+-- library), of customers the customers table does not list, so that the
+-- thresholds, which come from the listed ones since 0.4.0, stay the same
+INSERT INTO orders VALUES (430, '2024-12-28', 3), (998, '2024-11-01', 2);
+UPDATE orders SET amount = amount + 2 WHERE customer_id = 410;
+DELETE FROM orders WHERE customer_id = 411;
 SQL
 }
 
