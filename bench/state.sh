@@ -30,11 +30,13 @@ pgbench=$("${PG_CONFIG:-pg_config}" --bindir)/pgbench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE; CREATE EXTENSION segment" >/dev/null
+# the state tables of earlier runs outlive the extension
+sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE;
+	DROP TABLE IF EXISTS ins_state, ins_cells, bench_state, bench_cells, bench_tags; CREATE EXTENSION segment" >/dev/null
 if [ "$ONLY" != read ]; then
 "${psql[@]}" -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS ins_plain, ins_c, ins_pl, ins_pl_state, ins_state, ins_cells, bench_state, bench_cells;
+DROP TABLE IF EXISTS ins_plain, ins_c, ins_pl, ins_pl_state;
 CREATE TABLE ins_plain (order_id bigserial PRIMARY KEY, customer_id bigint, order_time timestamptz, amount numeric(12, 2));
 CREATE INDEX ON ins_plain (customer_id);
 CREATE TABLE ins_c (LIKE ins_plain INCLUDING ALL);

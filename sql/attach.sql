@@ -277,3 +277,29 @@ SELECT detach('outlet');
 
 DROP OWNED BY segment_analyst_tr, segment_stranger;
 DROP ROLE segment_analyst_tr, segment_stranger;
+
+-- segment_as_of() reads the setting again whenever what its text means may
+-- have changed: another transaction ('now'), the time zone or the date
+-- style (a time without a zone); unset, it is the transaction's start
+RESET segment.as_of;
+SELECT segment_as_of() = now() AS unset_is_now;
+SET segment.as_of = 'now';
+SELECT pg_sleep(0.01);
+SELECT segment_as_of() = now() AS now_in_this_transaction;
+SELECT pg_sleep(0.01);
+SELECT segment_as_of() = now() AS now_in_the_next;
+BEGIN;
+SET LOCAL TimeZone = 'UTC';
+SET LOCAL segment.as_of = '2025-06-01 12:00';
+SELECT segment_as_of() AS utc;
+SET LOCAL TimeZone = 'Asia/Tokyo';
+SELECT segment_as_of() AT TIME ZONE 'UTC' AS tokyo_noon_in_utc;
+SET LOCAL DateStyle = 'ISO, DMY';
+SET LOCAL segment.as_of = '01/02/2025 00:00+00';
+SELECT segment_as_of() AT TIME ZONE 'UTC' AS day_first;
+SET LOCAL DateStyle = 'ISO, MDY';
+SELECT segment_as_of() AT TIME ZONE 'UTC' AS month_first;
+SET LOCAL segment.as_of = 'garbage';
+SELECT segment_as_of();
+ROLLBACK;
+RESET segment.as_of;

@@ -200,6 +200,35 @@ BEGIN
 		EXECUTE format('DROP VIEW IF EXISTS %s', a.views[i]);
 	END LOOP;
 
+	-- per-customer statistics: maintained by triggers with the scores and
+	-- stage they give, stored while time alone leaves them unchanged and
+	-- otherwise scored against the thresholds stored at the last refresh (no
+	-- window over all customers, so reading one customer is an index
+	-- lookup), or computed from the orders and scored against all customers
+	-- at read time.  An order after the analysis time (only maintained
+	-- statistics have them) counts as made at the analysis time.
+	IF a.state_table IS NOT NULL THEN
+		stats_source := format('SELECT s.customer_id, s.stats, s.scores AS stored_scores,
+		   s.lifecycle_stage AS stored_stage, s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
+	FROM %s s, (SELECT %s.segment_as_of() AS as_of) clock', a.state_table, ext);
+		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
+				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
+		   r.population_average_order_value', ext);
+		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
+		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
+	ELSE
+		scoring := format('%1$s.rfm_score(p.stats, p.judged_at, %2$s) OVER () AS scores,
+		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
+		   ext, a.bins);
+		reference := '';
+		stats_source := format(
+			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats,
+		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
+	FROM %5$s o, (SELECT %2$s.segment_as_of() AS as_of) clock
+	WHERE o.%3$I::timestamptz <= clock.as_of AND o.%1$I IS NOT NULL
+	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table);
+	END IF;
+
 	-- one row per customer: the customers table (prospects included) or
 	-- the customers found in the orders
 	IF a.customers_table IS NOT NULL THEN
@@ -211,16 +240,16 @@ BEGIN
 		FROM unnest(own_columns) c;
 		population := format(
 			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid, %s AS stored_tags
-	FROM %s c LEFT JOIN stats s ON s.customer_id = c.%I%s',
+	FROM %s c LEFT JOIN (%s) s ON s.customer_id = c.%I%s',
 			a.customer_key, customer_columns,
 			CASE WHEN a.tags_table IS NULL THEN format('NULL::%s.segment_set', ext) ELSE 'g.segments' END,
-			a.customers_table, a.customer_key,
+			a.customers_table, stats_source, a.customer_key,
 			CASE WHEN a.tags_table IS NULL THEN ''
 				 ELSE format(' LEFT JOIN %s g ON g.customer_id = c.%I', a.tags_table, a.customer_key) END);
 		customer_columns := replace(customer_columns, ', c.', ', p.');
 	ELSE
 		population := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid,
-		   NULL::%s.segment_set AS stored_tags FROM stats s', ext);
+		   NULL::%s.segment_set AS stored_tags FROM (%s) s', ext, stats_source);
 	END IF;
 
 	FOR seg IN
@@ -243,52 +272,17 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	-- per-customer statistics: maintained by triggers with the scores and
-	-- stage they give, stored while time alone leaves them unchanged and
-	-- otherwise scored against the thresholds stored at the last refresh (no
-	-- window over all customers, so reading one customer is an index
-	-- lookup), or computed from the orders and scored against all customers
-	-- at read time.  An order after the analysis time (only maintained
-	-- statistics have them) counts as made at the analysis time.
-	IF a.state_table IS NOT NULL THEN
-		stats_source := format('SELECT s.customer_id, s.stats, s.scores AS stored_scores,
-		   s.lifecycle_stage AS stored_stage, s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
-	FROM %s s, clock', a.state_table);
-		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
-				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
-		   r.population_average_order_value', ext);
-		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
-		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
-	ELSE
-		scoring := format('%1$s.rfm_score(p.stats, p.judged_at, %2$s) OVER () AS scores,
-		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
-		   ext, a.bins);
-		reference := '';
-		stats_source := format(
-			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats,
-		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
-	FROM %5$s o, clock
-	WHERE o.%3$I::timestamptz <= clock.as_of AND o.%1$I IS NOT NULL
-	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table);
-	END IF;
-
 	view_name := format('%I.%I', a.view_schema, prefix || 'customers');
 	EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
-WITH clock AS (
-	SELECT %3$s.segment_as_of() AS as_of
-), stats AS (
-	%4$s
-), population AS (
-	%5$s
-), judged AS (
-	SELECT p.*, GREATEST(clock.as_of, %3$s.last_order_time(p.stats)) AS judged_at
-	FROM population p, clock
-), scored AS (
-	SELECT p.*, %6$s
-	FROM judged p%11$s
-), described AS (
-	SELECT p.customer_id%7$s,
+SELECT customer.customer_id%8$s, customer.order_count, customer.total_amount, customer.average_order_value,
+	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
+	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
+	   customer.rfm_cell, customer.rfm, customer.segment,
+	   array_to_string(coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%9$s], NULL), ', ') AS segments,
+	   customer.lifecycle_stage
+FROM (
+	SELECT p.customer_id%6$s,
 		   coalesce(%3$s.order_count(p.stats), 0) AS order_count,
 		   coalesce(%3$s.total_amount(p.stats), 0) AS total_amount,
 		   %3$s.total_amount(p.stats) / %3$s.order_count(p.stats) AS average_order_value,
@@ -301,21 +295,20 @@ WITH clock AS (
 		   %3$s.monetary_score(p.scores) AS monetary_score,
 		   %3$s.rfm_cell(p.scores) AS rfm_cell,
 		   p.scores::text AS rfm,
-		   %3$s.segment_assign(p.scores, %8$L) AS segment,
-		   %3$s.segment_memberships(p.scores, %8$L) AS rfm_segments,
+		   %3$s.segment_assign(p.scores, %7$L) AS segment,
+		   %3$s.segment_memberships(p.scores, %7$L) AS rfm_segments,
 		   CASE WHEN p.stored_valid THEN p.stored_stage
 				ELSE %3$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
 		   p.stored_tags
-	FROM scored p
-)
-SELECT customer.customer_id%9$s, customer.order_count, customer.total_amount, customer.average_order_value,
-	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
-	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
-	   customer.rfm_cell, customer.rfm, customer.segment,
-	   array_to_string(coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%10$s], NULL), ', ') AS segments,
-	   customer.lifecycle_stage
-FROM described AS customer
-$view$, view_name, options, ext, stats_source, population, scoring, customer_columns, a.map_name,
+	FROM (
+		SELECT p.*, %5$s
+		FROM (
+			SELECT p.*, GREATEST(clock.as_of, %3$s.last_order_time(p.stats)) AS judged_at
+			FROM (%4$s) p, (SELECT %3$s.segment_as_of() AS as_of) clock
+		) p%10$s
+	) p
+) AS customer
+$view$, view_name, options, ext, population, scoring, customer_columns, a.map_name,
 		replace(customer_columns, ', p.', ', customer.'), rule_array, reference);
 	built := built || view_name;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', view_name,
