@@ -234,8 +234,8 @@ BEGIN
 		stats_source := format(
 			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats,
 		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
-	FROM %5$s o, (SELECT %2$s.segment_as_of() AS as_of) clock
-	WHERE o.%3$I::timestamptz <= clock.as_of AND o.%1$I IS NOT NULL
+	FROM %5$s o
+	WHERE o.%3$I::timestamptz <= (SELECT %2$s.segment_as_of()) AND o.%1$I IS NOT NULL
 	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table);
 	END IF;
 
