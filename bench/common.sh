@@ -76,5 +76,5 @@ bench_describe() {
 	echo "Settings: $settings"
 	[ -z "$(sql "SELECT to_regclass('orders')")" ] ||
 		echo "Data: $(sql "SELECT (SELECT count(*) FROM customers) || ' customers, ' || (SELECT count(*) FROM orders)
-			|| ' orders (' || pg_size_pretty(pg_table_size('orders')) || ')'"), seed $SEED; $GENERATION"
+			|| ' orders (' || pg_size_pretty(pg_table_size('orders')) || ')'"), seed $SEED${GENERATION:+; $GENERATION}"
 }
