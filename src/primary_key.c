@@ -101,9 +101,9 @@ read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapsh
  * does, waiting for a transaction that holds it, and reads count columns
  * (attnums) of the row as locked.  Under READ COMMITTED the lock goes to
  * the newest version of the row; under REPEATABLE READ a row changed since
- * snapshot is a serialization failure.  The result says whether a row was locked, none
- * exists, or it was deleted while this waited (look again, with a new
- * snapshot).
+ * snapshot is a serialization failure.  The result says whether a row was
+ * locked, none exists, or it was deleted while this waited (look again,
+ * with a new snapshot).
  */
 RowLockResult
 lock_by_primary_key(Oid table_oid, Datum key, int count, const AttrNumber *attnums,

@@ -61,6 +61,19 @@ reject(const char *expression, const char *why)
 			 errhint("Write a boolean expression over the customer's columns, such as country = 'TR' AND recency_days <= 7.")));
 }
 
+/* The error being caught, raised again as the rule's (context: the caller's). */
+static void
+pg_attribute_noreturn()
+reject_caught(MemoryContext context, const char *expression)
+{
+	ErrorData  *error;
+
+	MemoryContextSwitchTo(context);
+	error = CopyErrorData();
+	FlushErrorState();
+	reject(expression, error->message);
+}
+
 /*
  * Raises an error unless the tokens of expression, read alone, are some and
  * balance their parentheses without a semicolon.  Comments and literals are
@@ -99,12 +112,7 @@ check_tokens(const char *expression)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error;
-
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		reject(expression, error->message);
+		reject_caught(context, expression);
 	}
 	PG_END_TRY();
 	if (problem != NULL)
@@ -137,12 +145,7 @@ check_expression(const char *expression)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error;
-
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		reject(expression, error->message);
+		reject_caught(context, expression);
 	}
 	PG_END_TRY();
 	if (list_length(statements) != 1)

@@ -12,8 +12,8 @@
  * customer again outside that span, and refresh_due_segments() rewrites
  * the rows whose span has ended.
  *
- * The span returned is a conservative one: every limit the stage could use is
- * a candidate, whether or not it applies to this customer, and each is
+ * The span returned is a conservative one: every limit the stage could use
+ * is a candidate, whether or not it applies to this customer, and each is
  * taken a millisecond early (or late) so that rounding of days to double
  * precision can never make a stored value outlive its truth.
  */
