@@ -676,7 +676,9 @@ SELECT (SELECT count(*) FROM typed) AS rows, (SELECT count(*) FROM typed_copy) A
        (SELECT count(*) FROM typed a FULL JOIN typed_copy b USING (id)
         WHERE a.s::text IS DISTINCT FROM b.s::text OR a.t::text IS DISTINCT FROM b.t::text
            OR a.r IS DISTINCT FROM b.r) AS differ;
-SELECT id, s, t, r FROM typed_copy WHERE id < 100 OR id = 200 ORDER BY id;
+-- the written values read back as they were written (computed ones, of
+-- customers and row 200, are compared above)
+SELECT id, s, t, r FROM typed_copy WHERE id < 100 ORDER BY id;
 -- and send of the read value is the same bytes
 SELECT count(*) FILTER (WHERE rfm_stats_send(a.s) IS DISTINCT FROM rfm_stats_send(b.s)
                            OR rfm_thresholds_send(a.t) IS DISTINCT FROM rfm_thresholds_send(b.t)) AS send_differs
