@@ -17,10 +17,8 @@
 #include "rfm_stats.h"
 #include "rfm_thresholds.h"
 
-extern TimestampTz segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of,
-										   const RfmBins *bins);
-extern TimestampTz segments_valid_from_of(const RfmOrders *orders, TimestampTz as_of,
-										  const RfmBins *bins);
+extern void segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
+								 TimestampTz *from, TimestampTz *until);
 
 /* What lock_by_primary_key found. */
 typedef enum RowLockResult

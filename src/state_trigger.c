@@ -19,10 +19,10 @@
  * Beside the statistics, the row holds what they give at the time of the
  * write: the customer's scores against the attachment's stored thresholds,
  * lifecycle stage, RFM segments (looked up in the attachment's cells table)
- * and the time until which time alone leaves those unchanged
- * (segments_valid_until()).  Threshold refreshes lock the state table
- * against writers, and every write takes its lock before its snapshot, so
- * no row is scored against thresholds being replaced.
+ * and the span of time over which time alone leaves those unchanged
+ * (state_validity.c; span_to_store()).  Threshold refreshes lock the state
+ * table against writers, and every write takes its lock before its
+ * snapshot, so no row is scored against thresholds being replaced.
  *
  * The state row, the thresholds and the score cell are read by primary key
  * (primary_key.c), the new values computed here, and one prepared
@@ -453,6 +453,8 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 	TimestampTz scored_at = segment_analysis_time();
 	TimestampTz judged_at;
 	LifecycleParams lifecycle;
+	TimestampTz true_from;
+	TimestampTz true_until;
 	StoredSpan	span;
 	Datum		row[STORED_COLUMNS];
 	char		row_nulls[STORED_COLUMNS] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
@@ -490,9 +492,8 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 			row_nulls[4] = 'n';
 	}
 	row[5] = TimestampTzGetDatum(scored_at);
-	span = span_to_store(previous, scored_at,
-						 segments_valid_from_of(&view.orders, judged_at, scoring_bins),
-						 segments_valid_until_of(&view.orders, judged_at, scoring_bins));
+	segments_validity_of(&view.orders, judged_at, scoring_bins, &true_from, &true_until);
+	span = span_to_store(previous, scored_at, true_from, true_until);
 	row[6] = TimestampTzGetDatum(span.until);
 	row[7] = TimestampTzGetDatum(span.from);
 

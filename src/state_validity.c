@@ -83,53 +83,34 @@ validity_limits(const RfmOrders *orders, const RfmBins *bins, TimestampTz *momen
 }
 
 /*
- * The time until which rfm_score(stats, t, thresholds) and
- * lifecycle_stage(stats, t) (default parameters) stay what they are at
- * as_of, a finite time, for a customer with these orders; infinity if
- * forever.  Without bins (no thresholds) only the lifecycle limits count.
+ * The span around as_of, a finite time, over which rfm_score(stats, t,
+ * thresholds) and lifecycle_stage(stats, t) (default parameters) stay what
+ * they are at as_of, for a customer with these orders: *until, infinity if
+ * forever, and *from, minus infinity if always.  A time before the last
+ * order counts as the last order (that is how the customer is judged
+ * then), so only limits after the last order bound the start.  Without
+ * bins (no thresholds) only the lifecycle limits count.
  */
-TimestampTz
-segments_valid_until_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins)
+void
+segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
+					 TimestampTz *from, TimestampTz *until)
 {
 	TimestampTz moments[MAX_LIMITS];
 	int			count = validity_limits(orders, bins, moments);
-	TimestampTz until = DT_NOEND;
 
 	Assert(!TIMESTAMP_NOT_FINITE(as_of));
+	*from = DT_NOBEGIN;
+	*until = DT_NOEND;
 	for (int i = 0; i < count; i++)
 	{
-		/* crossed well before as_of: no longer a limit */
-		if (moments[i] + VALIDITY_MARGIN_USECS <= as_of)
-			continue;
-		until = Min(until, moments[i] - VALIDITY_MARGIN_USECS);
+		/* crossed after as_of (even a margin early): an end */
+		if (moments[i] + VALIDITY_MARGIN_USECS > as_of)
+			*until = Min(*until, moments[i] - VALIDITY_MARGIN_USECS);
+		/* crossed by as_of (even a margin late), after the last order: a start */
+		if (moments[i] - VALIDITY_MARGIN_USECS <= as_of &&
+			moments[i] + VALIDITY_MARGIN_USECS > orders->last_order)
+			*from = Max(*from, moments[i] + VALIDITY_MARGIN_USECS);
 	}
-	return until;
-}
-
-/*
- * The mirror of segments_valid_until_of(): the time from which, up to
- * as_of, the customer's scores and stage are what they are at as_of;
- * minus infinity if they are the same at every time up to as_of.  A time
- * before the last order counts as the last order (that is how the
- * customer is judged then), so only limits after the last order count.
- */
-TimestampTz
-segments_valid_from_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins)
-{
-	TimestampTz moments[MAX_LIMITS];
-	int			count = validity_limits(orders, bins, moments);
-	TimestampTz from = DT_NOBEGIN;
-
-	Assert(!TIMESTAMP_NOT_FINITE(as_of));
-	for (int i = 0; i < count; i++)
-	{
-		/* crossed only after as_of, or for good before the last order */
-		if (moments[i] - VALIDITY_MARGIN_USECS > as_of ||
-			moments[i] + VALIDITY_MARGIN_USECS <= orders->last_order)
-			continue;
-		from = Max(from, moments[i] + VALIDITY_MARGIN_USECS);
-	}
-	return from;
 }
 
 /* The arguments of the two SQL functions; false for a NULL result. */
@@ -150,8 +131,8 @@ validity_arguments(FunctionCallInfo fcinfo, RfmStatsView *stats, TimestampTz *as
 }
 
 /*
- * segments_valid_until(stats, as_of, thresholds): segments_valid_until_of
- * for SQL; NULL for NULL stats or as_of.
+ * segments_valid_until(stats, as_of, thresholds): the end of
+ * segments_validity_of(), for SQL; NULL for NULL stats or as_of.
  */
 Datum
 segments_valid_until(PG_FUNCTION_ARGS)
@@ -159,23 +140,27 @@ segments_valid_until(PG_FUNCTION_ARGS)
 	RfmStatsView stats;
 	TimestampTz as_of;
 	RfmBins		bins;
+	TimestampTz from;
+	TimestampTz until;
 
 	if (!validity_arguments(fcinfo, &stats, &as_of, &bins))
 		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(segments_valid_until_of(&stats.orders, as_of,
-												  PG_ARGISNULL(2) ? NULL : &bins));
+	segments_validity_of(&stats.orders, as_of, PG_ARGISNULL(2) ? NULL : &bins, &from, &until);
+	PG_RETURN_TIMESTAMPTZ(until);
 }
 
-/* segments_valid_from(stats, as_of, thresholds): the same for the start. */
+/* segments_valid_from(stats, as_of, thresholds): its start. */
 Datum
 segments_valid_from(PG_FUNCTION_ARGS)
 {
 	RfmStatsView stats;
 	TimestampTz as_of;
 	RfmBins		bins;
+	TimestampTz from;
+	TimestampTz until;
 
 	if (!validity_arguments(fcinfo, &stats, &as_of, &bins))
 		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(segments_valid_from_of(&stats.orders, as_of,
-												 PG_ARGISNULL(2) ? NULL : &bins));
+	segments_validity_of(&stats.orders, as_of, PG_ARGISNULL(2) ? NULL : &bins, &from, &until);
+	PG_RETURN_TIMESTAMPTZ(from);
 }
