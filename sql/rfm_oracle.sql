@@ -59,7 +59,7 @@ $$;
 -- microsecond over two years, amounts with cents, a few refunds and many
 -- repeated amounts so that ties occur in every dimension
 CREATE FUNCTION unit(bigint) RETURNS float8 LANGUAGE sql IMMUTABLE
-	RETURN (hashint8($1)::bigint + 2147483648) / 4294967296.0;
+	AS $$ SELECT (hashint8($1)::bigint + 2147483648) / 4294967296.0 $$;
 INSERT INTO oracle_orders
 SELECT c % 3, c,
 	   timestamptz '2023-01-01' + make_interval(secs => unit(c * 1000 + k) * 63072000),

@@ -41,8 +41,18 @@ SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
 -- grouped: 500 groups of about 160 orders each (sorted grouping, since
 -- the planner keeps hashed grouping out of the workers at this size)
 SET enable_hashagg = off;
-EXPLAIN (COSTS OFF)
-SELECT customer_id % 500, rfm_stats(order_time, amount) FROM parallel_orders GROUP BY 1;
+CREATE FUNCTION pg_temp.aggregate_modes(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	plan jsonb;
+BEGIN
+	EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
+	RETURN (SELECT string_agg(m #>> '{}', ', ' ORDER BY m #>> '{}')
+			FROM jsonb_path_query(plan, 'strict $.**."Partial Mode"') m)
+		   || CASE WHEN jsonb_path_exists(plan, 'strict $.**."Node Type" ? (@ == "Gather" || @ == "Gather Merge")')
+				   THEN ', in workers' ELSE ', in the backend' END;
+END $$;
+SELECT pg_temp.aggregate_modes('SELECT customer_id % 500, rfm_stats(order_time, amount) FROM parallel_orders GROUP BY 1')
+	   AS grouped;
 SELECT count(*) AS groups, count(*) FILTER (WHERE p.stats IS DISTINCT FROM s.stats) AS differences
 FROM (SELECT customer_id % 500 AS bucket, rfm_stats(order_time, amount)::text AS stats
 	  FROM parallel_orders GROUP BY 1) p

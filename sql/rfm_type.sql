@@ -38,7 +38,7 @@ SELECT rfm_send('5-4-3'), rfm_send('1-9-1'), length(rfm_send('9-9-9'));
 
 -- comparison operators follow the cell code
 SELECT a, b, a = b AS eq, a <> b AS ne, a < b AS lt, a <= b AS le,
-       a > b AS gt, a >= b AS ge, rfm_cmp(a, b) AS cmp
+       a > b AS gt, a >= b AS ge, sign(rfm_cmp(a, b)) AS cmp
 FROM (VALUES ('5-4-3'::rfm, '5-4-3'::rfm), ('5-4-3', '5-4-4'), ('5-4-3', '5-3-9'),
              ('1-9-9', '2-1-1'), ('9-1-1', '1-9-9')) t(a, b);
 
@@ -148,19 +148,27 @@ CREATE TEMP TABLE rfm_labels (r rfm, label text);
 INSERT INTO rfm_labels VALUES ('5-5-5', 'champion'), ('1-1-1', 'lost'), ('5-4-3', 'loyal'),
                               ('1-2-3', 'at risk'), ('5-4-3', 'loyal again');
 ANALYZE rfm_labels;
+-- the join method the plan uses (its top node), not the rest of the plan
+CREATE FUNCTION pg_temp.top_node(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
+	RETURN plan -> 0 -> 'Plan' ->> 'Node Type';
+END $$;
 SET enable_hashjoin = off;
 SET enable_mergejoin = off;
-EXPLAIN (COSTS OFF) SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r;
+SELECT pg_temp.top_node('SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r') AS join_method;
 CREATE TEMP TABLE joined_nestloop AS
 SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r;
 RESET enable_hashjoin;
 SET enable_nestloop = off;
-EXPLAIN (COSTS OFF) SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r;
+SELECT pg_temp.top_node('SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r') AS join_method;
 CREATE TEMP TABLE joined_hash AS
 SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r;
 RESET enable_mergejoin;
 SET enable_hashjoin = off;
-EXPLAIN (COSTS OFF) SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r;
+SELECT pg_temp.top_node('SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r') AS join_method;
 CREATE TEMP TABLE joined_merge AS
 SELECT l.label, t.id FROM rfm_rows t JOIN rfm_labels l ON t.r = l.r;
 RESET enable_hashjoin;
@@ -200,7 +208,7 @@ SELECT count(*) AS pairs,
        count(*) FILTER (WHERE (a.v <= b.v) <> ((a.r, a.f, a.m) <= (b.r, b.f, b.m))) AS le_disagrees,
        count(*) FILTER (WHERE (a.v > b.v) <> ((a.r, a.f, a.m) > (b.r, b.f, b.m))) AS gt_disagrees,
        count(*) FILTER (WHERE (a.v >= b.v) <> ((a.r, a.f, a.m) >= (b.r, b.f, b.m))) AS ge_disagrees,
-       count(*) FILTER (WHERE rfm_cmp(a.v, b.v) <> sign(100 * (a.r - b.r) + 10 * (a.f - b.f) + (a.m - b.m))) AS cmp_disagrees,
+       count(*) FILTER (WHERE sign(rfm_cmp(a.v, b.v)) <> sign(100 * (a.r - b.r) + 10 * (a.f - b.f) + (a.m - b.m))) AS cmp_disagrees,
        count(*) FILTER (WHERE (a.v = b.v) AND rfm_hash(a.v) <> rfm_hash(b.v)) AS hash_disagrees
 FROM all_rfm a, all_rfm b;
 
