@@ -37,7 +37,10 @@ SELECT id, rfm_stats(timestamptz '2024-06-01' + make_interval(hours => k), 10) A
 FROM (VALUES (1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1), (7, 2), (8, 2), (9, 3), (10, 10)) v(id, n),
 	 generate_series(1, n) k
 GROUP BY id;
-SELECT frequency_thresholds(rfm_thresholds(stats, '2024-12-31')) FROM tied;
+SELECT (SELECT array_agg(round(x::numeric, 9)::float8) FROM unnest(t) x) AS frequency_thresholds,
+	   t = (SELECT percentile_cont(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY order_count(stats)::float8) FROM tied)
+	   AS as_percentile_cont
+FROM (SELECT frequency_thresholds(rfm_thresholds(stats, '2024-12-31')) AS t FROM tied) f;
 SELECT order_count(stats) AS orders, frequency_score(rfm) AS f, count(*)
 FROM (SELECT stats, rfm_score(stats, '2024-12-31') OVER () AS rfm FROM tied) x
 GROUP BY 1, 2 ORDER BY 1;
@@ -127,7 +130,8 @@ FROM (VALUES (0, '{5,5,5}'::int[], 1), (1, '{3,4,9}', 2), (2, '{3,4,9}', 2), (3,
 			 (4, '{9,9,9}', 3), (5, '{1,1,1}', 1), (6, '{2,9,2}', 5), (7, '{5,5,5}', 4),
 			 (8, '{5,5,5}', 1)) v(k, b, p);
 SELECT k, cardinality(recency_thresholds(t)) AS recency, cardinality(frequency_thresholds(t)) AS frequency,
-	   cardinality(monetary_thresholds(t)) AS monetary, pg_column_size(t) AS bytes
+	   cardinality(monetary_thresholds(t)) AS monetary,
+	   pg_column_size(t) = (SELECT pg_column_size(t) FROM score_cache_thresholds WHERE k = 8) AS size_of_8
 FROM score_cache_thresholds ORDER BY k;
 
 -- stored values; the same values alternately as stored and as made again
