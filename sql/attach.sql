@@ -168,7 +168,7 @@ INSERT INTO segment_rules VALUES ('shop', 'Direct', 'true; SELECT 1');
 -- a name full of quotes is only ever a literal and a quoted identifier
 SELECT define_segment_rule('shop', $$x'; DROP TABLE shop.orders; --$$, 'order_count > 100');
 SELECT count(*) AS orders_still_there FROM shop.orders;
-SELECT segment FROM shop.shop_segment_summary WHERE kind = 'rule' ORDER BY segment;
+SELECT segment FROM shop.shop_segment_summary WHERE kind = 'rule' ORDER BY segment COLLATE "C";
 SELECT drop_segment_rule('shop', $$x'; DROP TABLE shop.orders; --$$);
 SELECT count(*) AS rules FROM segment_rules;
 -- what segment_rule_check refuses, and why: the text's own tokens must be

@@ -68,8 +68,13 @@ BEGIN
 	END IF;
 	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
 		FOR i IN 1 .. coalesce(array_upper(NEW.views, 1), 0) LOOP
-			-- a name and nothing else: to_regclass rejects any other syntax
-			view_oid := to_regclass(NEW.views[i]);
+			-- a name and nothing else: any other syntax names no view
+			-- (to_regclass raises on it before PostgreSQL 16)
+			BEGIN
+				view_oid := to_regclass(NEW.views[i]);
+			EXCEPTION WHEN invalid_name THEN
+				view_oid := NULL;
+			END;
 			IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 						   WHERE c.oid = view_oid AND c.relkind = 'v' AND n.nspname = NEW.view_schema
 							 AND pg_has_role(c.relowner, 'USAGE')) THEN

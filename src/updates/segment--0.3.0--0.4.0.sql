@@ -673,3 +673,68 @@ BEGIN
 	END LOOP;
 END
 $rules$;
+
+-- a view name of any syntax is refused by the check of attachments itself,
+-- as PostgreSQL 16 and later do not raise in to_regclass (src/security.sql)
+CREATE OR REPLACE FUNCTION @extschema@.attachments_check() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	view_oid oid;
+BEGIN
+	IF NOT coalesce(owns_relation(NEW.orders_table), false) THEN
+		RAISE EXCEPTION 'must be owner of table % to attach it', NEW.orders_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.customers_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customers_table IS DISTINCT FROM OLD.customers_table)
+	   AND NOT has_table_privilege(NEW.customers_table, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', NEW.customers_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (TG_OP = 'INSERT' OR NEW.view_schema IS DISTINCT FROM OLD.view_schema)
+	   AND NOT coalesce(has_schema_privilege(NEW.view_schema, 'CREATE'), false) THEN
+		RAISE EXCEPTION 'permission denied to create views in schema %', NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- views and the state table get dropped by whoever detaches: they must
+	-- be the writer's own, in the attachment's schema
+	IF NEW.state_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.state_table IS DISTINCT FROM OLD.state_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.state_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'state table % of attachment "%" must be a table of yours in schema %',
+			NEW.state_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.tags_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.tags_table IS DISTINCT FROM OLD.tags_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.tags_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'tags table % of attachment "%" must be a table of yours in schema %',
+			NEW.tags_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
+		FOR i IN 1 .. coalesce(array_upper(NEW.views, 1), 0) LOOP
+			-- a name and nothing else: any other syntax names no view
+			-- (to_regclass raises on it before PostgreSQL 16)
+			BEGIN
+				view_oid := to_regclass(NEW.views[i]);
+			EXCEPTION WHEN invalid_name THEN
+				view_oid := NULL;
+			END;
+			IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						   WHERE c.oid = view_oid AND c.relkind = 'v' AND n.nspname = NEW.view_schema
+							 AND pg_has_role(c.relowner, 'USAGE')) THEN
+				RAISE EXCEPTION 'view % of attachment "%" must be a view of yours in schema %',
+					NEW.views[i], NEW.attachment_name, NEW.view_schema
+					USING ERRCODE = 'insufficient_privilege';
+			END IF;
+		END LOOP;
+	END IF;
+	RETURN NEW;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.attachments_check() IS
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state table and tags table the row names';
