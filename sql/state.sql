@@ -215,6 +215,86 @@ FROM kept.keep_state, attachments t WHERE t.attachment_name = 'keep';
 SELECT * FROM kept.stored_differences;
 SET segment.as_of = '2026-01-01';
 
+-- the trigger rewrites a customer's row in place, without a statement; the
+-- new versions have the index entries a statement gives them (amcheck finds
+-- every row in each B-tree, the GIN index finds what a scan of the table
+-- finds), and columns of the table's own keep their values
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+RESET client_min_messages;
+CREATE VIEW kept.index_differences AS
+SELECT (SELECT count(bt_index_check(b.indexrelid, true)::text)
+		FROM (SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+			  WHERE i.indrelid = 'kept.keep_state'::regclass AND a.amname = 'btree' OFFSET 0) b) AS btrees_checked,
+	   (SELECT count(*) FROM (SELECT DISTINCT unnest(segment_set_labels(segments)) AS label FROM kept.keep_state) l
+		WHERE (SELECT array_agg(customer_id ORDER BY customer_id) FROM kept.keep_state WHERE segments @> segment_set(ARRAY[l.label]))
+			  IS DISTINCT FROM
+			  (SELECT array_agg(customer_id ORDER BY customer_id) FROM kept.keep_state WHERE segment_set_labels(segments) @> ARRAY[l.label])
+	   ) AS gin_differences;
+ALTER TABLE kept.keep_state ADD COLUMN note text DEFAULT 'kept';
+UPDATE kept.keep_state SET note = 'mine' WHERE customer_id = 6;
+INSERT INTO kept.orders (customer_id, ordered_at, amount)
+SELECT c, timestamptz '2025-09-01' + make_interval(hours => c), c % 40 FROM generate_series(1, 256) c;
+SET enable_seqscan = off;
+SELECT * FROM kept.index_differences;
+RESET enable_seqscan;
+SELECT * FROM kept.stored_differences;
+SELECT note, count(*) FROM kept.keep_state GROUP BY note ORDER BY note;
+
+-- what a plain write cannot honour sends the write through an UPDATE,
+-- which honours it: a trigger on the state table, a CHECK constraint, an
+-- expression index, a writer without UPDATE privilege, row-level security
+CREATE TABLE kept.state_writes (customer_id bigint, stage text);
+CREATE FUNCTION kept.note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO kept.state_writes VALUES (NEW.customer_id, NEW.lifecycle_stage);
+	RETURN NEW;
+END $$;
+CREATE TRIGGER note_write BEFORE UPDATE ON kept.keep_state FOR EACH ROW EXECUTE FUNCTION kept.note_write();
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2025-10-01', 5), (4, '2025-10-02', 6);
+SELECT w.customer_id, w.stage = s.lifecycle_stage AS stage_written
+FROM kept.state_writes w JOIN kept.keep_state s USING (customer_id) ORDER BY 1;
+DROP TRIGGER note_write ON kept.keep_state;
+ALTER TABLE kept.keep_state ADD CONSTRAINT never_written CHECK (scored_at IS NULL) NOT VALID;
+\set VERBOSITY terse
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (5, '2025-10-03', 5);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE kept.keep_state DROP CONSTRAINT never_written;
+CREATE INDEX keep_state_stage ON kept.keep_state (upper(lifecycle_stage));
+INSERT INTO kept.orders (customer_id, ordered_at, amount)
+SELECT c, timestamptz '2025-11-01' + make_interval(hours => c), 3 FROM generate_series(1, 256, 3) c;
+SET enable_seqscan = off;
+SELECT * FROM kept.index_differences;
+RESET enable_seqscan;
+DROP INDEX kept.keep_state_stage;
+CREATE ROLE segment_kept_clerk;
+GRANT USAGE ON SCHEMA kept TO segment_kept_clerk;
+GRANT INSERT ON kept.orders TO segment_kept_clerk;
+GRANT USAGE ON SEQUENCE kept.orders_order_id_seq TO segment_kept_clerk;
+GRANT SELECT, INSERT ON kept.keep_state TO segment_kept_clerk;
+SET ROLE segment_kept_clerk;
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (7, '2025-12-01', 5);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+GRANT UPDATE ON kept.keep_state TO segment_kept_clerk;
+ALTER TABLE kept.keep_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY not_five ON kept.keep_state USING (true) WITH CHECK (customer_id <> 5);
+SET ROLE segment_kept_clerk;
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (7, '2025-12-01', 5);
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (5, '2025-12-01', 5);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP POLICY not_five ON kept.keep_state;
+ALTER TABLE kept.keep_state DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON kept.orders, kept.keep_state, kept.orders_order_id_seq FROM segment_kept_clerk;
+REVOKE ALL ON SCHEMA kept FROM segment_kept_clerk;
+DROP ROLE segment_kept_clerk;
+SELECT * FROM kept.differences;
+SELECT * FROM kept.stored_differences;
+ALTER TABLE kept.keep_state DROP COLUMN note;
+DROP VIEW kept.index_differences;
+
 -- orders whose time and amount columns are of other types: the trigger
 -- casts them as SQL does (date and timestamp to timestamptz; integer, real,
 -- double precision and money to numeric), for new and existing customers;

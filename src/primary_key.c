@@ -65,9 +65,12 @@ fetch_by_primary_key(Relation table, Datum key, Snapshot snapshot, TupleTableSlo
 	return found;
 }
 
-/* Column attnum of the row in slot, copied into the current memory context. */
-static void
-copy_column(Relation table, TupleTableSlot *slot, AttrNumber attnum, Datum *value, bool *isnull)
+/*
+ * Column attnum of the row of table in slot, copied into the current memory
+ * context: a stored row's bytes stay valid only while the slot holds it.
+ */
+void
+copy_row_column(Relation table, TupleTableSlot *slot, AttrNumber attnum, Datum *value, bool *isnull)
 {
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(table), attnum - 1);
 	Datum		stored = slot_getattr(slot, attnum, isnull);
@@ -89,7 +92,7 @@ read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapsh
 	bool		found = fetch_by_primary_key(table, key, snapshot, slot);
 
 	if (found)
-		copy_column(table, slot, attnum, value, isnull);
+		copy_row_column(table, slot, attnum, value, isnull);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(table, NoLock);
 	return found;
@@ -98,16 +101,15 @@ read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapsh
 /*
  * Locks the row of table_oid whose primary key equals key against other
  * writers until the end of the transaction, as SELECT ... FOR NO KEY UPDATE
- * does, waiting for a transaction that holds it, and reads count columns
- * (attnums) of the row as locked.  Under READ COMMITTED the lock goes to
- * the newest version of the row; under REPEATABLE READ a row changed since
- * snapshot is a serialization failure.  The result says whether a row was
- * locked, none exists, or it was deleted while this waited (look again,
- * with a new snapshot).
+ * does, waiting for a transaction that holds it.  Under READ COMMITTED the
+ * lock goes to the newest version of the row; under REPEATABLE READ a row
+ * changed since snapshot is a serialization failure.  The result says
+ * whether a row was locked (then row holds it, as locked, until
+ * locked_row_release()), none exists, or it was deleted while this waited
+ * (look again, with a new snapshot).
  */
 RowLockResult
-lock_by_primary_key(Oid table_oid, Datum key, int count, const AttrNumber *attnums,
-					Snapshot snapshot, Datum *values, bool *isnull)
+lock_by_primary_key(Oid table_oid, Datum key, Snapshot snapshot, LockedRow *row)
 {
 	Relation	table = table_open(table_oid, RowShareLock);
 	TupleTableSlot *slot = table_slot_create(table, NULL);
@@ -124,10 +126,9 @@ lock_by_primary_key(Oid table_oid, Datum key, int count, const AttrNumber *attnu
 								 newest ? TUPLE_LOCK_FLAG_FIND_LAST_VERSION : 0, &failure))
 		{
 			case TM_Ok:
-				for (int i = 0; i < count; i++)
-					copy_column(table, slot, attnums[i], &values[i], &isnull[i]);
-				result = ROW_LOCKED;
-				break;
+				row->table = table;
+				row->slot = slot;
+				return ROW_LOCKED;
 			case TM_Updated:
 			case TM_Deleted:
 				if (!newest)

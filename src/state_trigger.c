@@ -25,11 +25,13 @@
  * snapshot, so no row is scored against thresholds being replaced.
  *
  * The state row, the thresholds and the score cell are read by primary key
- * (primary_key.c), the new values computed here, and one prepared
- * statement writes the row; an inserted order is merged without reading
- * the customer's other orders, an updated or deleted one makes the trigger
- * read them all.  The refresh functions compute the same values in SQL
- * (derived_columns()).
+ * (primary_key.c) and the new values computed here.  An existing row is
+ * rewritten in place through the lock on it (locked_row.c) when nothing
+ * about the table asks for a statement; otherwise, and for a new row, one
+ * prepared statement writes it.  An inserted order is merged without
+ * reading the customer's other orders, an updated or deleted one makes the
+ * trigger read them all.  The refresh functions compute the same values in
+ * SQL (derived_columns()).
  *
  * Arguments of the trigger: the state table (a quoted, qualified name), the
  * customer, order time and amount columns of the orders table, and the
@@ -61,6 +63,7 @@
 #include "prepared.h"
 #include "lifecycle.h"
 #include "rfm.h"
+#include "segment_set.h"
 #include "state.h"
 
 PG_FUNCTION_INFO_V1(segment_state_trigger);
@@ -75,6 +78,22 @@ typedef struct Conversion
 	FmgrInfo	input;			/* COERCEVIAIO: the target type's input */
 	Oid			input_param;
 } Conversion;
+
+/*
+ * The columns of a state table after customer_id, in the order the
+ * statements write them; state tables made before 0.4.0 lack valid_from
+ * until the extension is updated.
+ */
+#define DERIVED_COLUMNS "scores, lifecycle_stage, segments, scored_at, valid_until"
+#define VALUE_COLUMNS "stats, " DERIVED_COLUMNS
+enum
+{
+	STATS, SCORES, STAGE, SEGMENTS, SCORED_AT, VALID_UNTIL, VALID_FROM, VALUE_COUNT
+};
+static const char *const value_column_names[VALUE_COUNT] = {
+	"stats", "scores", "lifecycle_stage", "segments", "scored_at", "valid_until", "valid_from"
+};
+#define STORED_COLUMNS (1 + VALUE_COUNT)	/* customer_id, then the values */
 
 /* What one trigger prepares on its first use, kept for the life of the backend. */
 typedef struct StatePlans
@@ -97,26 +116,16 @@ typedef struct StatePlans
 	SPIPlanPtr	remove;			/* $1 customer */
 	Conversion	to_time;		/* order time to timestamptz */
 	Conversion	to_amount;		/* amount to numeric */
-	AttrNumber	stats_attnum;	/* of the state table */
-	AttrNumber	valid_from_attnum;	/* InvalidAttrNumber before 0.4.0 */
-	AttrNumber	valid_until_attnum;
+	/* of the state table, after customer_id, in the order of value_column_names */
+	AttrNumber	value_attnums[VALUE_COUNT];
 	Oid			attachments_oid;
 	Datum		attachment_name;	/* text, in TopMemoryContext */
 	AttrNumber	thresholds_attnum;	/* of attachments */
 	Oid			cells_oid;
-	AttrNumber	segments_attnum;	/* of the cells table */
+	AttrNumber	cell_segments_attnum;	/* of the cells table */
 } StatePlans;
 
 static HTAB *plans_by_trigger = NULL;
-
-/*
- * The columns of a state table, in the order the statements write them;
- * state tables made before 0.4.0 lack valid_from until the extension is
- * updated.
- */
-#define DERIVED_COLUMNS "scores, lifecycle_stage, segments, scored_at, valid_until"
-#define VALUE_COLUMNS "stats, " DERIVED_COLUMNS
-#define STORED_COLUMNS 8		/* customer_id to valid_from */
 
 /*
  * SQL for the columns after stats, given the SQL of the statistics.  An
@@ -276,7 +285,8 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			made.state_oid = state_oid;
 		}
 		made.merge = made.store_existing = made.store_new = made.fresh = made.remove = NULL;
-		made.valid_from_attnum = made.valid_until_attnum = InvalidAttrNumber;
+		for (int i = 0; i < VALUE_COUNT; i++)
+			made.value_attnums[i] = InvalidAttrNumber;
 		if (trigger->tgnargs == 4)
 		{
 			made.merge = prepare_kept(psprintf("INSERT INTO %s AS s (customer_id, stats) "
@@ -305,27 +315,27 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			const char *cells = quote_qualified_identifier(get_namespace_name(get_rel_namespace(state_oid)),
 														   psprintf("%s_cells", attachment));
 			Oid			ext_oid = get_func_namespace(function_oid);
-			AttrNumber	valid_from = get_attnum(state_oid, "valid_from");
-			int			stored = valid_from == InvalidAttrNumber ? STORED_COLUMNS - 1 : STORED_COLUMNS;
-			const char *columns = stored == STORED_COLUMNS ? VALUE_COLUMNS ", valid_from" : VALUE_COLUMNS;
-			const char *values = psprintf("$2, $3, $4, COALESCE($5, '{}'::%s.segment_set), $6, $7%s",
-										  ext, stored == STORED_COLUMNS ? ", $8" : "");
-			Oid			store_types[STORED_COLUMNS] = {types[0],
-				get_atttype(state_oid, get_attnum(state_oid, "stats")),
-				get_atttype(state_oid, get_attnum(state_oid, "scores")),
-				TEXTOID,
-				get_atttype(state_oid, get_attnum(state_oid, "segments")),
-				TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+			int			stored;
+			const char *columns;
+			const char *values;
+			Oid			store_types[STORED_COLUMNS];
 
-			/*
-			 * The row is read and its new values computed here; one
-			 * statement writes it.
-			 */
+			for (int i = 0; i < VALUE_COUNT; i++)
+				made.value_attnums[i] = get_attnum(state_oid, value_column_names[i]);
+			stored = made.value_attnums[VALID_FROM] == InvalidAttrNumber ? STORED_COLUMNS - 1 : STORED_COLUMNS;
+			columns = stored == STORED_COLUMNS ? VALUE_COLUMNS ", valid_from" : VALUE_COLUMNS;
+			values = psprintf("$2, $3, $4, COALESCE($5, '{}'::%s.segment_set), $6, $7%s",
+							  ext, stored == STORED_COLUMNS ? ", $8" : "");
+			store_types[0] = types[0];
+			store_types[1 + STATS] = get_atttype(state_oid, made.value_attnums[STATS]);
+			store_types[1 + SCORES] = get_atttype(state_oid, made.value_attnums[SCORES]);
+			store_types[1 + STAGE] = TEXTOID;
+			store_types[1 + SEGMENTS] = get_atttype(state_oid, made.value_attnums[SEGMENTS]);
+			store_types[1 + SCORED_AT] = store_types[1 + VALID_UNTIL] = store_types[1 + VALID_FROM] = TIMESTAMPTZOID;
+
+			/* the statements that write a row whose values are computed here */
 			conversion_init(&made.to_time, orders, made.time_attnum, TIMESTAMPTZOID);
 			conversion_init(&made.to_amount, orders, made.amount_attnum, NUMERICOID);
-			made.stats_attnum = get_attnum(state_oid, "stats");
-			made.valid_from_attnum = valid_from;
-			made.valid_until_attnum = get_attnum(state_oid, "valid_until");
 			made.attachments_oid = get_relname_relid("attachments", ext_oid);
 			made.thresholds_attnum = get_attnum(made.attachments_oid, "thresholds");
 			{
@@ -335,7 +345,7 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 				MemoryContextSwitchTo(caller);
 			}
 			made.cells_oid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(cells)));
-			made.segments_attnum = get_attnum(made.cells_oid, "segments");
+			made.cell_segments_attnum = get_attnum(made.cells_oid, "segments");
 			made.store_existing = prepare_kept(psprintf("UPDATE %s s SET (%s) = ROW(%s) "
 												   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1",
 												   state, columns, values),
@@ -433,16 +443,17 @@ span_to_store(const StoredSpan *previous, TimestampTz scored_at, TimestampTz tru
  * two): scores against the stored thresholds, lifecycle stage and validity
  * at the analysis time, or at the last order when it is later, and the
  * segments of the score's cell.  NULL stats (no orders left) remove the
- * row.  existed says the row exists and this transaction holds its lock;
+ * row.  existing is the row, if there is one, locked by this transaction;
  * previous is its span.  False if another transaction created the row
  * meanwhile.
  *
  * The thresholds and the cell are read without row-level security or
- * privileges: the statement that writes the row checks those, and the
- * stored values must not depend on which role wrote the order.
+ * privileges: the write checks those (locked_row_update() takes the
+ * statement when they could refuse it), and the stored values must not
+ * depend on which role wrote the order.
  */
 static bool
-store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool existed,
+store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, LockedRow *existing,
 		  const StoredSpan *previous, Snapshot snapshot)
 {
 	Datum		thresholds;
@@ -461,7 +472,7 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 
 	if (no_stats)
 	{
-		if (existed)
+		if (existing != NULL)
 			run_prepared(plans->remove, &customer, " ");
 		return true;
 	}
@@ -473,11 +484,11 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 	judged_at = Max(scored_at, view.orders.last_order);
 	lifecycle_params_default(&lifecycle);
 	row[0] = customer;
-	row[1] = stats;
-	row[3] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
+	row[1 + STATS] = stats;
+	row[1 + STAGE] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
 																					 &lifecycle))));
 	if (no_thresholds)
-		row_nulls[2] = row_nulls[4] = 'n';
+		row_nulls[1 + SCORES] = row_nulls[1 + SEGMENTS] = 'n';
 	else
 	{
 		double		values[RFM_DIMENSIONS];
@@ -486,19 +497,34 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, bool ex
 		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(thresholds), &bins);
 		scoring_bins = &bins;
 		rfm_customer_values(&view, judged_at, values);
-		row[2] = RfmGetDatum(rfm_bins_score(&bins, values));
-		if (!read_by_primary_key(plans->cells_oid, row[2], plans->segments_attnum, snapshot,
-								 &row[4], &no_segments) || no_segments)
-			row_nulls[4] = 'n';
+		row[1 + SCORES] = RfmGetDatum(rfm_bins_score(&bins, values));
+		if (!read_by_primary_key(plans->cells_oid, row[1 + SCORES], plans->cell_segments_attnum, snapshot,
+								 &row[1 + SEGMENTS], &no_segments) || no_segments)
+			row_nulls[1 + SEGMENTS] = 'n';
 	}
-	row[5] = TimestampTzGetDatum(scored_at);
+	row[1 + SCORED_AT] = TimestampTzGetDatum(scored_at);
 	segments_validity_of(&view.orders, judged_at, scoring_bins, &true_from, &true_until);
 	span = span_to_store(previous, scored_at, true_from, true_until);
-	row[6] = TimestampTzGetDatum(span.until);
-	row[7] = TimestampTzGetDatum(span.from);
+	row[1 + VALID_UNTIL] = TimestampTzGetDatum(span.until);
+	row[1 + VALID_FROM] = TimestampTzGetDatum(span.from);
 
-	run_prepared(existed ? plans->store_existing : plans->store_new, row, row_nulls);
-	return existed || SPI_processed == 1;
+	if (existing != NULL && plans->value_attnums[VALID_FROM] != InvalidAttrNumber)
+	{
+		bool		isnull[VALUE_COUNT];
+
+		/* what the statement's COALESCE gives: a customer in no segment has the empty set */
+		if (row_nulls[1 + SEGMENTS] == 'n')
+		{
+			row[1 + SEGMENTS] = PointerGetDatum(segment_set_from_labels(NULL, 0));
+			row_nulls[1 + SEGMENTS] = ' ';
+		}
+		for (int i = 0; i < VALUE_COUNT; i++)
+			isnull[i] = row_nulls[1 + i] == 'n';
+		if (locked_row_update(existing, VALUE_COUNT, plans->value_attnums, row + 1, isnull, snapshot))
+			return true;
+	}
+	run_prepared(existing != NULL ? plans->store_existing : plans->store_new, row, row_nulls);
+	return existing != NULL || SPI_processed == 1;
 }
 
 /* An inserted order, as the statistics take it. */
@@ -528,31 +554,39 @@ update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
 	for (;;)
 	{
 		Snapshot	snapshot;
-		AttrNumber	columns[3] = {plans->stats_attnum, plans->valid_from_attnum, plans->valid_until_attnum};
-		Datum		values[3] = {0};
-		bool		nulls[3] = {true, true, true};
-		Datum		stats;
-		bool		no_stats;
-		StoredSpan	previous;
+		LockedRow	locked;
+		Datum		stats = (Datum) 0;
+		bool		no_stats = true;
+		StoredSpan	previous = {false};
 		RowLockResult row;
 		bool		stored;
 
 		/* sees what others committed and this transaction wrote */
 		CommandCounterIncrement();
 		snapshot = RegisterSnapshot(GetTransactionSnapshot());
-		row = lock_by_primary_key(plans->state_oid, customer,
-								  plans->valid_from_attnum == InvalidAttrNumber ? 1 : 3, columns,
-								  snapshot, values, nulls);
+		row = lock_by_primary_key(plans->state_oid, customer, snapshot, &locked);
 		if (row == ROW_GONE)
 		{
 			UnregisterSnapshot(snapshot);
 			continue;
 		}
-		stats = values[0];
-		no_stats = row != ROW_LOCKED || nulls[0];
-		previous.known = row == ROW_LOCKED && !nulls[1] && !nulls[2];
-		previous.from = DatumGetTimestampTz(values[1]);
-		previous.until = DatumGetTimestampTz(values[2]);
+		if (row == ROW_LOCKED)
+		{
+			copy_row_column(locked.table, locked.slot, plans->value_attnums[STATS], &stats, &no_stats);
+			if (plans->value_attnums[VALID_FROM] != InvalidAttrNumber)
+			{
+				Datum		from;
+				Datum		until;
+				bool		no_from;
+				bool		no_until;
+
+				copy_row_column(locked.table, locked.slot, plans->value_attnums[VALID_FROM], &from, &no_from);
+				copy_row_column(locked.table, locked.slot, plans->value_attnums[VALID_UNTIL], &until, &no_until);
+				previous.known = !no_from && !no_until;
+				previous.from = DatumGetTimestampTz(from);
+				previous.until = DatumGetTimestampTz(until);
+			}
+		}
 		if (order != NULL)
 		{
 			stats = PointerGetDatum(rfm_stats_add_order(stats, no_stats, order->time,
@@ -565,7 +599,10 @@ update_customer(StatePlans *plans, Datum customer, const NewOrder *order)
 			run_prepared(plans->fresh, &customer, " ");
 			stats = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_stats);
 		}
-		stored = store_row(plans, customer, stats, no_stats, row == ROW_LOCKED, &previous, snapshot);
+		stored = store_row(plans, customer, stats, no_stats, row == ROW_LOCKED ? &locked : NULL,
+						   &previous, snapshot);
+		if (row == ROW_LOCKED)
+			locked_row_release(&locked);
 		UnregisterSnapshot(snapshot);
 		if (stored)
 			return;
