@@ -269,6 +269,24 @@ RESET ROLE;
 SELECT count(*) AS customers_seen_by_owner FROM shop.shop_customers;
 ALTER TABLE shop.customers DISABLE ROW LEVEL SECURITY;
 
+-- building the views again (after a rule or map changes) keeps what other
+-- roles were granted on them, grant options and PUBLIC included
+GRANT SELECT ON shop.shop_segment_summary TO PUBLIC;
+GRANT SELECT ON shop.shop_customers TO segment_stranger WITH GRANT OPTION;
+CREATE VIEW pg_temp.view_grants AS
+SELECT c.relname, g.grantee, g.privilege_type, g.is_grantable
+FROM pg_class c, aclexplode(c.relacl) g
+WHERE c.relnamespace = 'shop'::regnamespace AND c.relkind = 'v' AND g.grantee <> c.relowner;
+CREATE TEMP TABLE grants_before AS SELECT * FROM pg_temp.view_grants;
+SELECT count(*) FILTER (WHERE grantee = 0) AS to_public, count(*) FILTER (WHERE is_grantable) AS with_grant_option,
+	   count(DISTINCT relname) = (SELECT cardinality(views) FROM attachments WHERE attachment_name = 'shop') AS every_view
+FROM grants_before;
+SELECT count(*) > 0 AS rebuilt FROM rebuild_attachment_views('shop');
+SELECT (SELECT count(*) FROM (SELECT * FROM grants_before EXCEPT SELECT * FROM pg_temp.view_grants) d) AS grants_lost,
+	   (SELECT count(*) FROM (SELECT * FROM pg_temp.view_grants EXCEPT SELECT * FROM grants_before) d) AS grants_added;
+DROP TABLE grants_before;
+DROP VIEW pg_temp.view_grants;
+
 -- detach drops the views and the rules
 SELECT detach('outlet');
 SELECT count(*) AS outlet_views FROM pg_views WHERE schemaname = 'outlet';

@@ -169,6 +169,9 @@ DECLARE
 	segment_columns text;
 	seg record;
 	col record;
+	granted record;
+	grants_kept text[] := '{}';
+	grant_views text[] := '{}';
 BEGIN
 	SELECT * INTO a FROM attachments t
 	WHERE t.attachment_name = rebuild_attachment_views.attachment_name;
@@ -194,6 +197,22 @@ BEGIN
 		PERFORM store_customer_tags(a.attachment_name, only_if_rules_changed => true);
 		attribute_rules := ARRAY(SELECT r.rule_name FROM customer_tag_rules(a.attachment_name) r);
 	END IF;
+
+	-- what others were granted on the previous views goes to the new views
+	-- of the same names
+	FOR granted IN
+		SELECT v.name, format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
+							  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+							  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS statement
+		FROM unnest(a.views) v(name)
+			 JOIN pg_class c ON c.oid = to_regclass(v.name)
+			 CROSS JOIN LATERAL aclexplode(c.relacl) g
+		WHERE g.grantee <> c.relowner
+		ORDER BY 1, 2
+	LOOP
+		grant_views := grant_views || granted.name;
+		grants_kept := grants_kept || granted.statement;
+	END LOOP;
 
 	-- drop the previous views, dependents first
 	FOR i IN REVERSE coalesce(array_upper(a.views, 1), 0) .. 1 LOOP
@@ -355,10 +374,13 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', members_latera
 	SELECT r.rule_name, 'rule', 1000000 + row_number() OVER (ORDER BY r.rule_name)
 	FROM %1$s.segment_rules r WHERE r.attachment_name = %3$L$list$, ext, a.map_name, a.attachment_name);
 
+	-- the summaries read the customers view twice, inlined: each use then
+	-- computes only the columns it needs (counting customers reads no
+	-- statistics), which costs less than computing every column once
 	view_name := format('%I.%I', a.view_schema, prefix || 'segment_summary');
 	EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
-WITH customer AS MATERIALIZED (
+WITH customer AS NOT MATERIALIZED (
 	SELECT * FROM %3$I.%4$I
 ), membership AS (
 	SELECT customer.customer_id, m.segment, customer.order_count, customer.total_amount
@@ -388,7 +410,7 @@ $view$, view_name, options, a.view_schema, prefix || 'customers', members_latera
 	view_name := format('%I.%I', a.view_schema, prefix || 'lifecycle_summary');
 	EXECUTE format($view$
 CREATE VIEW %1$s%2$s AS
-WITH customer AS MATERIALIZED (
+WITH customer AS NOT MATERIALIZED (
 	SELECT lifecycle_stage, order_count, total_amount FROM %3$I.%4$I
 )
 SELECT s.stage AS lifecycle_stage, count(c.lifecycle_stage)::integer AS customers,
@@ -495,6 +517,12 @@ $view$, view_name, options, a.view_schema, prefix || 'customers',
 		LOOP
 			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
 		END LOOP;
+	END LOOP;
+
+	FOR i IN 1 .. coalesce(array_upper(grants_kept, 1), 0) LOOP
+		IF grant_views[i] = ANY (built) THEN
+			EXECUTE grants_kept[i];
+		END IF;
 	END LOOP;
 
 	UPDATE attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
