@@ -333,7 +333,6 @@ state_plans(TriggerData *trigdata, Oid function_oid)
 			store_types[1 + SEGMENTS] = get_atttype(state_oid, made.value_attnums[SEGMENTS]);
 			store_types[1 + SCORED_AT] = store_types[1 + VALID_UNTIL] = store_types[1 + VALID_FROM] = TIMESTAMPTZOID;
 
-			/* the statements that write a row whose values are computed here */
 			conversion_init(&made.to_time, orders, made.time_attnum, TIMESTAMPTZOID);
 			conversion_init(&made.to_amount, orders, made.amount_attnum, NUMERICOID);
 			made.attachments_oid = get_relname_relid("attachments", ext_oid);
@@ -485,8 +484,9 @@ store_row(StatePlans *plans, Datum customer, Datum stats, bool no_stats, LockedR
 	lifecycle_params_default(&lifecycle);
 	row[0] = customer;
 	row[1 + STATS] = stats;
-	row[1 + STAGE] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
-																					 &lifecycle))));
+	row[1 + STAGE] = PointerGetDatum(cstring_to_text(lifecycle_stage_name(lifecycle_stage_of(&view.orders,
+																							 judged_at,
+																							 &lifecycle))));
 	if (no_thresholds)
 		row_nulls[1 + SCORES] = row_nulls[1 + SEGMENTS] = 'n';
 	else
