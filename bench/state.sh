@@ -8,7 +8,8 @@
 #    segment's C trigger
 #    (maintain_attachment), and with a PL/pgSQL trigger doing the same
 #    work (lock the customer's row, merge, write the row once).
-#    BENCH_ROUNDS (2) rounds, every other one in the opposite order.
+#    BENCH_ROUNDS (2) rounds, every other one in the opposite order; each
+#    run starts after a VACUUM of the five tables and a CHECKPOINT.
 # 2. Read latency through the maintained state on the generated data set
 #    (bench/generate_orders.sql, database segment_bench): the segment
 #    summary and one segment's members, BENCH_READS (11) reads each, p50
@@ -114,6 +115,10 @@ for round in $(seq "$ROUNDS"); do
 	order=("${tables[@]}")
 	[ $((round % 2)) -eq 0 ] && order=(ins_pl ins_c ins_plain)
 	for table in "${order[@]}"; do
+		# every run starts vacuumed and at a checkpoint, so that none pays for
+		# the vacuuming or the full-page writes its predecessor caused
+		sql "VACUUM ins_plain, ins_c, ins_pl, ins_state, ins_pl_state" >/dev/null
+		sql "CHECKPOINT" >/dev/null
 		"$pgbench" -n -c 2 -j 2 -T "$SECONDS_PER_RUN" -f "$work/$table.sql" "$DB" >"$work/$table.log" 2>&1
 		tps[$table,$round]=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/$table.log")
 	done

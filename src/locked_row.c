@@ -130,6 +130,7 @@ locked_row_update(LockedRow *row, int count, const AttrNumber *attnums, const Da
 	bool		plain = table_allows_plain_write(table);
 	TupleTableSlot *updated = NULL;
 	ItemPointerData old_tid = row->slot->tts_tid;
+	bool		new_root;
 
 #if PG_VERSION_NUM >= 160000
 	TU_UpdateIndexes update_indexes;
@@ -172,6 +173,15 @@ locked_row_update(LockedRow *row, int count, const AttrNumber *attnums, const Da
 		CheckCmdReplicaIdentity(table, CMD_UPDATE);
 		/* the row is locked by this transaction: no concurrent update can intervene */
 		simple_table_tuple_update(table, &old_tid, updated, snapshot, &update_indexes);
+#if PG_VERSION_NUM >= 160000
+		new_root = update_indexes == TU_All;
+#else
+		new_root = update_indexes;
+#endif
+		/* a new root on the same page: the next lookup of the key goes there without the index */
+		if (new_root && TTS_IS_BUFFERTUPLE(row->slot) &&
+			ItemPointerGetBlockNumber(&updated->tts_tid) == ItemPointerGetBlockNumber(&old_tid))
+			remember_row(table, row->key, &updated->tts_tid, ((BufferHeapTupleTableSlot *) row->slot)->buffer);
 		for (int i = 0; i < nindexes; i++)
 		{
 #if PG_VERSION_NUM >= 160000

@@ -14,6 +14,8 @@
 #include "access/attnum.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
+#include "storage/buf.h"
+#include "storage/itemptr.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
@@ -33,6 +35,7 @@ typedef enum RowLockResult
 
 extern void copy_row_column(Relation table, TupleTableSlot *slot, AttrNumber attnum,
 							Datum *value, bool *isnull);
+extern void remember_row(Relation table, Datum key, ItemPointer tid, Buffer buffer);
 extern bool read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
 								Datum *value, bool *isnull);
 
@@ -41,6 +44,7 @@ typedef struct LockedRow
 {
 	Relation	table;
 	TupleTableSlot *slot;		/* the row as locked; tts_tid is its version */
+	Datum		key;			/* its primary key */
 } LockedRow;
 
 extern RowLockResult lock_by_primary_key(Oid table_oid, Datum key, Snapshot snapshot,
