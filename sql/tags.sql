@@ -165,7 +165,7 @@ CREATE FUNCTION pg_temp.scans_of(query text) RETURNS TABLE (scan text) LANGUAGE 
 							 substring(line FROM '(Seq Scan on [a-z_0-9]+)'))
 	FROM pg_temp.plan_of(query) line
 	WHERE line ~ '(Scan using|Index Scan on|Index Only Scan on|Seq Scan on)'
-	  AND line !~ ' on attachments( |$)'
+	  AND line !~ ' on attachments(_pkey)?( |$)'
 	ORDER BY 1
 $$;
 SET enable_seqscan = off;
