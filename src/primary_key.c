@@ -53,7 +53,7 @@ primary_key_index(Relation table)
 }
 
 #if PG_VERSION_NUM >= 140000
-/* Where a key's row was last seen (see the top of this file). */
+/* Where a key's row was last found or written (see the top of this file). */
 typedef struct KnownRow
 {
 	uint32		hash;			/* of the table and the key */
@@ -90,7 +90,7 @@ known_row_place(Relation table, Datum key, AttrNumber *key_attnum, uint32 *hash)
 	att = TupleDescAttr(RelationGetDescr(table), *key_attnum - 1);
 	if (known_rows == NULL)
 		known_rows = MemoryContextAllocZero(TopMemoryContext, sizeof(KnownRow) * KNOWN_ROWS);
-	*hash = hash_combine(hash_uint32(RelationGetRelid(table)), datum_image_hash(key, att->attbyval, att->attlen));
+	*hash = hash_combine(hash_bytes_uint32(RelationGetRelid(table)), datum_image_hash(key, att->attbyval, att->attlen));
 	return &known_rows[*hash % KNOWN_ROWS];
 }
 
