@@ -35,7 +35,7 @@ typedef enum RowLockResult
 
 extern void copy_row_column(Relation table, TupleTableSlot *slot, AttrNumber attnum,
 							Datum *value, bool *isnull);
-extern void remember_row(Relation table, Datum key, ItemPointer tid, Buffer buffer);
+extern void remember_row(Relation table, Datum key, ItemPointer root, Buffer buffer);
 extern bool read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
 								Datum *value, bool *isnull);
 
