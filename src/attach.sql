@@ -31,6 +31,10 @@ CREATE TABLE @extschema@.attachments (
 	population_average_order_value numeric,
 	thresholds_as_of timestamptz,
 	tags_table regclass,
+	cells_table regclass,
+	time_zone text NOT NULL DEFAULT 'UTC',
+	orders_partitions regclass[],
+	orders_types regtype[],
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
@@ -59,6 +63,14 @@ COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
 COMMENT ON COLUMN @extschema@.attachments.thresholds_as_of IS 'the analysis time the thresholds were computed at';
 COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
+COMMENT ON COLUMN @extschema@.attachments.cells_table IS
+	'the RFM segments of every score cell of a maintained attachment''s map; NULL if not maintained';
+COMMENT ON COLUMN @extschema@.attachments.time_zone IS
+	'the time zone order times of type timestamp or date are read in, set by attach() from the TimeZone setting';
+COMMENT ON COLUMN @extschema@.attachments.orders_partitions IS
+	'the partitions of the orders table a maintained attachment has followed, for its event triggers';
+COMMENT ON COLUMN @extschema@.attachments.orders_types IS
+	'the types of the order time and amount columns a maintained attachment has followed, for its event triggers';
 COMMENT ON COLUMN @extschema@.attachments.tags_table IS
 	'the attribute-rule segments of every customer, kept current by a trigger on the customers table, which the views read; NULL if not stored';
 
@@ -227,11 +239,20 @@ BEGIN
 	-- at read time.  An order after the analysis time (only maintained
 	-- statistics have them) counts as made at the analysis time.
 	IF a.state_table IS NOT NULL THEN
-		stats_source := format('SELECT s.customer_id, s.stats, s.scores AS stored_scores,
+		-- a customer whose last order is after the analysis time counts
+		-- with the orders at or before it, as an unmaintained attachment
+		-- counts it (state_stats_at_sql())
+		stats_source := format('SELECT s.customer_id,
+		   CASE WHEN %3$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
+				ELSE (SELECT %3$s.rfm_stats(%4$s, o.%5$I::numeric) FROM %6$s o
+					  WHERE o.%7$I = s.customer_id AND %4$s <= clock.as_of) END AS stats,
+		   s.scores AS stored_scores,
 		   s.lifecycle_stage AS stored_stage, s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
-	FROM %s s, (SELECT %s.segment_as_of() AS as_of) clock', a.state_table, ext);
+	FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock', a.state_table, ext, ext,
+			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
+			a.amount_column, a.orders_table, a.customer_column);
 		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
-				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
+				ELSE (%1$s.state_values(p.stats, p.judged_at, r.thresholds, NULL, NULL)).scores END AS scores,
 		   r.population_average_order_value', ext);
 		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
 		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
@@ -241,11 +262,12 @@ BEGIN
 		   ext, a.bins);
 		reference := '';
 		stats_source := format(
-			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(o.%3$I::timestamptz, o.%4$I::numeric) AS stats,
+			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(%6$s, o.%4$I::numeric) AS stats,
 		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
 	FROM %5$s o
-	WHERE o.%3$I::timestamptz <= (SELECT %2$s.segment_as_of()) AND o.%1$I IS NOT NULL
-	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table);
+	WHERE %6$s <= (SELECT %2$s.segment_as_of()) AND o.%1$I IS NOT NULL
+	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table,
+			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone));
 	END IF;
 
 	-- one row per customer: the customers table (prospects included) or
@@ -317,7 +339,7 @@ FROM (
 		   %3$s.segment_assign(p.scores, %7$L) AS segment,
 		   %3$s.segment_memberships(p.scores, %7$L) AS rfm_segments,
 		   CASE WHEN p.stored_valid THEN p.stored_stage
-				ELSE %3$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
+				ELSE (%3$s.state_values(p.stats, p.judged_at, NULL, NULL, NULL)).lifecycle_stage END AS lifecycle_stage,
 		   p.stored_tags
 	FROM (
 		SELECT p.*, %5$s
@@ -651,10 +673,13 @@ BEGIN
 				  HINT = 'Score with as many bins as the map has, or pick a map made for your number of bins.';
 	END IF;
 
+	-- a timestamp or date order time is read in the session's time zone
+	-- now, and in that one whoever reads or writes later
 	INSERT INTO attachments (attachment_name, orders_table, customer_column, order_time_column,
-										 amount_column, customers_table, customer_key, view_schema, map_name, bins)
+										 amount_column, customers_table, customer_key, view_schema, map_name, bins,
+										 time_zone)
 	VALUES (attach.attachment_name, orders, customer_column, order_time_column, amount_column,
-			customers, customer_key, target, attach.map_name, attach.bins);
+			customers, customer_key, target, attach.map_name, attach.bins, current_setting('TimeZone'));
 	RETURN QUERY SELECT * FROM rebuild_attachment_views(attach.attachment_name);
 END
 $function$;

@@ -55,4 +55,13 @@ segment_input_call(PGFunction input, char *text, struct Node *escontext,
 #endif
 }
 
+/* Whether the current user owns a relation: object_ownercheck from 16 on. */
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_class.h"
+#define relation_owned_by_current_user(relid) \
+	object_ownercheck(RelationRelationId, (relid), GetUserId())
+#else
+#define relation_owned_by_current_user(relid) pg_class_ownercheck((relid), GetUserId())
+#endif
+
 #endif							/* SEGMENT_COMPAT_H */

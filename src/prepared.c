@@ -1,7 +1,7 @@
 /*
  * prepared.c
- *		Statements the triggers of maintained attachments (state_trigger.c,
- *		tags_trigger.c) prepare on first use and keep for the backend's life.
+ *		Statements the maintained state (state_fold.c) and the customer tags
+ *		(tags_trigger.c) prepare on first use and keep while they hold.
  */
 #include "postgres.h"
 

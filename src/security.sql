@@ -34,7 +34,8 @@ CREATE FUNCTION @extschema@.attachments_check() RETURNS trigger
 DECLARE
 	view_oid oid;
 BEGIN
-	IF NOT coalesce(owns_relation(NEW.orders_table), false) THEN
+	-- an attachment whose orders table was dropped may still be cleaned up
+	IF NOT coalesce(owns_relation(NEW.orders_table), TG_OP = 'UPDATE') THEN
 		RAISE EXCEPTION 'must be owner of table % to attach it', NEW.orders_table
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
@@ -99,15 +100,18 @@ CREATE POLICY attachments_read ON @extschema@.attachments FOR SELECT
 	USING (@extschema@.reads_attachment(orders_table, state_table));
 CREATE POLICY attachments_insert ON @extschema@.attachments FOR INSERT
 	WITH CHECK (@extschema@.owns_relation(orders_table));
+-- once the orders table is dropped, the owner of the state table (or, when
+-- that is gone too, anyone) may clean the attachment up
 CREATE POLICY attachments_update ON @extschema@.attachments FOR UPDATE
-	USING (@extschema@.owns_relation(orders_table)) WITH CHECK (@extschema@.owns_relation(orders_table));
+	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true))
+	WITH CHECK (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true));
 CREATE POLICY attachments_delete ON @extschema@.attachments FOR DELETE
-	USING (@extschema@.owns_relation(orders_table));
+	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true));
 COMMENT ON POLICY attachments_read ON @extschema@.attachments IS
 	'an attachment is visible to the owner of its orders table and to roles that may read what its views read';
 COMMENT ON POLICY attachments_insert ON @extschema@.attachments IS 'a role attaches only orders tables it owns';
-COMMENT ON POLICY attachments_update ON @extschema@.attachments IS 'a role changes only attachments of orders tables it owns';
-COMMENT ON POLICY attachments_delete ON @extschema@.attachments IS 'a role detaches only attachments of orders tables it owns';
+COMMENT ON POLICY attachments_update ON @extschema@.attachments IS 'a role changes only attachments of orders tables it owns, or of dropped ones';
+COMMENT ON POLICY attachments_delete ON @extschema@.attachments IS 'a role detaches only attachments of orders tables it owns, or of dropped ones';
 
 ALTER TABLE @extschema@.segment_rules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY segment_rules_read ON @extschema@.segment_rules FOR SELECT

@@ -1,56 +1,65 @@
 /*
  * state.h
- *		The maintained per-customer state of an attachment: what a state row
- *		stores beside the statistics, and until when time alone leaves it
- *		true (state_validity.c); reading and locking rows by primary key
- *		(primary_key.c) and rewriting a locked row (locked_row.c); all serve
- *		the trigger that writes the rows (state_trigger.c).
+ *		The maintained per-customer state of an attachment.
+ *
+ * Writes of orders are recorded, row by row, as they happen
+ * (state_trigger.c) and folded into the state table once, when the
+ * writing transaction commits (state_fold.c).  What a state row stores
+ * beside the statistics is computed by state_values() (state_row.c), with
+ * the span of time over which time alone leaves it true
+ * (state_validity.c).
  */
 #ifndef SEGMENT_STATE_H
 #define SEGMENT_STATE_H
 
 #include "postgres.h"
 
-#include "access/attnum.h"
 #include "datatype/timestamp.h"
-#include "executor/tuptable.h"
-#include "storage/buf.h"
-#include "storage/itemptr.h"
-#include "utils/relcache.h"
-#include "utils/snapshot.h"
 
 #include "rfm_stats.h"
 #include "rfm_thresholds.h"
 
+/* state_validity.c */
 extern void segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
 								 TimestampTz *from, TimestampTz *until);
 
-/* What lock_by_primary_key found. */
-typedef enum RowLockResult
+/* What happened to the orders of a customer, as recorded for the fold. */
+typedef enum StateEventKind
 {
-	ROW_LOCKED,					/* the row, locked */
-	ROW_ABSENT,					/* no row with the key */
-	ROW_GONE					/* deleted by a transaction this waited for */
-} RowLockResult;
+	STATE_ORDER_ADDED,			/* one more order: merged into the statistics */
+	STATE_ORDERS_CHANGED,		/* an order changed or left: derive again */
+	STATE_ORDERS_CLEARED		/* every order left (TRUNCATE of the table) */
+} StateEventKind;
 
-extern void copy_row_column(Relation table, TupleTableSlot *slot, AttrNumber attnum,
-							Datum *value, bool *isnull);
-extern void remember_row(Relation table, Datum key, ItemPointer root, Buffer buffer);
-extern bool read_by_primary_key(Oid table_oid, Datum key, AttrNumber attnum, Snapshot snapshot,
-								Datum *value, bool *isnull);
-
-/* A row locked by lock_by_primary_key, held until locked_row_release(). */
-typedef struct LockedRow
+/* The events of one attachment in the current transaction, in order. */
+typedef struct PendingState
 {
-	Relation	table;
-	TupleTableSlot *slot;		/* the row as locked; tts_tid is its version */
-	Datum		key;			/* its primary key */
-} LockedRow;
+	char		attachment[NAMEDATALEN];	/* hash key */
+	Oid			key_type;		/* of the recorded keys */
+	int			refilled_count; /* events before it are in the state already */
+	SubTransactionId refilled_subxact;	/* that refilled it */
+	int			count;
+	int			capacity;
+	StateEventKind *kinds;
+	Datum	   *keys;
+	Datum	   *times;
+	Datum	   *amounts;
+	bool	   *amount_nulls;
+	Oid		   *time_types;		/* of each time and amount, as the orders */
+	Oid		   *amount_types;	/* table had them when it was recorded */
+	SubTransactionId *subxacts; /* that recorded each event */
+} PendingState;
 
-extern RowLockResult lock_by_primary_key(Oid table_oid, Datum key, Snapshot snapshot,
-										 LockedRow *row);
-extern bool locked_row_update(LockedRow *row, int count, const AttrNumber *attnums,
-							  const Datum *values, const bool *isnull, Snapshot snapshot);
-extern void locked_row_release(LockedRow *row);
+/* state_trigger.c */
+extern PendingState *pending_state_next(PendingState *previous);
+extern void pending_state_forget(PendingState *pending);
+extern void pending_state_refilled(const char *attachment);
+
+/* state_fold.c */
+extern void state_fold(PendingState *pending, const char *schema);
+extern Oid	relation_owner(Oid relid);
+extern void run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_user,
+							   int *saved_context);
+extern void run_as_owner_end(int nest_level, Oid saved_user, int saved_context);
 
 #endif							/* SEGMENT_STATE_H */

@@ -2,10 +2,57 @@
 -- maintained state: per-customer statistics kept current by triggers
 -- (src/state_trigger.c), which the views of the attachment read
 
+-- Every write of orders is recorded by a row trigger (src/state_trigger.c)
+-- and folded into the state when the transaction commits: the first write
+-- of a transaction inserts a row into state_commits, whose deferred
+-- constraint trigger runs the fold (src/state_fold.c).
+CREATE UNLOGGED TABLE @extschema@.state_commits ();
+COMMENT ON TABLE @extschema@.state_commits IS
+	'one row per transaction that wrote orders of a maintained attachment, while it runs; its deferred trigger writes the state at commit';
+
 CREATE FUNCTION @extschema@.segment_state_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.segment_state_trigger() IS
-	'keeps the state table of an attachment current as orders are inserted, updated, deleted and truncated';
+	'records the orders written to the orders table of a maintained attachment (its argument), for the state written at commit';
+
+CREATE FUNCTION @extschema@.segment_state_commit() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.segment_state_commit() IS
+	'writes the orders recorded in the transaction into the state tables of their attachments, each customer once, in key order';
+CREATE CONSTRAINT TRIGGER state_commit AFTER INSERT ON @extschema@.state_commits
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_state_commit();
+COMMENT ON TRIGGER state_commit ON @extschema@.state_commits IS
+	'writes the maintained state of a transaction when it commits';
+
+CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regclass, customer_column name)
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass, name) IS
+	'has the commit derive again from the orders the customers found in table source (a partition attached or detached)';
+
+CREATE FUNCTION @extschema@.state_refill(attachment_name text, refill_statement text, state_owner oid)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@.state_refill(text, text, oid) IS
+	'runs the statement that derives every customer of a maintained attachment again, as the owner of its state table';
+
+CREATE FUNCTION @extschema@.attachments_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.attachments_changed() IS
+	'has every session prepare the statements that write the maintained state again';
+CREATE TRIGGER attachments_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.attachments
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.attachments_changed();
+COMMENT ON TRIGGER attachments_changed ON @extschema@.attachments IS
+	'has every session prepare the statements that write the maintained state again';
+
+CREATE FUNCTION @extschema@.state_values(stats @extschema@.rfm_stats, as_of timestamptz,
+										 thresholds @extschema@.rfm_thresholds,
+										 previous_from timestamptz, previous_until timestamptz,
+										 OUT scores @extschema@.rfm, OUT lifecycle_stage text,
+										 OUT scored_at timestamptz, OUT valid_until timestamptz,
+										 OUT valid_from timestamptz)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, timestamptz, timestamptz) IS
+	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage, and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
 
 CREATE FUNCTION @extschema@.segments_valid_until(stats @extschema@.rfm_stats, as_of timestamptz,
 												 thresholds @extschema@.rfm_thresholds)
@@ -21,10 +68,146 @@ CREATE FUNCTION @extschema@.segments_valid_from(stats @extschema@.rfm_stats, as_
 COMMENT ON FUNCTION @extschema@.segments_valid_from(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds) IS
 	'since when, up to as_of, the customer has had the rfm score (against these thresholds) and lifecycle stage it has at as_of; -infinity if always';
 
-CREATE FUNCTION @extschema@.state_columns_sql(stats_sql text, attachment_name text, cells regclass) RETURNS text
-	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION @extschema@.state_columns_sql(text, text, regclass) IS
-	'the SQL that computes the stored scores, stage, segments and validity of a state row from its statistics, shared by the trigger and the refresh functions';
+-- The SQL of an order's time as a timestamptz: a timestamp or date is a
+-- time in the attachment's time zone, whoever reads or writes.
+CREATE FUNCTION @extschema@.order_time_sql(expression text, time_type regtype, time_zone text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT CASE time_type
+			WHEN 'timestamp with time zone'::regtype THEN expression
+			WHEN 'timestamp without time zone'::regtype
+				THEN format('pg_catalog.timezone(%L::pg_catalog.text, %s)', time_zone, expression)
+			WHEN 'date'::regtype
+				THEN format('pg_catalog.timezone(%L::pg_catalog.text, (%s)::pg_catalog.timestamp)', time_zone, expression)
+		  END $$;
+COMMENT ON FUNCTION @extschema@.order_time_sql(text, regtype, text) IS
+	'the SQL that reads an order time of this type as a timestamptz: timestamp and date in the attachment''s time zone';
+
+-- The SQL of a state row's values after customer_id, from the SQL of its
+-- statistics and of its previous span: one row of a SELECT.
+CREATE FUNCTION @extschema@.state_row_sql(attachment_name text, cells regclass, stats_sql text,
+										  previous_from_sql text, previous_until_sql text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	ext text;
+BEGIN
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage,
+	   COALESCE((SELECT c.segments FROM %1$s c WHERE c.scores OPERATOR(%2$s.=) v.scores), '{}'::%2$s.segment_set),
+	   v.scored_at, v.valid_until, v.valid_from
+FROM (SELECT %3$s AS stats) m,
+	 %2$s.state_values(m.stats, (SELECT %2$s.segment_as_of()),
+					   (SELECT t.thresholds FROM %2$s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %4$L),
+					   %5$s, %6$s) v$row$,
+		(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE c.oid = cells),
+		ext, stats_sql, attachment_name, previous_from_sql, previous_until_sql);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.state_row_sql(text, regclass, text, text, text) IS
+	'the SQL of the values of a state row after customer_id, given the SQL of its statistics and previous span; every statement that writes state rows uses it';
+
+-- The statements that write the state of a maintained attachment, for
+-- keys, times and amounts of these types (NULL: the orders columns' own):
+-- see src/state_fold.c.  No row if the attachment is not maintained.
+CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
+											 amount_type regtype)
+	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	ext text;
+	state text;
+	orders text;
+	columns text := 'stats, scores, lifecycle_stage, segments, scored_at, valid_until, valid_from';
+	stats_of_orders text;
+BEGIN
+	SELECT * INTO a FROM attachments t
+	WHERE t.attachment_name = state_statements.attachment_name AND t.state_table IS NOT NULL;
+	IF NOT FOUND OR NOT relation_exists(a.state_table) THEN
+		RETURN;
+	END IF;
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	SELECT format('%I.%I', n.nspname, c.relname), c.relowner INTO state, owner
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.state_table;
+	SELECT format('%I.%I', n.nspname, c.relname),
+		   CASE WHEN c.relrowsecurity THEN format('Table %s has row-level security enabled: the state would hold the orders its policies hide.', c.relname) END
+	INTO orders, problem
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
+	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
+	time_type := coalesce(time_type, column_type(a.orders_table, a.order_time_column));
+	amount_type := coalesce(amount_type, column_type(a.orders_table, a.amount_column));
+	stats_of_orders := format('%s.rfm_stats(%s, (o.%I)::pg_catalog.numeric) FILTER (WHERE o.%I IS NOT NULL)',
+							  ext, order_time_sql(format('o.%I', a.order_time_column),
+												  column_type(a.orders_table, a.order_time_column), a.time_zone),
+							  a.amount_column, a.order_time_column);
+
+	merge := format($sql$WITH event AS (
+	SELECT e.customer_id, e.changed, %1$s AS order_time, (e.amount)::pg_catalog.numeric AS amount
+	FROM ROWS FROM (pg_catalog.unnest($1::%2$s[]), pg_catalog.unnest($2::%3$s[]), pg_catalog.unnest($3::%4$s[]),
+					pg_catalog.unnest($4::pg_catalog.bool[])) AS e(customer_id, order_time, amount, changed)
+), change AS (
+	SELECT e.customer_id, pg_catalog.bool_or(e.changed) AS changed,
+		   %5$s.rfm_stats(e.order_time, e.amount) FILTER (WHERE NOT e.changed) AS added
+	FROM event e GROUP BY e.customer_id
+)
+INSERT INTO %6$s AS s (customer_id, %7$s)
+SELECT c.customer_id, r.* FROM change c,
+	LATERAL (%8$s
+			 WHERE NOT c.changed
+			 UNION ALL
+			 SELECT %5$s.rfm_stats_of_order('epoch', 0), NULL, NULL, '{}', NULL, NULL, NULL
+			 WHERE c.changed) r
+ORDER BY c.customer_id
+ON CONFLICT (customer_id) DO UPDATE SET (%7$s) = (%9$s)
+WHERE excluded.scored_at IS NOT NULL$sql$,
+		order_time_sql('e.order_time', time_type, a.time_zone),
+		format_type(key_type, NULL), format_type(time_type, NULL), format_type(amount_type, NULL),
+		ext, state, columns,
+		state_row_sql(a.attachment_name, a.cells_table, 'c.added', 'NULL', 'NULL'),
+		state_row_sql(a.attachment_name, a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext),
+					  's.valid_from', 's.valid_until'));
+
+	derive := format($sql$WITH fresh AS (
+	SELECT k.customer_id,
+		   (SELECT %1$s FROM %2$s o WHERE o.%3$I OPERATOR(pg_catalog.=) k.customer_id) AS stats
+	FROM (SELECT DISTINCT u.customer_id FROM pg_catalog.unnest($1::%4$s[]) AS u(customer_id)) k
+), gone AS (
+	DELETE FROM %5$s s USING fresh f
+	WHERE s.customer_id OPERATOR(pg_catalog.=) f.customer_id AND f.stats IS NULL
+)
+UPDATE %5$s s SET (%6$s) = (%7$s)
+FROM fresh f WHERE s.customer_id OPERATOR(pg_catalog.=) f.customer_id AND f.stats IS NOT NULL$sql$,
+		stats_of_orders, orders, a.customer_column, format_type(key_type, NULL), state, columns,
+		state_row_sql(a.attachment_name, a.cells_table, 'f.stats', 's.valid_from', 's.valid_until'));
+
+	clear := format('DELETE FROM %s', state);
+
+	refill := format($sql$WITH fresh AS MATERIALIZED (
+	SELECT o.%1$I AS customer_id, %2$s AS stats
+	FROM %3$s o WHERE o.%1$I IS NOT NULL GROUP BY o.%1$I
+), gone AS (
+	DELETE FROM %4$s s
+	WHERE NOT EXISTS (SELECT FROM fresh f WHERE f.customer_id OPERATOR(pg_catalog.=) s.customer_id AND f.stats IS NOT NULL)
+)
+INSERT INTO %4$s AS s (customer_id, %5$s)
+SELECT f.customer_id, r.* FROM fresh f, LATERAL (%6$s) r WHERE f.stats IS NOT NULL
+ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
+	(excluded.stats, excluded.scores, excluded.lifecycle_stage, excluded.segments, excluded.scored_at,
+	 excluded.valid_until, excluded.valid_from)$sql$,
+		a.customer_column, stats_of_orders, orders, state, columns,
+		state_row_sql(a.attachment_name, a.cells_table, 'f.stats', 'NULL', 'NULL'));
+	RETURN NEXT;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.state_statements(text, regtype, regtype, regtype) IS
+	'the statements that write the state of a maintained attachment: merge recorded orders, derive changed customers again, clear, refill from all orders';
 
 -- The RFM segments of every cell of an attachment's map, which the trigger
 -- looks a customer's segments up in.  True if the cells changed.
@@ -42,7 +225,7 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is not maintained', fill_segment_cells.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	cells := format('%I.%I', a.view_schema, a.attachment_name || '_cells');
+	cells := a.cells_table::text;
 	EXECUTE format($sql$
 		WITH wanted AS (
 			SELECT c.scores, segment_set(segment_memberships(c.scores, $1)) AS segments
@@ -83,15 +266,16 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is not maintained', rescore_state.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	-- a statement of its own, so the update's snapshot follows the lock
-	EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', a.state_table);
-	EXECUTE format('UPDATE %s s SET (scores, lifecycle_stage, segments, scored_at, valid_until) = ROW(%s), '
-				   'valid_from = segment_as_of()%s',
+	-- the rows are locked in key order, as the fold of orders locks them,
+	-- so that the two never deadlock
+	EXECUTE format('UPDATE %1$s s SET (stats, scores, lifecycle_stage, segments, scored_at, valid_until, valid_from) = (%2$s) '
+				   'FROM (SELECT k.customer_id FROM %1$s k%3$s ORDER BY k.customer_id FOR UPDATE) k '
+				   'WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id',
 				   a.state_table,
-				   state_columns_sql('s.stats', a.attachment_name,
-									 format('%I.%I', a.view_schema, a.attachment_name || '_cells')::regclass),
+				   state_row_sql(a.attachment_name, a.cells_table, 's.stats', 's.valid_from', 's.valid_until'),
 				   CASE WHEN only_expired
-						THEN ' WHERE s.valid_until IS NULL OR s.valid_until <= segment_as_of()' ELSE '' END);
+						THEN ' WHERE k.valid_until IS NULL OR k.valid_until <= segment_as_of() OR k.valid_from > segment_as_of()'
+						ELSE '' END);
 	GET DIAGNOSTICS rewritten = ROW_COUNT;
 	RETURN rewritten;
 END
@@ -110,6 +294,126 @@ $function$;
 COMMENT ON FUNCTION @extschema@.refresh_due_segments(text) IS
 	'stores again the segments of the customers of a maintained attachment whom time alone has moved since they were stored (valid_until passed); returns how many';
 
+-- Whether a relation (an OID kept in a regclass column) still exists.
+CREATE FUNCTION @extschema@.relation_exists(relation regclass) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relation) $$;
+COMMENT ON FUNCTION @extschema@.relation_exists(regclass) IS
+	'whether the relation still exists; false for NULL';
+
+-- The orders table of an attachment and its partitions, as they are now.
+CREATE FUNCTION @extschema@.orders_partitions(orders regclass) RETURNS regclass[]
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT coalesce(array_agg(t.relid ORDER BY t.relid::oid), '{}')
+		  FROM pg_catalog.pg_partition_tree(orders) t WHERE t.relid OPERATOR(pg_catalog.<>) orders $$;
+COMMENT ON FUNCTION @extschema@.orders_partitions(regclass) IS
+	'the partitions of an orders table at every level, none for a plain table';
+
+-- Why the orders table of an attachment cannot have maintained state, in a
+-- sentence; NULL if it can.
+CREATE FUNCTION @extschema@.state_obstacle(attachment_name text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	orders pg_class;
+	key_collation oid;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_obstacle.attachment_name;
+	SELECT * INTO orders FROM pg_class c WHERE c.oid = a.orders_table;
+	IF orders.relkind NOT IN ('r', 'p') THEN
+		RETURN format('%s is not a table: only tables have triggers that record their orders.', a.orders_table);
+	END IF;
+	IF orders.relrowsecurity THEN
+		RETURN format('%s has row-level security enabled: the state would hold the orders its policies hide from readers.',
+					  a.orders_table);
+	END IF;
+	IF column_type(a.orders_table, a.order_time_column) NOT IN
+	   ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+		RETURN format('Column %I of %s is of type %s, not timestamp with time zone, timestamp or date.',
+					  a.order_time_column, a.orders_table, column_type(a.orders_table, a.order_time_column));
+	END IF;
+	SELECT att.attcollation INTO key_collation FROM pg_attribute att
+	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
+	IF EXISTS (SELECT 1 FROM pg_collation c WHERE c.oid = key_collation AND NOT c.collisdeterministic) THEN
+		RETURN format('Column %I of %s has a nondeterministic collation: keys it calls equal would be one customer to the orders and two to the state.',
+					  a.customer_column, a.orders_table);
+	END IF;
+	RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.state_obstacle(text) IS
+	'why the orders table of an attachment cannot have maintained state (not a table, row-level security, a nondeterministic collation of the key); NULL if it can';
+
+-- The triggers that record the writes of orders: a row trigger on the
+-- orders table, which PostgreSQL clones to every partition, present and
+-- future; TRUNCATE triggers on the table and on each partition, which are
+-- not cloned.
+CREATE FUNCTION @extschema@.install_state_triggers(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	ext text;
+	trigger_name text;
+	partition regclass;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = install_state_triggers.attachment_name;
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	trigger_name := 'segment_' || a.attachment_name || '_state';
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
+		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
+					   'EXECUTE FUNCTION %s.segment_state_trigger(%L)',
+					   trigger_name, a.orders_table, ext, a.attachment_name);
+		EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION %s.segment_state_trigger(%L)',
+					   trigger_name || '_truncate', a.orders_table, ext, a.attachment_name);
+	END IF;
+	FOREACH partition IN ARRAY orders_partitions(a.orders_table) LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = partition AND t.tgname = trigger_name || '_truncate')
+		   AND (SELECT c.relkind FROM pg_class c WHERE c.oid = partition) = 'r' THEN
+			EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT '
+						   'EXECUTE FUNCTION %s.segment_state_trigger(%L)',
+						   trigger_name || '_truncate', partition, ext, a.attachment_name);
+		END IF;
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.install_state_triggers(text) IS
+	'creates the triggers that record the writes of the orders of a maintained attachment, on the table and each partition';
+
+-- Derives the state of every customer again from all the orders, now.
+CREATE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	statements record;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = rebuild_state.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', rebuild_state.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	-- no order may change meanwhile: writers wait, and so does this for them
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
+	SELECT * INTO statements FROM state_statements(a.attachment_name, NULL, NULL, NULL);
+	IF statements.problem IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
+			USING ERRCODE = 'feature_not_supported', DETAIL = statements.problem;
+	END IF;
+	RETURN state_refill(a.attachment_name, statements.refill, statements.owner);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.rebuild_state(text) IS
+	'derives the state of every customer of a maintained attachment again from all its orders; returns the rows written';
+
 CREATE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS regclass
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -120,7 +424,7 @@ DECLARE
 	cells text;
 	ext text;
 	key_type text;
-	trigger_name text;
+	key_collation text;
 	obstacle text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
@@ -132,12 +436,22 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is already maintained in %', a.attachment_name, a.state_table
 			USING ERRCODE = 'duplicate_object';
 	END IF;
+	obstacle := state_obstacle(a.attachment_name);
+	IF obstacle IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
+			USING ERRCODE = 'feature_not_supported', DETAIL = obstacle,
+				  HINT = 'Its views compute every customer from the orders when read.';
+	END IF;
 	state := format('%I.%I', a.view_schema, a.attachment_name || '_state');
 	cells := format('%I.%I', a.view_schema, a.attachment_name || '_cells');
 	key_type := format_type(column_type(a.orders_table, a.customer_column), NULL);
-	trigger_name := 'segment_' || a.attachment_name || '_state';
+	SELECT CASE WHEN att.attcollation <> 0 THEN format(' COLLATE %I.%I', n.nspname, c.collname) ELSE '' END
+	INTO key_collation
+	FROM pg_attribute att LEFT JOIN pg_collation c ON c.oid = att.attcollation
+		 LEFT JOIN pg_namespace n ON n.oid = c.collnamespace
+	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
 
-	-- no order may change between filling the state and the trigger's start
+	-- no order may change between filling the state and the triggers' start
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
 	SELECT format('%I', n.nspname) INTO ext
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
@@ -148,20 +462,20 @@ BEGIN
 		'scores', 'a score cell',
 		'segments', 'the segments of the map that contain the cell');
 	-- room on every page, so that the update of a row whose indexed
-	-- columns stay (segments and the bounds of validity, which the trigger
+	-- columns stay (segments and the bounds of validity, which the fold
 	-- keeps when it can) is a heap-only update, without index entries
-	EXECUTE format('CREATE TABLE %s (customer_id %s PRIMARY KEY, stats %s.rfm_stats NOT NULL, '
+	EXECUTE format('CREATE TABLE %s (customer_id %s%s PRIMARY KEY, stats %s.rfm_stats NOT NULL, '
 				   'scores %s.rfm, lifecycle_stage text, segments %s.segment_set NOT NULL DEFAULT ''{}'', '
 				   'scored_at timestamptz, valid_until timestamptz, valid_from timestamptz) '
 				   'WITH (fillfactor = 80)',
-				   state, key_type, ext, ext, ext);
+				   state, key_type, key_collation, ext, ext, ext);
 	EXECUTE format('CREATE INDEX ON %s USING gin (segments)', state);
 	-- the rows whose stored values do not hold at an analysis time
 	EXECUTE format('CREATE INDEX ON %s (valid_until)', state);
 	EXECUTE format('CREATE INDEX ON %s (valid_from)', state);
 	PERFORM comment_relation(state,
-		format('per-customer statistics of %s and what they give, kept current by trigger %s (segment attachment %s)',
-			   a.orders_table, trigger_name, a.attachment_name),
+		format('per-customer statistics of %s and what they give, written when each transaction that writes orders commits (segment attachment %s)',
+			   a.orders_table, a.attachment_name),
 		'customer_id', 'the customer''s key',
 		'stats', 'rfm_stats of all the customer''s orders',
 		'scores', 'RFM scores against the attachment''s stored thresholds, at scored_at',
@@ -170,20 +484,16 @@ BEGIN
 		'scored_at', 'the analysis time (segment_as_of()) scores, stage and segments were computed at',
 		'valid_until', 'until when time alone leaves scores, stage and segments as stored; refresh_due_segments() rewrites rows past it',
 		'valid_from', 'since when scores, stage and segments have been as stored (at or before scored_at)');
-	EXECUTE format($fill$
-		INSERT INTO %s (customer_id, stats)
-		SELECT o.%I, rfm_stats(o.%I::timestamptz, o.%I::numeric) FROM %s o
-		WHERE o.%I IS NOT NULL GROUP BY o.%I HAVING count(o.%I) > 0$fill$,
-		state, a.customer_column, a.order_time_column, a.amount_column, a.orders_table,
-		a.customer_column, a.customer_column, a.order_time_column);
-	EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-				   'EXECUTE FUNCTION %s.segment_state_trigger(%L, %L, %L, %L, %L)',
-				   trigger_name, a.orders_table, ext, state, a.customer_column, a.order_time_column,
-				   a.amount_column, a.attachment_name);
-	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION %s.segment_state_trigger(%L, %L, %L, %L, %L)',
-				   trigger_name || '_truncate', a.orders_table, ext, state, a.customer_column,
-				   a.order_time_column, a.amount_column, a.attachment_name);
+
+	UPDATE attachments t
+	SET state_table = state::regclass, cells_table = cells::regclass,
+		orders_partitions = orders_partitions(a.orders_table),
+		orders_types = ARRAY[column_type(a.orders_table, a.order_time_column),
+							 column_type(a.orders_table, a.amount_column)]
+	WHERE t.attachment_name = a.attachment_name;
+	PERFORM install_state_triggers(a.attachment_name);
+	PERFORM fill_segment_cells(a.attachment_name);
+	PERFORM rebuild_state(a.attachment_name);
 	IF NOT EXISTS (SELECT 1 FROM pg_index i
 				   WHERE i.indrelid = a.orders_table
 					 AND i.indkey[0] = (SELECT att.attnum FROM pg_attribute att
@@ -192,10 +502,6 @@ BEGIN
 			USING DETAIL = 'Updating or deleting an order reads all orders of its customer.',
 				  HINT = format('CREATE INDEX ON %s (%I)', a.orders_table, a.customer_column);
 	END IF;
-
-	UPDATE attachments t SET state_table = state::regclass
-	WHERE t.attachment_name = a.attachment_name;
-	PERFORM fill_segment_cells(a.attachment_name);
 	PERFORM refresh_attachment_thresholds(a.attachment_name);
 	-- the attribute-rule segments of the customers, stored when the
 	-- customers table allows it
@@ -214,7 +520,29 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.maintain_attachment(text) IS
-	'creates the per-customer state table of an attachment, fills it, keeps it current with triggers on the orders table, and makes the views read it';
+	'creates the per-customer state table of an attachment, fills it, has every transaction that writes orders keep it current as it commits, and makes the views read it';
+
+-- Drops the triggers of the state of an attachment, wherever they are.
+CREATE FUNCTION @extschema@.drop_state_triggers(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	found record;
+BEGIN
+	-- the row trigger's clones go with it, the truncate triggers one by one
+	FOR found IN
+		SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
+		WHERE t.tgname IN ('segment_' || attachment_name || '_state', 'segment_' || attachment_name || '_state_truncate')
+		  AND t.tgparentid = 0
+		ORDER BY t.tgname
+	LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation);
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.drop_state_triggers(text) IS
+	'drops the triggers that record the writes of the orders of an attachment, on the table and its partitions';
 
 CREATE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views boolean DEFAULT true) RETURNS void
 	LANGUAGE plpgsql
@@ -229,8 +557,7 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is not maintained', stop_maintaining.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state', a.orders_table);
-	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate', a.orders_table);
+	PERFORM drop_state_triggers(a.attachment_name);
 	-- the tags' triggers exist while the attachment has attribute rules
 	FOR trigger_name IN
 		SELECT t.tgname FROM pg_trigger t
@@ -240,15 +567,20 @@ BEGIN
 		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, a.customers_table);
 	END LOOP;
 	UPDATE attachments t
-	SET state_table = NULL, thresholds = NULL, population_average_order_value = NULL, thresholds_as_of = NULL,
-		tags_table = NULL
+	SET state_table = NULL, cells_table = NULL, thresholds = NULL, population_average_order_value = NULL,
+		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL
 	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
 		PERFORM rebuild_attachment_views(a.attachment_name);
 	END IF;
-	EXECUTE format('DROP TABLE %s', a.state_table);
-	EXECUTE format('DROP TABLE %I.%I', a.view_schema, a.attachment_name || '_cells');
-	IF a.tags_table IS NOT NULL THEN
+	-- by OID: the tables may have moved to another schema
+	IF relation_exists(a.state_table) THEN
+		EXECUTE format('DROP TABLE %s', a.state_table);
+	END IF;
+	IF relation_exists(a.cells_table) THEN
+		EXECUTE format('DROP TABLE %s', a.cells_table);
+	END IF;
+	IF relation_exists(a.tags_table) THEN
 		EXECUTE format('DROP TABLE %s', a.tags_table);
 	END IF;
 END
@@ -264,7 +596,7 @@ DECLARE
 	a attachments;
 	result rfm_thresholds;
 	average numeric;
-	as_of timestamptz := segment_as_of();
+	as_of timestamptz;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
@@ -272,14 +604,17 @@ BEGIN
 			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
 	END IF;
 	-- writers wait until the customers are rescored against the new
-	-- thresholds (the trigger takes its lock before its snapshot)
+	-- thresholds; the analysis time is read once the lock is granted
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
+	as_of := segment_as_of();
 	-- the population is the customers view's: with a customers table, its
 	-- rows that have orders (as the views of an unmaintained attachment
-	-- score), not the customers whose orders it lacks
+	-- score), not the customers whose orders it lacks.  A customer with
+	-- orders after the analysis time counts with those at or before it,
+	-- as the views count it.
 	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
 					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
-					FROM %s s%s', a.state_table,
+					FROM (%s) s%s', state_stats_at_sql(a.attachment_name, '$1'),
 				   CASE WHEN a.customers_table IS NULL THEN ''
 						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
 		INTO result, average USING as_of, a.bins;
@@ -297,3 +632,145 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
 	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
+
+-- The SQL of (customer_id, stats) of a maintained attachment's customers as
+-- of an analysis time (the SQL of a timestamptz): the stored statistics,
+-- or those of the orders at or before it for a customer whose last order
+-- is later.  A customer without orders by then has no row.
+CREATE FUNCTION @extschema@.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	ext text;
+	order_time text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at_sql.attachment_name;
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	order_time := order_time_sql(format('o.%I', a.order_time_column),
+								 column_type(a.orders_table, a.order_time_column), a.time_zone);
+	RETURN format($sql$SELECT k.customer_id, k.stats FROM (
+	SELECT s.customer_id,
+		   CASE WHEN %1$s.last_order_time(s.stats) OPERATOR(pg_catalog.<=) %2$s THEN s.stats
+				ELSE (SELECT %1$s.rfm_stats(%3$s, (o.%4$I)::pg_catalog.numeric)
+					  FROM %5$s o
+					  WHERE o.%6$I OPERATOR(pg_catalog.=) s.customer_id AND %3$s OPERATOR(pg_catalog.<=) %2$s) END AS stats
+	FROM %7$s s) k WHERE k.stats IS NOT NULL$sql$,
+		ext, as_of_sql, order_time, a.amount_column, a.orders_table, a.customer_column, a.state_table);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.state_stats_at_sql(text, text) IS
+	'the SQL of the statistics of a maintained attachment''s customers at an analysis time: stored, or from the orders for customers with later orders';
+
+-- Follows what ALTER TABLE and CREATE TABLE do to the orders tables of
+-- maintained attachments: a partition attached, created or detached has
+-- its customers derived again and gets a TRUNCATE trigger; a changed type
+-- of the order time or amount derives every customer again; the customer
+-- column's type may not change.
+CREATE FUNCTION @extschema@.follow_orders_ddl() RETURNS event_trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	now_partitions regclass[];
+	now_types regtype[];
+	partition regclass;
+	obstacle text;
+BEGIN
+	FOR a IN
+		SELECT t.* FROM attachments t
+		WHERE t.state_table IS NOT NULL
+		  AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+					  WHERE c.classid = 'pg_class'::regclass
+						AND (c.objid = t.orders_table OR c.objid = ANY (t.orders_partitions)
+							 OR c.objid IN (SELECT p.relid FROM pg_partition_ancestors(c.objid::regclass) p
+											WHERE p.relid = t.orders_table)))
+		ORDER BY t.attachment_name
+	LOOP
+		IF column_type(a.orders_table, a.customer_column) IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
+			RAISE EXCEPTION 'column "%" of % is the customer key of maintained attachment "%"',
+				a.customer_column, a.orders_table, a.attachment_name
+				USING ERRCODE = 'object_in_use',
+					  DETAIL = 'Its state table holds keys of the type it had.',
+					  HINT = format('Call stop_maintaining(%L) first, and maintain_attachment(%L) after.',
+									a.attachment_name, a.attachment_name);
+		END IF;
+		obstacle := state_obstacle(a.attachment_name);
+		IF obstacle IS NOT NULL AND column_type(a.orders_table, a.order_time_column) IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
+				USING ERRCODE = 'object_in_use', DETAIL = obstacle,
+					  HINT = format('Call stop_maintaining(%L) first.', a.attachment_name);
+		END IF;
+		now_partitions := orders_partitions(a.orders_table);
+		now_types := ARRAY[column_type(a.orders_table, a.order_time_column),
+						   column_type(a.orders_table, a.amount_column)];
+		IF now_partitions IS NOT DISTINCT FROM a.orders_partitions AND now_types IS NOT DISTINCT FROM a.orders_types THEN
+			CONTINUE;
+		END IF;
+		UPDATE attachments t SET orders_partitions = now_partitions, orders_types = now_types
+		WHERE t.attachment_name = a.attachment_name;
+		-- a column renamed away: writes fail until it is back
+		CONTINUE WHEN now_types[1] IS NULL OR now_types[2] IS NULL;
+		PERFORM install_state_triggers(a.attachment_name);
+		IF now_types IS DISTINCT FROM a.orders_types
+		   OR EXISTS (SELECT 1 FROM unnest(a.orders_partitions) p WHERE NOT relation_exists(p)) THEN
+			PERFORM rebuild_state(a.attachment_name);
+			CONTINUE;
+		END IF;
+		-- attached or created, and detached: their customers
+		FOR partition IN
+			SELECT p FROM unnest(now_partitions) p WHERE p <> ALL (coalesce(a.orders_partitions, '{}'))
+			UNION ALL
+			SELECT p FROM unnest(a.orders_partitions) p WHERE p <> ALL (now_partitions)
+		LOOP
+			IF (SELECT c.relkind FROM pg_class c WHERE c.oid = partition) = 'r' THEN
+				PERFORM state_derive_again(a.attachment_name, partition, a.customer_column);
+			END IF;
+		END LOOP;
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.follow_orders_ddl() IS
+	'event trigger: keeps the maintained state of attachments right after ALTER TABLE or CREATE TABLE changes their orders tables';
+CREATE EVENT TRIGGER segment_follow_orders_ddl ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+	EXECUTE FUNCTION @extschema@.follow_orders_ddl();
+COMMENT ON EVENT TRIGGER segment_follow_orders_ddl IS
+	'keeps the maintained state of attachments right after ALTER TABLE or CREATE TABLE changes their orders tables';
+
+-- Follows DROP: an attachment whose orders table is dropped is detached; a
+-- dropped partition of an orders table has every customer derived again.
+CREATE FUNCTION @extschema@.follow_orders_drop() RETURNS event_trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	FOR a IN
+		SELECT t.* FROM attachments t
+		WHERE EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
+					  WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
+						AND (d.objid = t.orders_table OR d.objid = ANY (t.orders_partitions)))
+		ORDER BY t.attachment_name
+	LOOP
+		IF NOT relation_exists(a.orders_table) THEN
+			PERFORM detach(a.attachment_name);
+		ELSE
+			PERFORM rebuild_state(a.attachment_name);
+			UPDATE attachments t SET orders_partitions = orders_partitions(a.orders_table)
+			WHERE t.attachment_name = a.attachment_name;
+		END IF;
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.follow_orders_drop() IS
+	'event trigger: detaches attachments whose orders table is dropped and derives the state again when a partition is';
+CREATE EVENT TRIGGER segment_follow_orders_drop ON sql_drop
+	WHEN TAG IN ('DROP TABLE')
+	EXECUTE FUNCTION @extschema@.follow_orders_drop();
+COMMENT ON EVENT TRIGGER segment_follow_orders_drop IS
+	'detaches attachments whose orders table is dropped and derives the state again when a partition is';

@@ -1,0 +1,392 @@
+/*
+ * state_fold.c
+ *		Writing the events of a transaction (state_trigger.c) into the
+ *		state table of their attachment, at commit.
+ *
+ * The fold is two statements, which state_statements() (src/state.sql)
+ * writes for the attachment as it is now (tables by OID, columns by name,
+ * the time zone of order times):
+ *
+ * 1. merge: every customer with an event gets its row written or locked,
+ *    all in key order, in one INSERT ... ON CONFLICT: a customer with added
+ *    orders only gets them merged into its statistics (no order is read
+ *    again); a customer whose orders changed or left gets its row locked
+ *    (or a placeholder row made and locked).  Two transactions lock the
+ *    customers they share in the same order, so they cannot deadlock.
+ * 2. derive: the customers whose orders changed are derived again from
+ *    all their orders (the whole, partitioned or not, orders table).  The
+ *    statement starts after step 1 holds their locks, so under READ
+ *    COMMITTED its snapshot sees every order other transactions committed
+ *    for them; under REPEATABLE READ, step 1 fails with a serialization
+ *    failure instead when another transaction wrote one of them since.
+ *
+ * Both run as the owner of the state table, as PostgreSQL's foreign-key
+ * triggers run as the owner of the referenced table: the state must not
+ * depend on which orders the writer may see, and the writer needs no
+ * privilege on the state table (which would let it write any statistics
+ * there).  search_path is pinned meanwhile.
+ *
+ * The statements are prepared once per backend and attachment and dropped
+ * on any relcache invalidation (which ALTER TABLE, renames, and every write
+ * to the attachments table send), so that they always name what the
+ * attachment names now.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "prepared.h"
+#include "state.h"
+
+PG_FUNCTION_INFO_V1(state_refill);
+PG_FUNCTION_INFO_V1(attachments_changed);
+
+/* The prepared fold of one attachment, for one set of value types. */
+typedef struct FoldPlans
+{
+	char		attachment[NAMEDATALEN];	/* hash key */
+	bool		valid;
+	Oid			key_type;
+	Oid			time_type;
+	Oid			amount_type;
+	Oid			owner;			/* of the state table */
+	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed */
+	SPIPlanPtr	derive;			/* $1 keys */
+	SPIPlanPtr	clear;
+} FoldPlans;
+
+static HTAB *plans_by_attachment = NULL;
+
+static void
+forget_plans(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS scan;
+	FoldPlans  *plans;
+
+	if (plans_by_attachment == NULL)
+		return;
+	hash_seq_init(&scan, plans_by_attachment);
+	while ((plans = hash_seq_search(&scan)) != NULL)
+		plans->valid = false;
+}
+
+static void
+forget_plans_syscache(Datum arg, int cacheid, uint32 hashvalue)
+{
+	forget_plans(arg, InvalidOid);
+}
+
+/* The owner of a relation. */
+Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * Runs what follows as owner, with search_path pinned to pg_catalog, the
+ * extension's schema and pg_temp, until run_as_owner_end().  An error in
+ * between leaves both to the abort of the (sub)transaction.
+ */
+void
+run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_user,
+				   int *saved_context)
+{
+	GetUserIdAndSecContext(saved_user, saved_context);
+	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	*nest_level = NewGUCNestLevel();
+	(void) set_config_option("search_path",
+							 psprintf("pg_catalog, %s, pg_temp", quote_identifier(schema)),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+run_as_owner_end(int nest_level, Oid saved_user, int saved_context)
+{
+	AtEOXact_GUC(true, nest_level);
+	SetUserIdAndSecContext(saved_user, saved_context);
+}
+
+/*
+ * The fold statements of an attachment for these value types; NULL if the
+ * attachment is no longer maintained.  Called inside SPI.
+ */
+static FoldPlans *
+fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_type, Oid amount_type)
+{
+	FoldPlans  *plans;
+	bool		found;
+	Datum		args[4];
+	Oid			attachments;
+	Oid			saved_user;
+	int			saved_context;
+	int			nest_level;
+	char	   *sql[3];
+	Oid			owner;
+	char	   *problem;
+	Oid			array_types[4];
+
+	if (plans_by_attachment == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = sizeof(FoldPlans);
+		ctl.hcxt = TopMemoryContext;
+		plans_by_attachment = hash_create("segment fold plans", 8, &ctl,
+										  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(forget_plans, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_plans_syscache, (Datum) 0);
+	}
+	plans = hash_search(plans_by_attachment, attachment, HASH_ENTER, &found);
+	if (found && plans->valid && plans->key_type == key_type && plans->time_type == time_type &&
+		plans->amount_type == amount_type)
+		return plans;
+	if (found && plans->merge != NULL)
+	{
+		SPI_freeplan(plans->merge);
+		SPI_freeplan(plans->derive);
+		SPI_freeplan(plans->clear);
+	}
+	plans->valid = false;
+	plans->merge = plans->derive = plans->clear = NULL;
+
+	/* the attachment is read past its row-level security: the writer need not see it */
+	attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
+	run_as_owner_begin(relation_owner(attachments), schema, &nest_level, &saved_user, &saved_context);
+	args[0] = CStringGetTextDatum(attachment);
+	args[1] = ObjectIdGetDatum(key_type);
+	args[2] = ObjectIdGetDatum(time_type);
+	args[3] = ObjectIdGetDatum(amount_type);
+	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.derive, s.clear, s.owner, s.problem "
+									   "FROM %s.state_statements($1, $2, $3, $4) s",
+									   quote_identifier(schema)),
+							  4, (Oid[]) {TEXTOID, REGTYPEOID, REGTYPEOID, REGTYPEOID},
+							  args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the statements of attachment \"%s\"", attachment);
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	if (SPI_processed == 0)
+		return NULL;
+	for (int i = 0; i < 3; i++)
+		sql[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &found));
+	problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot maintain the state of attachment \"%s\"", attachment),
+				 errdetail("%s", problem),
+				 errhint("Call stop_maintaining('%s'): its views then read the orders.", attachment)));
+
+	array_types[0] = get_array_type(key_type);
+	array_types[1] = get_array_type(time_type);
+	array_types[2] = get_array_type(amount_type);
+	array_types[3] = BOOLARRAYOID;
+	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
+	plans->merge = prepare_kept(sql[0], 4, array_types);
+	plans->derive = prepare_kept(sql[1], 1, array_types);
+	plans->clear = prepare_kept(sql[2], 0, NULL);
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	plans->key_type = key_type;
+	plans->time_type = time_type;
+	plans->amount_type = amount_type;
+	plans->owner = owner;
+	plans->valid = true;
+	return plans;
+}
+
+static ArrayType *
+array_of(Datum *values, bool *nulls, int count, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {count};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return construct_md_array(values, nulls, 1, dims, lbs, type, typlen, typbyval, typalign);
+}
+
+/* Writes the events of one attachment into its state table, and forgets them. */
+void
+state_fold(PendingState *pending, const char *schema)
+{
+	int			start = pending->refilled_count;
+	bool		cleared = false;
+	Oid			time_type = InvalidOid;
+	Oid			amount_type = InvalidOid;
+	int			count;
+	int			changed_count = 0;
+	Datum	   *times;
+	bool	   *time_nulls;
+	Datum	   *amounts;
+	bool	   *amount_nulls;
+	Datum	   *changed;
+	Datum	   *keys;
+	Datum	   *changed_keys;
+	FoldPlans  *plans;
+	Datum		args[4];
+	Oid			saved_user;
+	int			saved_context;
+	int			nest_level;
+
+	/* a TRUNCATE of the whole table: what came before it is gone */
+	for (int i = pending->count - 1; i >= start; i--)
+		if (pending->kinds[i] == STATE_ORDERS_CLEARED)
+		{
+			cleared = true;
+			start = i + 1;
+			break;
+		}
+	count = pending->count - start;
+	for (int i = start; i < pending->count; i++)
+		if (pending->kinds[i] == STATE_ORDER_ADDED)
+		{
+			if (OidIsValid(time_type) &&
+				(time_type != pending->time_types[i] || amount_type != pending->amount_types[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("a column of the orders of attachment \"%s\" changed type in this transaction",
+								pending->attachment),
+						 errhint("Change the types of the orders columns in a transaction of its own.")));
+			time_type = pending->time_types[i];
+			amount_type = pending->amount_types[i];
+		}
+		else if (pending->kinds[i] == STATE_ORDERS_CHANGED && !OidIsValid(time_type))
+		{
+			/* any valid types do for events without values */
+			time_type = pending->time_types[i];
+			amount_type = pending->amount_types[i];
+		}
+	if (!OidIsValid(time_type))
+	{
+		time_type = TIMESTAMPTZOID;
+		amount_type = NUMERICOID;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plans = fold_plans(pending->attachment, schema, pending->key_type, time_type, amount_type);
+	if (plans == NULL)
+	{
+		/* stop_maintaining() or detach() in this transaction: no state to write */
+		SPI_finish();
+		pending_state_forget(pending);
+		return;
+	}
+
+	times = palloc(count * sizeof(Datum));
+	time_nulls = palloc(count * sizeof(bool));
+	amounts = palloc(count * sizeof(Datum));
+	amount_nulls = palloc(count * sizeof(bool));
+	changed = palloc(count * sizeof(Datum));
+	keys = palloc(count * sizeof(Datum));
+	changed_keys = palloc(count * sizeof(Datum));
+	for (int i = 0; i < count; i++)
+	{
+		int			e = start + i;
+		bool		added = pending->kinds[e] == STATE_ORDER_ADDED;
+
+		keys[i] = pending->keys[e];
+		times[i] = pending->times[e];
+		time_nulls[i] = !added;
+		amounts[i] = pending->amounts[e];
+		amount_nulls[i] = !added || pending->amount_nulls[e];
+		changed[i] = BoolGetDatum(!added);
+		if (!added)
+			changed_keys[changed_count++] = keys[i];
+	}
+
+	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
+	if (cleared)
+		run_prepared(plans->clear, NULL, NULL);
+	if (count > 0)
+	{
+		args[0] = PointerGetDatum(array_of(keys, NULL, count, pending->key_type));
+		args[1] = PointerGetDatum(array_of(times, time_nulls, count, time_type));
+		args[2] = PointerGetDatum(array_of(amounts, amount_nulls, count, amount_type));
+		args[3] = PointerGetDatum(array_of(changed, NULL, count, BOOLOID));
+		run_prepared(plans->merge, args, NULL);
+	}
+	if (changed_count > 0)
+	{
+		/* a statement of its own: under READ COMMITTED its snapshot follows the locks */
+		args[0] = PointerGetDatum(array_of(changed_keys, NULL, changed_count, pending->key_type));
+		run_prepared(plans->derive, args, NULL);
+	}
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	SPI_finish();
+	pending_state_forget(pending);
+}
+
+/*
+ * state_refill(attachment, refill_sql, owner): runs the statement that
+ * derives every customer of the attachment again from all its orders, as
+ * the owner of the state table, and notes that this transaction's events
+ * so far are in the state.  For maintain_attachment() and the event
+ * trigger (src/state.sql), which hold a lock on the orders table that
+ * keeps writers out meanwhile.
+ */
+Datum
+state_refill(PG_FUNCTION_ARGS)
+{
+	char	   *attachment = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			owner = PG_GETARG_OID(2);
+	const char *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	Oid			saved_user;
+	int			saved_context;
+	int			nest_level;
+	int64		written;
+
+	if (!has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of the state table of attachment \"%s\"", attachment)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not refill the state of attachment \"%s\"", attachment);
+	written = (int64) SPI_processed;
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	SPI_finish();
+	pending_state_refilled(attachment);
+	PG_RETURN_INT64(written);
+}
+
+/*
+ * attachments_changed(): statement trigger of the attachments table; has
+ * every backend prepare its fold statements again.
+ */
+Datum
+attachments_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

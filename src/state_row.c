@@ -1,0 +1,115 @@
+/*
+ * state_row.c
+ *		What a maintained state row stores beside a customer's statistics:
+ *		the scores against the attachment's stored thresholds, the
+ *		lifecycle stage, the analysis time they were computed at and the
+ *		span over which time alone leaves them unchanged.
+ *
+ * state_values() is the one computation of those values: the fold of
+ * orders into the state (state_fold.c), the refresh functions and the
+ * views of a maintained attachment all call it.
+ *
+ * A customer whose last order is later than the analysis time is judged at
+ * that order (recency 0); the views never use such a row's stored values
+ * at an earlier analysis time, because its span starts at the last order.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "lifecycle.h"
+#include "rfm.h"
+#include "state.h"
+
+PG_FUNCTION_INFO_V1(state_values);
+
+/*
+ * The span to store for values computed at scored_at, which hold over
+ * [true_from, true_until).  Any span inside that one is true; the one
+ * stored keeps the row's previous bounds while they stay inside it and
+ * around scored_at, so that the indexed bounds rarely change and most
+ * rewrites of a row are heap-only updates.  A new bound is scored_at for
+ * the start (the latest start, so the most likely to be kept next time)
+ * and the true end.
+ */
+static void
+span_to_store(bool previous_known, TimestampTz previous_from, TimestampTz previous_until,
+			  TimestampTz scored_at, TimestampTz true_from, TimestampTz true_until,
+			  TimestampTz *from, TimestampTz *until)
+{
+	*from = scored_at;
+	*until = true_until;
+	if (previous_known)
+	{
+		if (true_from <= previous_from && previous_from <= scored_at)
+			*from = previous_from;
+		if (scored_at < previous_until && previous_until <= true_until)
+			*until = previous_until;
+	}
+}
+
+/*
+ * state_values(stats, as_of, thresholds, previous_from, previous_until):
+ * (scores, lifecycle_stage, scored_at, valid_until, valid_from) of a state
+ * row with these statistics at analysis time as_of.  NULL thresholds give
+ * NULL scores; NULL stats give NULL; previous_from and previous_until are
+ * the row's stored span, NULL if it has none.
+ */
+Datum
+state_values(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	RfmStatsView view;
+	TimestampTz as_of;
+	TimestampTz judged_at;
+	LifecycleParams lifecycle;
+	RfmBins		bins;
+	const RfmBins *scoring_bins = NULL;
+	TimestampTz true_from;
+	TimestampTz true_until;
+	TimestampTz from;
+	TimestampTz until;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "state_values must return a composite type");
+	desc = BlessTupleDesc(desc);
+
+	rfm_stats_view(PG_GETARG_DATUM(0), &view);
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time")));
+	judged_at = Max(as_of, view.orders.last_order);
+
+	if (PG_ARGISNULL(2))
+		nulls[0] = true;
+	else
+	{
+		double		customer[RFM_DIMENSIONS];
+
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
+		scoring_bins = &bins;
+		rfm_customer_values(&view, judged_at, customer);
+		values[0] = RfmGetDatum(rfm_bins_score(&bins, customer));
+	}
+	lifecycle_params_default(&lifecycle);
+	values[1] = CStringGetTextDatum(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
+																			&lifecycle)));
+	values[2] = TimestampTzGetDatum(as_of);
+	segments_validity_of(&view.orders, judged_at, scoring_bins, &true_from, &true_until);
+	span_to_store(!PG_ARGISNULL(3) && !PG_ARGISNULL(4),
+				  PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
+				  PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
+				  as_of, true_from, true_until, &from, &until);
+	values[3] = TimestampTzGetDatum(until);
+	values[4] = TimestampTzGetDatum(from);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
