@@ -194,12 +194,17 @@ FROM lc_orders_at('0', '0', '0') s,
 			 ('180 days', 'at_risk'),
 			 ('180 days 1 microsecond', 'lapsed')) v(as_of, expected),
 	 LATERAL (SELECT timestamptz '2024-01-01' + as_of AS t) x;
--- any positive mean gap is a rhythm: orders at 0, 0 and 1 microsecond have
--- a mean gap of half a microsecond, so are lapsed beyond 2 microseconds
--- after the last order (unless rhythm_min_orders is 4)
-SELECT lifecycle_stage(s, '2024-01-01 00:00:00.000004') AS three_microseconds_later,
-	   lifecycle_stage(s, '2024-01-01 00:00:00.000004', rhythm_min_orders => 4) AS rhythm_min_orders_4
-FROM lc_orders_at('0', '0', '1 microsecond') s;
+-- nor do orders closer together than a day on average: a burst of three
+-- orders a minute apart is new the next day and at risk only after 90
+-- days; a mean gap of exactly one day is a rhythm (at risk beyond 2 days)
+SELECT lifecycle_stage(s, '2024-01-02') AS next_day,
+	   lifecycle_stage(s, timestamptz '2024-01-01 00:02' + interval '90 days') AS ninety_days_later,
+	   lifecycle_stage(s, timestamptz '2024-01-01 00:02' + interval '90 days 1 microsecond') AS beyond_ninety_days
+FROM lc_orders_at('0', '1 minute', '2 minutes') s;
+SELECT lifecycle_stage(lc_orders_at('0', '1 day', '2 days'), '2024-01-05 00:00:00.000001') AS mean_gap_one_day,
+	   lifecycle_stage(lc_orders_at('0', '1 day', '2 days') , '2024-01-05') AS two_days_after_last,
+	   lifecycle_stage(lc_orders_at('0', '1 day', '2 days -1 microsecond'), '2024-01-05 00:00:00.000001')
+		   AS mean_gap_under_a_day;
 -- the same rule for the threshold before the last order: three orders on
 -- 2024-01-01 and a fourth G days later (a rhythm of G/3 days, so not behind
 -- at the last order); the threshold before it is lapsed_days = 180, not 0
@@ -445,11 +450,11 @@ WITH raw AS (
 ), thresholds AS (
 	SELECT *, lc_days(last_o, as_of) AS recency, lc_days(first_o, as_of) AS age,
 		   lc_days(prev_o, last_o) AS last_gap,
-		   CASE WHEN n >= rmo AND last_o > first_o
+		   CASE WHEN n >= rmo AND lc_days(first_o, last_o) / (n - 1)::float8 >= 1
 				THEN am * (lc_days(first_o, last_o) / (n - 1)::float8) ELSE ad END AS at_risk_after,
-		   CASE WHEN n >= rmo AND last_o > first_o
+		   CASE WHEN n >= rmo AND lc_days(first_o, last_o) / (n - 1)::float8 >= 1
 				THEN lm * (lc_days(first_o, last_o) / (n - 1)::float8) ELSE ld END AS lapsed_after,
-		   CASE WHEN n - 1 >= rmo AND prev_o > first_o
+		   CASE WHEN n - 1 >= rmo AND lc_days(first_o, prev_o) / (n - 2)::float8 >= 1
 				THEN lm * (lc_days(first_o, prev_o) / (n - 2)::float8) ELSE ld END AS lapsed_before
 	FROM raw
 ), plain AS (
@@ -476,8 +481,8 @@ SELECT count(*),
 	   count(*) FILTER (WHERE recency = lapsed_after),
 	   count(*) FILTER (WHERE age = nd),
 	   count(*) FILTER (WHERE last_gap = lapsed_before),
-	   count(*) FILTER (WHERE n >= rmo AND first_o = last_o),
-	   count(*) FILTER (WHERE n - 1 >= rmo AND first_o = prev_o AND prev_o < last_o)
+	   count(*) FILTER (WHERE n >= rmo AND lc_days(first_o, last_o) / (n - 1)::float8 < 1),
+	   count(*) FILTER (WHERE n - 1 >= rmo AND lc_days(first_o, prev_o) / (n - 2)::float8 < 1 AND prev_o < last_o)
 FROM ours FULL JOIN plain USING (customer_id)
 $$;
 

@@ -252,7 +252,7 @@ BEGIN
 			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
 			a.amount_column, a.orders_table, a.customer_column);
 		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
-				ELSE (%1$s.state_values(p.stats, p.judged_at, r.thresholds, NULL, NULL)).scores END AS scores,
+				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
 		   r.population_average_order_value', ext);
 		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
 		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
@@ -339,7 +339,7 @@ FROM (
 		   %3$s.segment_assign(p.scores, %7$L) AS segment,
 		   %3$s.segment_memberships(p.scores, %7$L) AS rfm_segments,
 		   CASE WHEN p.stored_valid THEN p.stored_stage
-				ELSE (%3$s.state_values(p.stats, p.judged_at, NULL, NULL, NULL)).lifecycle_stage END AS lifecycle_stage,
+				ELSE %3$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
 		   p.stored_tags
 	FROM (
 		SELECT p.*, %5$s

@@ -12,12 +12,13 @@
  *	 prospect.  A NULL tuning parameter is an error (22004), checked first.
  * - Thresholds.  A customer has a rhythm when they have rhythm_min_orders
  *	 orders or more and their mean gap g = (last - first) / (orders - 1)
- *	 days (what mean_days_between_orders returns) is greater than 0: then
- *	 at_risk_after = at_risk_multiple * g, lapsed_after = lapsed_multiple * g.
- *	 Otherwise at_risk_after = at_risk_days and lapsed_after = lapsed_days.
- *	 Orders all at one instant (g = 0, such as several orders on one date
- *	 with date-only order times) show no rhythm; with it, both thresholds
- *	 would be 0 and the customer lapsed one microsecond later.  A product
+ *	 days (what mean_days_between_orders returns) is at least one day:
+ *	 then at_risk_after = at_risk_multiple * g, lapsed_after =
+ *	 lapsed_multiple * g.  Otherwise at_risk_after = at_risk_days and
+ *	 lapsed_after = lapsed_days.  Orders closer together than a day on
+ *	 average (several orders on one date with date-only order times, or a
+ *	 burst of orders minutes apart) show no rhythm: with it, both thresholds
+ *	 would be minutes or 0 and the customer lapsed the next day.  A product
  *	 that overflows double precision is an infinite threshold, never
  *	 exceeded.
  * - recency > lapsed_after: lapsed; else recency > at_risk_after: at_risk.
@@ -27,7 +28,7 @@
  *	 applied just before the last order, computed from the orders before it
  *	 (orders - 1 of them, first to previous) by the same rule: if orders - 1
  *	 >= rhythm_min_orders and their mean gap (previous - first) / (orders -
- *	 2) days is greater than 0, lapsed_multiple times that gap, else
+ *	 2) days is at least one day, lapsed_multiple times that gap, else
  *	 lapsed_days.
  * - Otherwise new if the first order is at most new_days before as_of
  *	 (as_of - first <= new_days days), else active.
@@ -146,17 +147,24 @@ lifecycle_params_check(const LifecycleParams *params)
 				 errhint("A customer is at risk before lapsing: pass a lapsed_days at least as large.")));
 }
 
+/* The shortest mean gap between orders, in days, that makes a rhythm. */
+#define RHYTHM_MIN_GAP_DAYS 1.0
+
 /*
  * The mean gap in days of order_count orders from first to last, or 0 when
- * they show no rhythm: too few orders, or all at one instant.
+ * they show no rhythm: too few orders, or closer together than a day on
+ * average.
  */
 static double
 rhythm_gap(int64 order_count, TimestampTz first, TimestampTz last,
 		   const LifecycleParams *params)
 {
+	double		gap;
+
 	if (order_count < params->rhythm_min_orders)
 		return 0;
-	return days_between(first, last) / (double) (order_count - 1);
+	gap = days_between(first, last) / (double) (order_count - 1);
+	return gap >= RHYTHM_MIN_GAP_DAYS ? gap : 0;
 }
 
 /*
