@@ -180,7 +180,8 @@ WHERE t.attachment_name = 'keep';
 SELECT refresh_due_segments('direct');
 SELECT refresh_due_segments('nothing');
 
--- an order dated after the analysis time counts as made at that time
+-- an order dated after the analysis time is left out until then, as the
+-- views of an attachment that is not maintained leave it out
 INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01', 5);
 SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;
 SELECT * FROM kept.stored_differences;
@@ -268,68 +269,29 @@ SET enable_seqscan = off;
 SELECT * FROM kept.index_differences;
 RESET enable_seqscan;
 DROP INDEX kept.keep_state_stage;
+-- a writer of orders needs no privilege on the state table: the state is
+-- written as its owner, so it does not depend on which orders the writer
+-- may see, and the writer cannot write the state table itself
 CREATE ROLE segment_kept_clerk;
 GRANT USAGE ON SCHEMA kept TO segment_kept_clerk;
-GRANT INSERT ON kept.orders TO segment_kept_clerk;
+GRANT INSERT, UPDATE (amount) ON kept.orders TO segment_kept_clerk;
+GRANT SELECT (order_id, customer_id) ON kept.orders TO segment_kept_clerk;
 GRANT USAGE ON SEQUENCE kept.orders_order_id_seq TO segment_kept_clerk;
-GRANT SELECT, INSERT ON kept.keep_state TO segment_kept_clerk;
 SET ROLE segment_kept_clerk;
-INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (7, '2025-12-01', 5);
-\echo :LAST_ERROR_SQLSTATE
+INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (7, '2025-12-01', 5), (5, '2025-12-01', 5);
+UPDATE kept.orders SET amount = 6 WHERE customer_id = 7;
+\set VERBOSITY terse
+UPDATE kept.keep_state SET stats = NULL WHERE customer_id = 7;
+SELECT count(*) FROM kept.keep_state;
+\set VERBOSITY default
 RESET ROLE;
-GRANT UPDATE ON kept.keep_state TO segment_kept_clerk;
-ALTER TABLE kept.keep_state ENABLE ROW LEVEL SECURITY;
-CREATE POLICY not_five ON kept.keep_state USING (true) WITH CHECK (customer_id <> 5);
-SET ROLE segment_kept_clerk;
-INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (7, '2025-12-01', 5);
-INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (5, '2025-12-01', 5);
-\echo :LAST_ERROR_SQLSTATE
-RESET ROLE;
-DROP POLICY not_five ON kept.keep_state;
-ALTER TABLE kept.keep_state DISABLE ROW LEVEL SECURITY;
-REVOKE ALL ON kept.orders, kept.keep_state, kept.orders_order_id_seq FROM segment_kept_clerk;
+REVOKE ALL ON kept.orders, kept.orders_order_id_seq FROM segment_kept_clerk;
 REVOKE ALL ON SCHEMA kept FROM segment_kept_clerk;
 DROP ROLE segment_kept_clerk;
 SELECT * FROM kept.differences;
 SELECT * FROM kept.stored_differences;
 ALTER TABLE kept.keep_state DROP COLUMN note;
 DROP VIEW kept.index_differences;
-
--- the trigger looks a customer's row up where this session last found or
--- wrote it, and through the primary key when that place holds no version
--- this snapshot sees with the customer's key: the row removed, vacuumed and
--- its space taken by another customer's row; the page truncated away; the
--- table rewritten
-CREATE PROCEDURE kept.orders_of(first int, last int, day date, amount int)
-LANGUAGE sql AS $$
-	INSERT INTO kept.orders (customer_id, ordered_at, amount)
-	SELECT c, day + make_interval(hours => c % 1000), amount FROM generate_series(first, last) c
-$$;
-VACUUM FULL kept.keep_state;
-CALL kept.orders_of(20001, 20300, '2025-08-01', 1);
-CREATE TEMP TABLE first_places AS SELECT ctid AS place FROM kept.keep_state WHERE customer_id > 20000;
-CALL kept.orders_of(20001, 20300, '2025-08-02', 2);
-CALL kept.orders_of(40001, 40050, '2025-08-03', 3);
-DELETE FROM kept.orders WHERE customer_id BETWEEN 20001 AND 20300;
-VACUUM kept.keep_state;
-CALL kept.orders_of(30001, 30300, '2025-08-04', 4);
-SELECT count(*) AS places_taken
-FROM kept.keep_state s JOIN first_places f ON s.ctid = f.place WHERE s.customer_id BETWEEN 30001 AND 30300;
-CALL kept.orders_of(20001, 20300, '2025-08-05', 5);
-CALL kept.orders_of(20001, 20300, '2025-08-06', 6);
-SELECT * FROM kept.differences;
-SELECT * FROM kept.stored_differences;
-DELETE FROM kept.orders WHERE customer_id > 20000;
-VACUUM kept.keep_state;
-CALL kept.orders_of(20001, 20300, '2025-08-07', 7);
-CALL kept.orders_of(20001, 20300, '2025-08-08', 8);
-VACUUM FULL kept.keep_state;
-CALL kept.orders_of(20001, 20300, '2025-08-09', 9);
-SELECT * FROM kept.differences;
-SELECT * FROM kept.stored_differences;
-DELETE FROM kept.orders WHERE customer_id > 20000;
-DROP PROCEDURE kept.orders_of(int, int, date, int);
-DROP TABLE first_places;
 
 -- orders whose time and amount columns are of other types: the trigger
 -- casts them as SQL does (date and timestamp to timestamptz; integer, real,
@@ -384,6 +346,9 @@ SELECT stop_maintaining('direct');
 \echo :LAST_ERROR_SQLSTATE
 SELECT refresh_attachment_thresholds('direct');
 \echo :LAST_ERROR_SQLSTATE
+-- a view of the user's on the state table keeps it until dropped
+SELECT stop_maintaining('keep');
+DROP VIEW kept.differences, kept.stored_differences;
 SELECT stop_maintaining('keep');
 SELECT count(*) AS state_tables FROM pg_class WHERE relname = 'keep_state';
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'kept.orders'::regclass;

@@ -770,7 +770,7 @@ $function$;
 COMMENT ON FUNCTION @extschema@.follow_orders_drop() IS
 	'event trigger: detaches attachments whose orders table is dropped and derives the state again when a partition is';
 CREATE EVENT TRIGGER segment_follow_orders_drop ON sql_drop
-	WHEN TAG IN ('DROP TABLE')
+	WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION @extschema@.follow_orders_drop();
 COMMENT ON EVENT TRIGGER segment_follow_orders_drop IS
 	'detaches attachments whose orders table is dropped and derives the state again when a partition is';
