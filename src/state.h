@@ -55,6 +55,10 @@ extern PendingState *pending_state_next(PendingState *previous);
 extern void pending_state_forget(PendingState *pending);
 extern void pending_state_refilled(const char *attachment);
 
+/* state_legacy.c */
+struct TriggerData;
+extern void legacy_state_trigger(struct TriggerData *trigdata, const char *ext);
+
 /* state_fold.c */
 extern void state_fold(PendingState *pending, const char *schema);
 extern Oid	relation_owner(Oid relid);

@@ -585,6 +585,12 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				 errmsg("segment_state_trigger must be called as a trigger")));
 	state_trigger_init();
 	schema = extension_schema(fcinfo);
+	if (trigdata->tg_trigger->tgnargs == 4 || trigdata->tg_trigger->tgnargs == 5)
+	{
+		/* a trigger of 0.1.0 to 0.5.0, until ALTER EXTENSION segment UPDATE */
+		legacy_state_trigger(trigdata, quote_identifier(schema));
+		return PointerGetDatum(NULL);
+	}
 	columns = orders_columns(trigdata, schema);
 	desc = RelationGetDescr(trigdata->tg_relation);
 

@@ -357,7 +357,7 @@ SELECT * FROM scored WHERE segments @> '{Champions}' OR segments ? 'lapsed' OR s
 SELECT score, count(*), segment_set_agg(segment_assign(score)) FROM scored GROUP BY score
 SELECT segments, count(*) FROM scored GROUP BY segments
 SELECT refresh_attachment_thresholds('kept')
-SELECT * FROM kept_state
+SELECT customer_id, stats, scores, lifecycle_stage, segments, scored_at FROM kept_state
 SQL
 # the GIN and B-tree indexes on the segment_set and rfm columns still serve
 for db in $old $new; do
@@ -375,10 +375,12 @@ same "the state tables" "SELECT c.relname, c.reloptions,
 					  ORDER BY a.attnum)
 	 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
 	FROM attachments t JOIN pg_class c ON c.oid = t.state_table ORDER BY 1"
-# the maintained attachment's trigger works after the update
+# the maintained attachment's trigger works after the update (the spans
+# of validity may differ: any span inside the true one is right, and the
+# state test checks them)
 same "the maintained state after writes" "INSERT INTO orders VALUES (7, '2024-12-30', 12.5), (999, '2024-12-01', 1);
 	DELETE FROM orders WHERE customer_id = 8; UPDATE orders SET amount = amount + 1 WHERE customer_id = 9;
-	SELECT $hash FROM kept_state t"
+	SELECT $hash FROM (SELECT customer_id, stats, scores, lifecycle_stage, segments, scored_at FROM kept_state) t"
 # the maintained attachment with a customers table stores its attribute
 # rule's segments after the update, and its trigger keeps them
 same "the customer tags" "SELECT $hash FROM shop_tags t"
