@@ -1359,21 +1359,11 @@ COMMENT ON POLICY attachments_delete ON @extschema@.attachments IS 'a role detac
 -- (with the time zone above).  Views built before the update still count
 -- an order dated after the analysis time as made then, until they are
 -- built again: SELECT rebuild_attachment_views(attachment_name) FROM attachments;
-DO $migrate$
-DECLARE
-	a @extschema@.attachments;
-BEGIN
-	FOR a IN SELECT * FROM @extschema@.attachments t WHERE t.state_table IS NOT NULL ORDER BY t.attachment_name LOOP
-		EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state', a.orders_table);
-		EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate',
-								  a.orders_table);
-		UPDATE @extschema@.attachments t
-		SET orders_partitions = @extschema@.orders_partitions(a.orders_table),
-			orders_types = ARRAY[@extschema@.column_type(a.orders_table, a.order_time_column),
-								 @extschema@.column_type(a.orders_table, a.amount_column)]
-		WHERE t.attachment_name OPERATOR(pg_catalog.=) a.attachment_name;
-		PERFORM @extschema@.install_state_triggers(a.attachment_name);
-		PERFORM @extschema@.rebuild_state(a.attachment_name);
-	END LOOP;
-END
-$migrate$;
+UPDATE @extschema@.attachments
+SET orders_partitions = @extschema@.orders_partitions(orders_table),
+	orders_types = ARRAY[@extschema@.column_type(orders_table, order_time_column),
+						 @extschema@.column_type(orders_table, amount_column)]
+WHERE state_table IS NOT NULL;
+SELECT @extschema@.drop_state_triggers(attachment_name), @extschema@.install_state_triggers(attachment_name),
+	   @extschema@.rebuild_state(attachment_name)
+FROM @extschema@.attachments WHERE state_table IS NOT NULL ORDER BY attachment_name;
