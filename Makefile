@@ -26,7 +26,7 @@ DATA = $(wildcard src/updates/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
-	segment_map lifecycle segment_set attach state tags catalog security
+	segment_map lifecycle segment_set attach state state_production tags catalog security
 REGRESS_OPTS = --outputdir=test/results
 
 # concurrency: isolation specs in test/specs, their expected output in test/expected

@@ -50,7 +50,7 @@ SELECT count(*) FILTER (WHERE s.scores IS DISTINCT FROM rfm_score(s.stats, j.at,
 	   count(*) FILTER (WHERE s.valid_until > j.at AND
 						(rfm_score(s.stats, u.at, t.thresholds) <> s.scores OR
 						 lifecycle_stage(s.stats, u.at) <> s.lifecycle_stage)) +
-	   count(*) FILTER (WHERE s.valid_from IS NULL OR s.valid_from > s.scored_at OR
+	   count(*) FILTER (WHERE s.valid_from IS NULL OR s.valid_from > j.at OR
 						rfm_score(s.stats, f.at, t.thresholds) IS DISTINCT FROM s.scores OR
 						lifecycle_stage(s.stats, f.at) IS DISTINCT FROM s.lifecycle_stage)
 	   AS stored_differences,
@@ -184,6 +184,7 @@ SELECT refresh_due_segments('nothing');
 -- views of an attachment that is not maintained leave it out
 INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01', 5);
 SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;
+SELECT customer_id, recency_days, lifecycle_stage FROM kept.direct_customers WHERE customer_id = 3;
 SELECT * FROM kept.stored_differences;
 
 -- bulk loads: one statement writes 20,000 new customers, the next 20,000

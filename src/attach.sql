@@ -242,15 +242,14 @@ BEGIN
 		-- a customer whose last order is after the analysis time counts
 		-- with the orders at or before it, as an unmaintained attachment
 		-- counts it (state_stats_at_sql())
-		stats_source := format('SELECT s.customer_id,
-		   CASE WHEN %3$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
-				ELSE (SELECT %3$s.rfm_stats(%4$s, o.%5$I::numeric) FROM %6$s o
-					  WHERE o.%7$I = s.customer_id AND %4$s <= clock.as_of) END AS stats,
-		   s.scores AS stored_scores,
-		   s.lifecycle_stage AS stored_stage, s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
-	FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock', a.state_table, ext, ext,
-			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
-			a.amount_column, a.orders_table, a.customer_column);
+		stats_source := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid
+	FROM (SELECT s.customer_id,
+				 CASE WHEN %2$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
+					  ELSE %2$s.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
+				 s.scores AS stored_scores, s.lifecycle_stage AS stored_stage,
+				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
+		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
+	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
 		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
 				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
 		   r.population_average_order_value', ext);

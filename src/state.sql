@@ -633,10 +633,42 @@ $function$;
 COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
 	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
 
+-- The statistics of a customer of a maintained attachment as of an
+-- analysis time before the customer's last order: those of the orders at
+-- or before it, NULL if none.  Read through the orders table, which the
+-- views of a maintained attachment otherwise do not read (so that they do
+-- not hold its columns against ALTER TABLE).
+CREATE FUNCTION @extschema@.state_stats_at(attachment_name text, customer anyelement, as_of timestamptz)
+	RETURNS @extschema@.rfm_stats
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	order_time text;
+	result rfm_stats;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', state_stats_at.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	order_time := order_time_sql(format('o.%I', a.order_time_column),
+								 column_type(a.orders_table, a.order_time_column), a.time_zone);
+	EXECUTE format('SELECT rfm_stats(%1$s, o.%2$I::numeric) FILTER (WHERE o.%3$I IS NOT NULL) FROM %4$s o '
+				   'WHERE o.%5$I = $1 AND %1$s <= $2',
+				   order_time, a.amount_column, a.order_time_column, a.orders_table, a.customer_column)
+		INTO result USING customer, as_of;
+	RETURN result;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.state_stats_at(text, anyelement, timestamptz) IS
+	'the statistics of a customer of a maintained attachment from the orders at or before as_of; for customers whose last order is later';
+
 -- The SQL of (customer_id, stats) of a maintained attachment's customers as
--- of an analysis time (the SQL of a timestamptz): the stored statistics,
--- or those of the orders at or before it for a customer whose last order
--- is later.  A customer without orders by then has no row.
+-- of an analysis time (the SQL of a timestamptz): the stored statistics, or
+-- for a customer whose last order is later, those of the orders at or
+-- before it.  A customer without orders by then has no row.
 CREATE FUNCTION @extschema@.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -644,21 +676,16 @@ CREATE FUNCTION @extschema@.state_stats_at_sql(attachment_name text, as_of_sql t
 DECLARE
 	a attachments;
 	ext text;
-	order_time text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at_sql.attachment_name;
 	SELECT format('%I', n.nspname) INTO ext
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
-	order_time := order_time_sql(format('o.%I', a.order_time_column),
-								 column_type(a.orders_table, a.order_time_column), a.time_zone);
 	RETURN format($sql$SELECT k.customer_id, k.stats FROM (
 	SELECT s.customer_id,
 		   CASE WHEN %1$s.last_order_time(s.stats) OPERATOR(pg_catalog.<=) %2$s THEN s.stats
-				ELSE (SELECT %1$s.rfm_stats(%3$s, (o.%4$I)::pg_catalog.numeric)
-					  FROM %5$s o
-					  WHERE o.%6$I OPERATOR(pg_catalog.=) s.customer_id AND %3$s OPERATOR(pg_catalog.<=) %2$s) END AS stats
-	FROM %7$s s) k WHERE k.stats IS NOT NULL$sql$,
-		ext, as_of_sql, order_time, a.amount_column, a.orders_table, a.customer_column, a.state_table);
+				ELSE %1$s.state_stats_at(%3$L, s.customer_id, %2$s) END AS stats
+	FROM %4$s s) k WHERE k.stats IS NOT NULL$sql$,
+		ext, as_of_sql, a.attachment_name, a.state_table);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.state_stats_at_sql(text, text) IS
@@ -680,14 +707,27 @@ DECLARE
 	partition regclass;
 	obstacle text;
 BEGIN
+	-- stored tags would list customers the policies of the customers table hide
+	FOR a IN
+		SELECT t.* FROM attachments t JOIN pg_class c ON c.oid = t.customers_table
+		WHERE t.tags_table IS NOT NULL AND c.relrowsecurity
+		  AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() d
+					  WHERE d.classid = 'pg_class'::regclass AND d.objid = t.customers_table)
+	LOOP
+		RAISE EXCEPTION 'attachment "%" stores the rule segments of the customers of %', a.attachment_name, a.customers_table
+			USING ERRCODE = 'object_in_use',
+				  DETAIL = 'Its tags table would list customers the row-level security of the table hides.',
+				  HINT = format('Call stop_maintaining(%L) first; maintain_attachment(%L) then judges rules when read.',
+								a.attachment_name, a.attachment_name);
+	END LOOP;
 	FOR a IN
 		SELECT t.* FROM attachments t
 		WHERE t.state_table IS NOT NULL
 		  AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
 					  WHERE c.classid = 'pg_class'::regclass
 						AND (c.objid = t.orders_table OR c.objid = ANY (t.orders_partitions)
-							 OR c.objid IN (SELECT p.relid FROM pg_partition_ancestors(c.objid::regclass) p
-											WHERE p.relid = t.orders_table)))
+							 OR EXISTS (SELECT 1 FROM pg_partition_ancestors(c.objid::regclass) p
+										WHERE p.relid = t.orders_table)))
 		ORDER BY t.attachment_name
 	LOOP
 		IF column_type(a.orders_table, a.customer_column) IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
@@ -720,7 +760,8 @@ BEGIN
 			PERFORM rebuild_state(a.attachment_name);
 			CONTINUE;
 		END IF;
-		-- attached or created, and detached: their customers
+		-- attached or created, and detached: their customers; a detached
+		-- table keeps no trigger of the attachment
 		FOR partition IN
 			SELECT p FROM unnest(now_partitions) p WHERE p <> ALL (coalesce(a.orders_partitions, '{}'))
 			UNION ALL
@@ -728,6 +769,10 @@ BEGIN
 		LOOP
 			IF (SELECT c.relkind FROM pg_class c WHERE c.oid = partition) = 'r' THEN
 				PERFORM state_derive_again(a.attachment_name, partition, a.customer_column);
+			END IF;
+			IF partition <> ALL (now_partitions) THEN
+				EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate',
+							   partition);
 			END IF;
 		END LOOP;
 	END LOOP;

@@ -10,8 +10,8 @@
  * views of a maintained attachment all call it.
  *
  * A customer whose last order is later than the analysis time is judged at
- * that order (recency 0); the views never use such a row's stored values
- * at an earlier analysis time, because its span starts at the last order.
+ * that order (recency 0), and the span starts at that order: before it, the
+ * views judge the customer by the orders up to the analysis time instead.
  */
 #include "postgres.h"
 
@@ -109,6 +109,8 @@ state_values(PG_FUNCTION_ARGS)
 				  PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
 				  PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
 				  as_of, true_from, true_until, &from, &until);
+	/* before its last order, the customer is judged without the later ones */
+	from = Max(from, view.orders.last_order);
 	values[3] = TimestampTzGetDatum(until);
 	values[4] = TimestampTzGetDatum(from);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

@@ -716,7 +716,7 @@ state_derive_again(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(source))));
-	attnum = get_attnum(source, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	attnum = get_attnum(source, NameStr(*PG_GETARG_NAME(2)));
 	if (attnum == InvalidAttrNumber)
 		PG_RETURN_VOID();
 	memset(&columns, 0, sizeof(columns));

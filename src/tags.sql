@@ -39,6 +39,10 @@ BEGIN
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = a.customers_table) NOT IN ('r', 'p') THEN
 		RETURN format('%s is not a table: only a table can have the trigger that tags customers.', a.customers_table);
 	END IF;
+	-- the tags would list customers the table's policies hide from readers
+	IF (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = a.customers_table) THEN
+		RETURN format('%s has row-level security enabled.', a.customers_table);
+	END IF;
 	SELECT att.attnum INTO key_number FROM pg_attribute att
 	WHERE att.attrelid = a.customers_table AND att.attname = a.customer_key AND NOT att.attisdropped;
 	-- one row per key at every moment, so that a key's tags are its row's
@@ -60,7 +64,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.customer_tags_obstacle(text) IS
-	'why the customers table of an attachment cannot have stored tags (no primary key, not a table, no TRIGGER or UPDATE privilege); NULL if it can';
+	'why the customers table of an attachment cannot have stored tags (no primary key, not a table, row-level security, no TRIGGER or UPDATE privilege); NULL if it can';
 
 -- The attribute rules of an attachment with stored tags, by name; none
 -- without.  Names longer than a segment_set label stay judged when read.

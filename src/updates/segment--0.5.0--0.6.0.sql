@@ -1182,6 +1182,19 @@ DECLARE
 	partition regclass;
 	obstacle text;
 BEGIN
+	-- stored tags would list customers the policies of the customers table hide
+	FOR a IN
+		SELECT t.* FROM attachments t JOIN pg_class c ON c.oid = t.customers_table
+		WHERE t.tags_table IS NOT NULL AND c.relrowsecurity
+		  AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() d
+					  WHERE d.classid = 'pg_class'::regclass AND d.objid = t.customers_table)
+	LOOP
+		RAISE EXCEPTION 'attachment "%" stores the rule segments of the customers of %', a.attachment_name, a.customers_table
+			USING ERRCODE = 'object_in_use',
+				  DETAIL = 'Its tags table would list customers the row-level security of the table hides.',
+				  HINT = format('Call stop_maintaining(%L) first; maintain_attachment(%L) then judges rules when read.',
+								a.attachment_name, a.attachment_name);
+	END LOOP;
 	FOR a IN
 		SELECT t.* FROM attachments t
 		WHERE t.state_table IS NOT NULL
@@ -1280,6 +1293,53 @@ CREATE EVENT TRIGGER segment_follow_orders_drop ON sql_drop
 
 COMMENT ON EVENT TRIGGER segment_follow_orders_drop IS
 	'detaches attachments whose orders table is dropped and derives the state again when a partition is';
+
+CREATE OR REPLACE FUNCTION @extschema@.customer_tags_obstacle(attachment_name text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	key_number smallint;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = customer_tags_obstacle.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', customer_tags_obstacle.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF a.customers_table IS NULL THEN
+		RETURN format('Attachment "%s" has no customers table.', a.attachment_name);
+	END IF;
+	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = a.customers_table) NOT IN ('r', 'p') THEN
+		RETURN format('%s is not a table: only a table can have the trigger that tags customers.', a.customers_table);
+	END IF;
+	-- the tags would list customers the table's policies hide from readers
+	IF (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = a.customers_table) THEN
+		RETURN format('%s has row-level security enabled.', a.customers_table);
+	END IF;
+	SELECT att.attnum INTO key_number FROM pg_attribute att
+	WHERE att.attrelid = a.customers_table AND att.attname = a.customer_key AND NOT att.attisdropped;
+	-- one row per key at every moment, so that a key's tags are its row's
+	IF NOT EXISTS (SELECT 1 FROM pg_index i
+				   WHERE i.indrelid = a.customers_table AND i.indisunique AND i.indimmediate
+					 AND i.indnkeyatts = 1 AND i.indkey[0] = key_number AND i.indpred IS NULL) THEN
+		RETURN format('%s has no primary key or unique constraint on %I alone, not deferrable.',
+					  a.customers_table, a.customer_key);
+	END IF;
+	IF NOT (SELECT att.attnotnull FROM pg_attribute att
+			WHERE att.attrelid = a.customers_table AND att.attnum = key_number) THEN
+		RETURN format('Column %I of %s may be NULL.', a.customer_key, a.customers_table);
+	END IF;
+	-- the trigger is created, and the table locked while the tags are refilled
+	IF NOT (has_table_privilege(a.customers_table, 'TRIGGER') AND has_table_privilege(a.customers_table, 'UPDATE')) THEN
+		RETURN format('You lack the TRIGGER or UPDATE privilege on %s.', a.customers_table);
+	END IF;
+	RETURN NULL;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.customer_tags_obstacle(text) IS
+	'why the customers table of an attachment cannot have stored tags (no primary key, not a table, row-level security, no TRIGGER or UPDATE privilege); NULL if it can';
 
 CREATE OR REPLACE FUNCTION @extschema@.attachments_check() RETURNS trigger
 	LANGUAGE plpgsql

@@ -24,8 +24,9 @@
 #               transaction)
 #   truncate    TRUNCATE of the table (and of a partition), COPY after it,
 #               and a change of the customer column's type, refused
-#   partitions  (partitioned table) a partition attached, detached,
-#               attached again and dropped
+#   partitions  (partitioned table) a partition with orders attached, then
+#               dropped; one of the table's detached, attached again; one
+#               created and written
 #
 # Clients update and delete only orders they inserted (column writer), so
 # two clients never wait for each other on an order: any wait is on the
@@ -137,10 +138,12 @@ bench() {
 	local log=$work/pgbench.$label.log status=0 failed
 	"$bindir/pgbench" -n --random-seed="$seed" "$@" "$db" >"$log" 2>&1 || status=$?
 	awk -v label="$label" '
-		/^SQL script [0-9]+:/ { script = $4; sub(".*/", "", script); sub("\\.sql$", "", script) }
-		/^ - [0-9]+ transactions/ { printf "  %-11s %-16s %7d transactions\n", label, script, $2 }
-		/^ - number of failed transactions/ { printf "  %-11s %-16s %7d failed\n", label, script, $6 }
-		/^number of (transactions actually processed|failed transactions)/ { print "  " label ": " $0 }
+		function flush() { if (script != "") printf "  %-11s %-18s %6d transactions, %d failed\n", label, script, done, bad }
+		/^SQL script [0-9]+:/ { flush(); script = $4; sub(".*/", "", script); sub("\\.sql$", "", script); done = bad = 0 }
+		/^ - [0-9]+ transactions/ { done = $2 }
+		/^ - number of failed transactions/ { bad = $6 }
+		/^number of (transactions actually processed|failed transactions)/ { total = total "  " label ": " $0 "\n" }
+		END { flush(); printf "%s", total }
 	' "$log"
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
 	if [ "$status" -ne 0 ] || [ "${failed:-x}" != 0 ] || grep -q "aborted" "$log"; then
@@ -150,16 +153,17 @@ bench() {
 	fi
 }
 
-# COPY data: n orders of random customers, some without a time or an amount.
+# COPY data: n orders of random customers, some without an amount, and
+# (nulls = 1) some without a time: the partitioned table's key has one.
 copy_data() {
-	local n=$1 writer=$2
-	awk -v n="$n" -v writer="$writer" -v customers="$customers" -v seed="$RANDOM" 'BEGIN {
+	local n=$1 writer=$2 nulls=${3:-1}
+	awk -v n="$n" -v writer="$writer" -v nulls="$nulls" -v customers="$customers" -v seed="$RANDOM" 'BEGIN {
 		srand(seed)
 		for (i = 0; i < n; i++) {
 			c = 1 + int(rand() * customers)
 			t = sprintf("2024-%02d-%02d %02d:%02d:00+00", 1 + int(rand() * 12), 1 + int(rand() * 28),
 						int(rand() * 24), int(rand() * 60))
-			if (rand() < 0.02) t = "\\N"
+			if (nulls && rand() < 0.02) t = "\\N"
 			a = sprintf("%.2f", rand() * 300 - 10)
 			if (rand() < 0.05) a = "\\N"
 			printf "%d\t%s\t%s\t%d\n", c, t, a, writer
@@ -194,6 +198,9 @@ write_scripts() {
 	local amt1="CASE WHEN :a1 % 25 = 0 THEN NULL ELSE :a1 / 100.0 END"
 	local amt2=":a2 / 100.0"
 	local amt3=":a3 / 100.0"
+	# the partitioned table's key holds the time: no order without one
+	local no_time=NULL
+	[ "$T" != part_orders ] || no_time=$t1
 	local own="writer = :client_id"
 
 	cat >"$dir/insert.sql" <<-SQL
@@ -202,7 +209,7 @@ write_scripts() {
 		INSERT INTO $T (customer_id, t, amount, writer) VALUES (:c1, $t1, $amt1, :client_id);
 		INSERT INTO $T (customer_id, t, amount, writer) VALUES
 			(:c3, $t2, $amt2, :client_id),
-			(CASE WHEN :z = 0 THEN NULL ELSE :c2 END, CASE WHEN :z = 1 THEN NULL ELSE $t3 END, $amt3, :client_id),
+			(CASE WHEN :z = 0 THEN NULL ELSE :c2 END, CASE WHEN :z = 1 THEN $no_time ELSE $t3 END, $amt3, :client_id),
 			(:c1, $t3, $amt2, :client_id),
 			(:c2, $t1, NULL, :client_id);
 		INSERT INTO $T (customer_id, t, amount, writer)
@@ -218,7 +225,7 @@ write_scripts() {
 		UPDATE $T SET customer_id = :c2 WHERE id = (SELECT max(id) FROM $T WHERE customer_id = :c3 AND $own);
 		UPDATE $T SET amount = amount WHERE customer_id = :c1 AND $own;
 		\if :z < 2
-		UPDATE $T SET t = CASE WHEN t IS NULL THEN $t1 END, amount = CASE WHEN amount IS NULL THEN 1 END
+		UPDATE $T SET t = CASE WHEN t IS NULL THEN $t1 ELSE $no_time END, amount = CASE WHEN amount IS NULL THEN 1 END
 		WHERE id = (SELECT max(id) FROM $T WHERE customer_id = :c4 AND $own);
 		\endif
 		UPDATE $T SET amount = amount * 2, customer_id = :c4 WHERE customer_id = :c1 AND $own AND amount < 3;
@@ -353,10 +360,12 @@ write_scripts() {
 	fi
 }
 
+# pgbench options of the scripts any number of clients run, weights times $2
 concurrent_scripts() {
-	local dir=$1
-	echo -f "$dir/insert.sql@6" -f "$dir/update.sql@4" -f "$dir/delete.sql@3" -f "$dir/upsert.sql@3" \
-		-f "$dir/merge.sql@3" -f "$dir/cte.sql@3" -f "$dir/savepoint.sql@3"
+	local dir=$1 x=${2:-1}
+	echo -f "$dir/insert.sql@$((6 * x))" -f "$dir/update.sql@$((4 * x))" -f "$dir/delete.sql@$((3 * x))" \
+		-f "$dir/upsert.sql@$((3 * x))" -f "$dir/merge.sql@$((3 * x))" -f "$dir/cte.sql@$((3 * x))" \
+		-f "$dir/savepoint.sql@$((3 * x))"
 }
 
 # Drops the views, changes the amount column and builds the views again,
@@ -393,16 +402,23 @@ amount_type() {
 }
 
 run_table() {
-	local att=$1 orders=$2 conflict=$3 dir=$work/$1 loop_pid mig_pid copy_pid out rows
+	local att=$1 orders=$2 conflict=$3 nulls=$4 dir=$work/$1 loop_pid mig_pid copy_pid out rows
 	echo "== $att: $orders"
 	write_scripts "$dir" "$orders" "$conflict" "${orders}_id_seq"
 
-	# copy: a first load, and one in a transaction with a savepoint rolled back
-	copy_data 3000 0 >"$dir/load.tsv"
-	copy_data 500 0 >"$dir/more.tsv"
-	copy_data 700 0 >"$dir/lost.tsv"
-	"${psql_db[@]}" <<-SQL
+	# copy: orders loaded before the attachment is maintained, then COPY in a
+	# transaction with a savepoint rolled back
+	copy_data 3000 0 "$nulls" >"$dir/load.tsv"
+	copy_data 500 0 "$nulls" >"$dir/more.tsv"
+	copy_data 700 0 "$nulls" >"$dir/lost.tsv"
+	"${psql_db[@]}" >/dev/null <<-SQL
 		\copy $orders (customer_id, t, amount, writer) FROM '$dir/load.tsv'
+		SET client_min_messages = warning;
+		SELECT count(*) FROM attach('$att', '$orders', 'customer_id', 't', 'amount');
+		SELECT maintain_attachment('$att');
+	SQL
+	check maintain "$att" "$orders"
+	"${psql_db[@]}" <<-SQL
 		BEGIN;
 		\copy $orders (customer_id, t, amount, writer) FROM '$dir/more.tsv'
 		SAVEPOINT s;
@@ -410,14 +426,14 @@ run_table() {
 		ROLLBACK TO SAVEPOINT s;
 		COMMIT;
 	SQL
-	echo "  copy        3500 orders copied, 700 more rolled back to a savepoint"
+	echo "  copy        500 orders copied, 700 more rolled back to a savepoint"
 	check copy "$att" "$orders"
 	if [ "$sabotage" = state ]; then
 		"${psql_db[@]}" -c "UPDATE ${att}_state SET stats = rfm_stats_combine(stats, stats) WHERE customer_id = 7"
 	fi
 
 	# sequential: one client, every kind of write
-	local sequential=(-c 1 -T 8 $(concurrent_scripts "$dir") -f "$dir/immediate.sql@3" -f "$dir/truncate_rollback.sql@1")
+	local sequential=(-c 1 -T 8 $(concurrent_scripts "$dir" 4) -f "$dir/immediate.sql@12" -f "$dir/truncate_rollback.sql@3")
 	[ ! -f "$dir/truncate_part.sql" ] || sequential+=(-f "$dir/truncate_part.sql@1")
 	bench sequential "${sequential[@]}"
 	check sequential "$att" "$orders"
@@ -430,7 +446,7 @@ run_table() {
 	jobs_to_kill+=("$loop_pid")
 	(
 		for i in $(seq 1 12); do
-			copy_data 150 99 | "${psql_db[@]}" -c "\\copy $orders (customer_id, t, amount, writer) FROM STDIN"
+			copy_data 150 99 "$nulls" | "${psql_db[@]}" -c "\\copy $orders (customer_id, t, amount, writer) FROM STDIN"
 			sleep 0.5
 		done
 	) &
@@ -494,7 +510,7 @@ run_table() {
 	SQL
 	echo "  truncate    the table, COPY of 3000 orders and an update after it, in one transaction"
 	check "truncate and copy" "$att" "$orders"
-	if "${psql_db[@]}" -v VERBOSITY=terse 2>"$work/key.err" <<-SQL
+	if "${psql_db[@]}" -v VERBOSITY=terse >/dev/null 2>"$work/key.err" <<-SQL
 		SET client_min_messages = warning;
 		BEGIN;
 		SELECT drop_views('$att');
@@ -509,7 +525,8 @@ run_table() {
 	fi
 	check "refused key change" "$att" "$orders"
 
-	# partitions: attached with orders, detached, attached again, dropped
+	# partitions: one attached with orders of its own, then dropped; one of
+	# the table's detached and attached again; one created and written
 	if [ "$orders" = part_orders ]; then
 		"${psql_db[@]}" <<-SQL
 			CREATE TABLE part_orders_2030 (LIKE part_orders INCLUDING DEFAULTS);
@@ -519,13 +536,13 @@ run_table() {
 			ALTER TABLE part_orders ATTACH PARTITION part_orders_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
 		SQL
 		check "attach partition" "$att" "$orders"
-		"${psql_db[@]}" -c "ALTER TABLE part_orders DETACH PARTITION part_orders_2030"
-		check "detach partition" "$att" "$orders"
-		"${psql_db[@]}" <<-SQL
-			ALTER TABLE part_orders ATTACH PARTITION part_orders_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
-			DROP TABLE part_orders_2030;
-		SQL
-		check "attach and drop partition" "$att" "$orders"
+		"${psql_db[@]}" -c "DROP TABLE part_orders_2030"
+		check "drop partition" "$att" "$orders"
+		rows=$("${psql_db[@]}" -At -c "SELECT count(*) FROM ONLY part_orders_q2")
+		"${psql_db[@]}" -c "ALTER TABLE part_orders DETACH PARTITION part_orders_q2"
+		check "detach partition ($rows orders)" "$att" "$orders"
+		"${psql_db[@]}" -c "ALTER TABLE part_orders ATTACH PARTITION part_orders_q2 FOR VALUES FROM ('2024-04-01') TO ('2024-07-01')"
+		check "attach it again" "$att" "$orders"
 		"${psql_db[@]}" <<-SQL
 			CREATE TABLE part_orders_2031 PARTITION OF part_orders FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');
 			INSERT INTO part_orders (customer_id, t, amount, writer)
@@ -539,8 +556,6 @@ run_table() {
 SET client_min_messages = warning;
 CREATE TABLE plain_orders (id bigserial PRIMARY KEY, customer_id int, t timestamptz, amount numeric(12, 2), writer int);
 CREATE INDEX ON plain_orders (customer_id, writer);
-SELECT count(*) FROM attach('plain', 'plain_orders', 'customer_id', 't', 'amount');
-SELECT maintain_attachment('plain');
 
 CREATE TABLE part_orders (id bigserial, customer_id int, t timestamptz, amount numeric(12, 2), writer int,
 						  PRIMARY KEY (id, t)) PARTITION BY RANGE (t);
@@ -550,12 +565,10 @@ SELECT format('CREATE TABLE part_orders_q%s PARTITION OF part_orders FOR VALUES 
 			  timestamptz '2024-01-01' + make_interval(months => 3 * q))
 FROM generate_series(1, 8) q \gexec
 CREATE TABLE part_orders_other PARTITION OF part_orders DEFAULT;
-SELECT count(*) FROM attach('part', 'part_orders', 'customer_id', 't', 'amount');
-SELECT maintain_attachment('part');
 SQL
 
 start=$SECONDS
-run_table plain plain_orders id
-run_table part part_orders "id, t"
+run_table plain plain_orders id 1
+run_table part part_orders "id, t" 0
 echo "$((SECONDS - start)) s, $failures failed checks"
 [ "$failures" = 0 ]
