@@ -7,6 +7,7 @@
 -- stored values are those state_values() gives.  Two sessions at once are
 -- in test/specs/state_concurrency.spec.
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 CREATE EXTENSION IF NOT EXISTS segment;
 CREATE SCHEMA prod;
 SET segment.as_of = '2026-01-01';
@@ -171,6 +172,33 @@ CREATE TRIGGER feed AFTER INSERT ON prod.mine FOR EACH ROW EXECUTE FUNCTION segm
 INSERT INTO prod.mine VALUES (1, '2025-01-01', 1e9);
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE prod.mine;
+-- nor may a role that does not own the orders table have customers derived
+-- again, or the state refilled, through the functions the extension's event
+-- trigger calls; and an attachment names only tables of its owner's
+CREATE ROLE prod_intruder;
+SET ROLE prod_intruder;
+CREATE TEMP TABLE src (customer_id int);
+SELECT state_derive_again('plain', 'src');
+SELECT state_refill('plain');
+RESET ROLE;
+DROP TABLE src;
+DROP ROLE prod_intruder;
+UPDATE attachments SET cells_table = 'pg_class' WHERE attachment_name = 'plain';
+UPDATE attachments SET orders_partitions = '{pg_class}' WHERE attachment_name = 'plain';
+-- orders that rfm_stats() refuses are refused as they are written
+INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (45001, 18, 'infinity', 3);
+INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (45002, 18, '2025-12-01', 'NaN');
+-- SET CONSTRAINTS IMMEDIATE folds inside a savepoint that then rolls
+-- back: the fold rolls back with it, and the commit folds again
+BEGIN;
+INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (46001, 24, '2025-12-10', 1000);
+SAVEPOINT s;
+SET CONSTRAINTS state_commit IMMEDIATE;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (46002, 24, '2025-12-11', 1);
+COMMIT;
+SELECT order_count(stats) AS orders_of_24 FROM prod.plain_state WHERE customer_id = 24;
+SELECT * FROM prod.differences('plain');
 
 -- time zones: timestamp and date order times are read in the attachment's
 -- time zone (the session's when attach() ran), whoever writes or reads
@@ -226,6 +254,12 @@ SELECT count(*) > 0 AS attached FROM attach('blind', 'prod.blind', 'customer_id'
 SELECT maintain_attachment('blind');
 \echo :LAST_ERROR_SQLSTATE
 SELECT detach('blind');
+-- and so is a key type of the user's, whose equality the state might not share
+CREATE TYPE prod.tier AS ENUM ('gold', 'silver');
+CREATE TABLE prod.tiered (customer_id prod.tier, t timestamptz, amount numeric);
+SELECT count(*) > 0 AS attached FROM attach('tiered', 'prod.tiered', 'customer_id', 't', 'amount');
+SELECT maintain_attachment('tiered');
+SELECT detach('tiered');
 
 -- partitioned orders: writes through the parent and into a partition,
 -- orders moved across partitions, TRUNCATE of one partition, partitions
@@ -275,6 +309,6 @@ DROP TABLE prod.parted;
 SELECT count(*) AS parted_attachments FROM attachments WHERE attachment_name = 'parted';
 SELECT count(*) AS parted_tables FROM pg_class WHERE relname LIKE 'parted\_%' AND relnamespace = 'prod'::regnamespace;
 DROP SCHEMA prod CASCADE;
-SELECT count(*) AS attachments_left FROM attachments WHERE attachment_name IN ('plain', 'secret', 'blind');
+SELECT count(*) AS attachments_left FROM attachments WHERE attachment_name IN ('plain', 'secret', 'blind', 'tiered');
 RESET segment.as_of;
 RESET client_min_messages;

@@ -36,8 +36,16 @@ typedef struct PendingState
 {
 	char		attachment[NAMEDATALEN];	/* hash key */
 	Oid			key_type;		/* of the recorded keys */
-	int			refilled_count; /* events before it are in the state already */
-	SubTransactionId refilled_subxact;	/* that refilled it */
+	int			applied;		/* events before it are in the state already */
+	/*
+	 * Where applied stood after each fold or refill of the transaction, and
+	 * the subtransaction that made it: a subtransaction that rolls back
+	 * takes its folds with it, so applied goes back.
+	 */
+	int			mark_count;
+	int			mark_capacity;
+	int		   *mark_applied;
+	SubTransactionId *mark_subxacts;
 	int			count;
 	int			capacity;
 	StateEventKind *kinds;
@@ -51,8 +59,8 @@ typedef struct PendingState
 } PendingState;
 
 /* state_trigger.c */
-extern PendingState *pending_state_next(PendingState *previous);
-extern void pending_state_forget(PendingState *pending);
+extern PendingState *pending_state_next(void);
+extern void pending_state_applied(PendingState *pending);
 extern void pending_state_refilled(const char *attachment);
 
 /* state_legacy.c */

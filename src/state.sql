@@ -23,16 +23,19 @@ CREATE CONSTRAINT TRIGGER state_commit AFTER INSERT ON @extschema@.state_commits
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_state_commit();
 COMMENT ON TRIGGER state_commit ON @extschema@.state_commits IS
 	'writes the maintained state of a transaction when it commits';
+-- under session_replication_role = replica too, when the triggers that
+-- record orders are made to fire then
+ALTER TABLE @extschema@.state_commits ENABLE ALWAYS TRIGGER state_commit;
 
-CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regclass, customer_column name)
+CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regclass)
 	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass, name) IS
+COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass) IS
 	'has the commit derive again from the orders the customers found in table source (a partition attached or detached)';
 
-CREATE FUNCTION @extschema@.state_refill(attachment_name text, refill_statement text, state_owner oid)
+CREATE FUNCTION @extschema@.state_refill(attachment_name text)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
-COMMENT ON FUNCTION @extschema@.state_refill(text, text, oid) IS
-	'runs the statement that derives every customer of a maintained attachment again, as the owner of its state table';
+COMMENT ON FUNCTION @extschema@.state_refill(text) IS
+	'derives every customer of a maintained attachment again from all its orders, as the owner of its state table; for its owner';
 
 CREATE FUNCTION @extschema@.attachments_changed() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
@@ -115,7 +118,7 @@ COMMENT ON FUNCTION @extschema@.state_row_sql(text, regclass, text, text, text) 
 -- see src/state_fold.c.  No row if the attachment is not maintained.
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
-	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text)
+	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text, relations oid[])
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -141,6 +144,14 @@ BEGIN
 	INTO orders, problem
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
 	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
+	-- the keys recorded go into the state's key column as they are
+	IF key_type IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
+		problem := format('Its keys are of type %s, its state''s of type %s.',
+						  key_type, column_type(a.state_table, 'customer_id'));
+	END IF;
+	relations := ARRAY[a.orders_table, a.state_table, a.cells_table,
+					   (SELECT c.oid FROM pg_class c WHERE c.relname = 'attachments'
+						AND c.relnamespace = (SELECT e.extnamespace FROM pg_extension e WHERE e.extname = 'segment'))];
 	time_type := coalesce(time_type, column_type(a.orders_table, a.order_time_column));
 	amount_type := coalesce(amount_type, column_type(a.orders_table, a.amount_column));
 	stats_of_orders := format('%s.rfm_stats(%s, (o.%I)::pg_catalog.numeric) FILTER (WHERE o.%I IS NOT NULL)',
@@ -336,6 +347,15 @@ BEGIN
 		RETURN format('Column %I of %s is of type %s, not timestamp with time zone, timestamp or date.',
 					  a.order_time_column, a.orders_table, column_type(a.orders_table, a.order_time_column));
 	END IF;
+	-- the state compares keys with pg_catalog's equality, which must be the
+	-- type's own (not, say, citext's through a cast to text)
+	IF (SELECT t.typnamespace FROM pg_type t
+		WHERE t.oid = coalesce(nullif((SELECT b.typbasetype FROM pg_type b
+									   WHERE b.oid = column_type(a.orders_table, a.customer_column)), 0),
+							   column_type(a.orders_table, a.customer_column))) <> 'pg_catalog'::regnamespace THEN
+		RETURN format('Column %I of %s is of type %s: a customer key of a type of PostgreSQL''s own, such as bigint, text or uuid, can be maintained.',
+					  a.customer_column, a.orders_table, column_type(a.orders_table, a.customer_column));
+	END IF;
 	SELECT att.attcollation INTO key_collation FROM pg_attribute att
 	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
 	IF EXISTS (SELECT 1 FROM pg_collation c WHERE c.oid = key_collation AND NOT c.collisdeterministic) THEN
@@ -394,7 +414,6 @@ CREATE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
 	AS $function$
 DECLARE
 	a attachments;
-	statements record;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = rebuild_state.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
@@ -403,12 +422,7 @@ BEGIN
 	END IF;
 	-- no order may change meanwhile: writers wait, and so does this for them
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
-	SELECT * INTO statements FROM state_statements(a.attachment_name, NULL, NULL, NULL);
-	IF statements.problem IS NOT NULL THEN
-		RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
-			USING ERRCODE = 'feature_not_supported', DETAIL = statements.problem;
-	END IF;
-	RETURN state_refill(a.attachment_name, statements.refill, statements.owner);
+	RETURN state_refill(a.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.rebuild_state(text) IS
@@ -691,6 +705,21 @@ $function$;
 COMMENT ON FUNCTION @extschema@.state_stats_at_sql(text, text) IS
 	'the SQL of the statistics of a maintained attachment''s customers at an analysis time: stored, or from the orders for customers with later orders';
 
+-- Whether the current role may read the attachments table: the event
+-- triggers fire for every role's DDL, and one that cannot has no
+-- attachment to follow.
+CREATE FUNCTION @extschema@.readable_attachments() RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
+			  AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+		  FROM pg_catalog.pg_extension e
+			   JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace
+										 AND c.relname OPERATOR(pg_catalog.=) 'attachments'
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
+COMMENT ON FUNCTION @extschema@.readable_attachments() IS
+	'whether the current role may read the attachments table, which the event triggers read';
+
 -- Follows what ALTER TABLE and CREATE TABLE do to the orders tables of
 -- maintained attachments: a partition attached, created or detached has
 -- its customers derived again and gets a TRUNCATE trigger; a changed type
@@ -707,6 +736,10 @@ DECLARE
 	partition regclass;
 	obstacle text;
 BEGIN
+	-- a role that cannot read the attachments has none
+	IF NOT readable_attachments() THEN
+		RETURN;
+	END IF;
 	-- stored tags would list customers the policies of the customers table hide
 	FOR a IN
 		SELECT t.* FROM attachments t JOIN pg_class c ON c.oid = t.customers_table
@@ -725,7 +758,7 @@ BEGIN
 		WHERE t.state_table IS NOT NULL
 		  AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
 					  WHERE c.classid = 'pg_class'::regclass
-						AND (c.objid = t.orders_table OR c.objid = ANY (t.orders_partitions)
+						AND (c.objid = t.orders_table
 							 OR EXISTS (SELECT 1 FROM pg_partition_ancestors(c.objid::regclass) p
 										WHERE p.relid = t.orders_table)))
 		ORDER BY t.attachment_name
@@ -768,7 +801,7 @@ BEGIN
 			SELECT p FROM unnest(a.orders_partitions) p WHERE p <> ALL (now_partitions)
 		LOOP
 			IF (SELECT c.relkind FROM pg_class c WHERE c.oid = partition) = 'r' THEN
-				PERFORM state_derive_again(a.attachment_name, partition, a.customer_column);
+				PERFORM state_derive_again(a.attachment_name, partition);
 			END IF;
 			IF partition <> ALL (now_partitions) THEN
 				EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate',
@@ -795,6 +828,9 @@ CREATE FUNCTION @extschema@.follow_orders_drop() RETURNS event_trigger
 DECLARE
 	a attachments;
 BEGIN
+	IF NOT readable_attachments() THEN
+		RETURN;
+	END IF;
 	FOR a IN
 		SELECT t.* FROM attachments t
 		WHERE EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d

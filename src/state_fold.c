@@ -65,6 +65,7 @@ typedef struct FoldPlans
 	Oid			time_type;
 	Oid			amount_type;
 	Oid			owner;			/* of the state table */
+	Oid			relations[4];	/* whose invalidation drops the plans */
 	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed */
 	SPIPlanPtr	derive;			/* $1 keys */
 	SPIPlanPtr	clear;
@@ -82,7 +83,9 @@ forget_plans(Datum arg, Oid relid)
 		return;
 	hash_seq_init(&scan, plans_by_attachment);
 	while ((plans = hash_seq_search(&scan)) != NULL)
-		plans->valid = false;
+		for (int i = 0; i < (int) lengthof(plans->relations); i++)
+			if (relid == InvalidOid || plans->relations[i] == relid)
+				plans->valid = false;
 }
 
 static void
@@ -180,7 +183,7 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	args[1] = ObjectIdGetDatum(key_type);
 	args[2] = ObjectIdGetDatum(time_type);
 	args[3] = ObjectIdGetDatum(amount_type);
-	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.derive, s.clear, s.owner, s.problem "
+	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.derive, s.clear, s.owner, s.problem, s.relations "
 									   "FROM %s.state_statements($1, $2, $3, $4) s",
 									   quote_identifier(schema)),
 							  4, (Oid[]) {TEXTOID, REGTYPEOID, REGTYPEOID, REGTYPEOID},
@@ -193,6 +196,16 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 		sql[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &found));
 	problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+	{
+		Datum		relations = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &found);
+		Datum	   *elements;
+		int			count;
+
+		deconstruct_array(DatumGetArrayTypeP(relations), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+						  &elements, NULL, &count);
+		for (int i = 0; i < (int) lengthof(plans->relations); i++)
+			plans->relations[i] = i < count ? DatumGetObjectId(elements[i]) : InvalidOid;
+	}
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -234,7 +247,7 @@ array_of(Datum *values, bool *nulls, int count, Oid type)
 void
 state_fold(PendingState *pending, const char *schema)
 {
-	int			start = pending->refilled_count;
+	int			start = pending->applied;
 	bool		cleared = false;
 	Oid			time_type = InvalidOid;
 	Oid			amount_type = InvalidOid;
@@ -294,7 +307,7 @@ state_fold(PendingState *pending, const char *schema)
 	{
 		/* stop_maintaining() or detach() in this transaction: no state to write */
 		SPI_finish();
-		pending_state_forget(pending);
+		pending_state_applied(pending);
 		return;
 	}
 
@@ -339,35 +352,57 @@ state_fold(PendingState *pending, const char *schema)
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();
-	pending_state_forget(pending);
+	pending_state_applied(pending);
 }
 
 /*
- * state_refill(attachment, refill_sql, owner): runs the statement that
- * derives every customer of the attachment again from all its orders, as
- * the owner of the state table, and notes that this transaction's events
- * so far are in the state.  For maintain_attachment() and the event
- * trigger (src/state.sql), which hold a lock on the orders table that
- * keeps writers out meanwhile.
+ * state_refill(attachment): derives every customer of a maintained
+ * attachment again from all its orders, as the owner of the state table,
+ * and notes that this transaction's events so far are in the state.  The
+ * caller must have the rights of that owner, and hold a lock on the orders
+ * table that keeps writers out meanwhile (rebuild_state() takes it).
  */
 Datum
 state_refill(PG_FUNCTION_ARGS)
 {
 	char	   *attachment = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	Oid			owner = PG_GETARG_OID(2);
 	const char *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	Oid			attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
 	Oid			saved_user;
 	int			saved_context;
 	int			nest_level;
+	Datum		args[1];
+	char	   *sql;
+	char	   *problem;
+	Oid			owner;
+	bool		isnull;
 	int64		written;
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	run_as_owner_begin(relation_owner(attachments), schema, &nest_level, &saved_user, &saved_context);
+	args[0] = CStringGetTextDatum(attachment);
+	if (SPI_execute_with_args(psprintf("SELECT s.refill, s.owner, s.problem FROM %s.state_statements($1, NULL, NULL, NULL) s",
+									   quote_identifier(schema)),
+							  1, (Oid[]) {TEXTOID}, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the statements of attachment \"%s\"", attachment);
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("attachment \"%s\" is not maintained", attachment)));
+	sql = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot maintain the state of attachment \"%s\"", attachment),
+				 errdetail("%s", problem)));
 	if (!has_privs_of_role(GetUserId(), owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of the state table of attachment \"%s\"", attachment)));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
 	if (SPI_execute(sql, false, 0) < 0)
 		elog(ERROR, "could not refill the state of attachment \"%s\"", attachment);

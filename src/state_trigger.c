@@ -27,6 +27,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -37,6 +39,8 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -45,6 +49,7 @@
 #include "utils/rel.h"
 
 #include "compat.h"
+#include "exact_sum.h"
 #include "state.h"
 
 PG_FUNCTION_INFO_V1(segment_state_trigger);
@@ -99,11 +104,11 @@ state_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			/* the fold ran at the deferred trigger; anything left would be lost */
-			if (pending_state_next(NULL) != NULL)
+			if (pending_state_next() != NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("the maintained state of attachment \"%s\" was not written",
-								pending_state_next(NULL)->attachment),
+								pending_state_next()->attachment),
 						 errdetail("The deferred trigger state_commit of the segment extension did not run."),
 						 errhint("Do not disable or drop the triggers of the segment extension.")));
 			break;
@@ -138,8 +143,9 @@ state_subxact_callback(SubXactEvent event, SubTransactionId subxact, SubTransact
 	{
 		while (pending->count > 0 && pending->subxacts[pending->count - 1] >= subxact)
 			pending->count--;
-		if (pending->refilled_count > 0 && pending->refilled_subxact >= subxact)
-			pending->refilled_count = 0;
+		while (pending->mark_count > 0 && pending->mark_subxacts[pending->mark_count - 1] >= subxact)
+			pending->mark_count--;
+		pending->applied = pending->mark_count > 0 ? pending->mark_applied[pending->mark_count - 1] : 0;
 	}
 }
 
@@ -157,36 +163,53 @@ state_trigger_init(void)
 	registered = true;
 }
 
-/* The pending attachment after previous (NULL: the first); NULL at the end. */
+/*
+ * The attachment with events not yet in its state, the first by name (so
+ * that two transactions fold the attachments they share in one order);
+ * NULL if none.
+ */
 PendingState *
-pending_state_next(PendingState *previous)
+pending_state_next(void)
 {
 	HASH_SEQ_STATUS scan;
 	PendingState *pending;
-	bool		seen = previous == NULL;
+	PendingState *first = NULL;
 
 	if (pending_by_attachment == NULL)
 		return NULL;
 	hash_seq_init(&scan, pending_by_attachment);
 	while ((pending = hash_seq_search(&scan)) != NULL)
-	{
-		if (seen && pending->count > 0)
-		{
-			hash_seq_term(&scan);
-			return pending;
-		}
-		if (pending == previous)
-			seen = true;
-	}
-	return NULL;
+		if (pending->count > pending->applied &&
+			(first == NULL || strcmp(pending->attachment, first->attachment) < 0))
+			first = pending;
+	return first;
 }
 
-/* Forgets the events of an attachment, once folded. */
+/* Notes that the events of an attachment so far are in its state. */
 void
-pending_state_forget(PendingState *pending)
+pending_state_applied(PendingState *pending)
 {
-	pending->count = 0;
-	pending->refilled_count = 0;
+	if (pending->mark_count == pending->mark_capacity)
+	{
+		int			capacity = Max(8, pending->mark_capacity * 2);
+
+		if (pending->mark_capacity == 0)
+		{
+			pending->mark_applied = MemoryContextAlloc(TopTransactionContext, capacity * sizeof(int));
+			pending->mark_subxacts = MemoryContextAlloc(TopTransactionContext,
+														capacity * sizeof(SubTransactionId));
+		}
+		else
+		{
+			pending->mark_applied = repalloc(pending->mark_applied, capacity * sizeof(int));
+			pending->mark_subxacts = repalloc(pending->mark_subxacts, capacity * sizeof(SubTransactionId));
+		}
+		pending->mark_capacity = capacity;
+	}
+	pending->mark_applied[pending->mark_count] = pending->count;
+	pending->mark_subxacts[pending->mark_count] = GetCurrentSubTransactionId();
+	pending->mark_count++;
+	pending->applied = pending->count;
 }
 
 /*
@@ -201,10 +224,8 @@ pending_state_refilled(const char *attachment)
 	if (pending_by_attachment == NULL)
 		return;
 	pending = hash_search(pending_by_attachment, attachment, HASH_FIND, NULL);
-	if (pending == NULL)
-		return;
-	pending->refilled_count = pending->count;
-	pending->refilled_subxact = GetCurrentSubTransactionId();
+	if (pending != NULL)
+		pending_state_applied(pending);
 }
 
 /* The extension's schema: that of this module's functions. */
@@ -268,7 +289,8 @@ pending_state_of(const char *attachment)
 	if (!found)
 	{
 		pending->key_type = InvalidOid;
-		pending->refilled_count = 0;
+		pending->applied = 0;
+		pending->mark_count = pending->mark_capacity = 0;
 		pending->count = 0;
 		pending->capacity = 0;
 	}
@@ -327,6 +349,49 @@ check_key_type(PendingState *pending, const OrdersColumns *columns)
 				 errmsg("the customer column of the orders of attachment \"%s\" changed type in this transaction",
 						columns->attachment)));
 	pending->key_type = columns->key_type;
+}
+
+/*
+ * Refuses an order that rfm_stats() would refuse, while it is written, so
+ * that the error names it rather than arriving at commit: an infinite time,
+ * a NaN or infinite amount.
+ */
+static void
+check_order(const OrdersColumns *columns, Datum key, Datum order_time, Datum amount, bool amount_null)
+{
+	bool		finite_time = true;
+	bool		finite_amount = true;
+
+	if (columns->time_type == DATEOID)
+		finite_time = !DATE_NOT_FINITE(DatumGetDateADT(order_time));
+	else
+		finite_time = !TIMESTAMP_NOT_FINITE(DatumGetTimestamp(order_time));
+	if (!amount_null)
+	{
+		if (columns->amount_type == FLOAT8OID)
+			finite_amount = !isnan(DatumGetFloat8(amount)) && !isinf(DatumGetFloat8(amount));
+		else if (columns->amount_type == FLOAT4OID)
+			finite_amount = !isnan(DatumGetFloat4(amount)) && !isinf(DatumGetFloat4(amount));
+		else if (columns->amount_type == NUMERICOID)
+		{
+			struct varlena *value = PG_DETOAST_DATUM_PACKED(amount);
+
+			finite_amount = numeric_payload_is_finite(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+		}
+	}
+	if (!finite_time || !finite_amount)
+	{
+		Oid			output;
+		bool		varlena;
+
+		getTypeOutputInfo(columns->key_type, &output, &varlena);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(finite_time ? "order amount must be a finite number" : "order time must be finite"),
+				 errdetail("An order of customer %s of attachment \"%s\" has an infinite time or a NaN or infinite amount.",
+						   OidOutputFunctionCall(output, key), columns->attachment),
+				 errhint("Leave such orders out, or give them a time and an amount that are numbers.")));
+	}
 }
 
 /* Records one event; its values are copied into transaction memory. */
@@ -623,6 +688,7 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 		if (isnull)				/* an order without a time is no order */
 			return PointerGetDatum(NULL);
 		amount = heap_getattr(row, columns->amount, desc, &amount_null);
+		check_order(columns, key, order_time, amount, amount_null);
 		record_event(schema, columns, STATE_ORDER_ADDED, key, order_time, amount, amount_null);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
@@ -670,7 +736,7 @@ segment_state_commit(PG_FUNCTION_ARGS)
 	schema = extension_schema(fcinfo);
 	/* events recorded by the fold itself (a trigger on a state table) come around again */
 	commit_marked = false;
-	while ((pending = pending_state_next(NULL)) != NULL)
+	while ((pending = pending_state_next()) != NULL)
 		state_fold(pending, schema);
 
 	run_as_owner_begin(relation_owner(RelationGetRelid(trigdata->tg_relation)), schema,
@@ -688,10 +754,11 @@ segment_state_commit(PG_FUNCTION_ARGS)
 }
 
 /*
- * state_derive_again(attachment, source, customer_column): has the commit
- * derive again, from the orders, the customers of table source, a
- * partition attached to or detached from the attachment's orders table.
- * For the extension's event trigger; the caller must own source.
+ * state_derive_again(attachment, source): has the commit derive again, from
+ * the orders, the customers of table source, a partition attached to or
+ * detached from the attachment's orders table.  For the extension's event
+ * trigger: the caller must own the orders table, and source's customer
+ * column must have the state's key type.
  */
 Datum
 state_derive_again(PG_FUNCTION_ARGS)
@@ -700,9 +767,17 @@ state_derive_again(PG_FUNCTION_ARGS)
 	char	   *attachment;
 	Oid			source;
 	OrdersColumns columns;
-	AttrNumber	attnum;
+	Oid			attachments;
+	Oid			saved_user;
+	int			saved_context;
+	int			nest_level;
+	Datum		args[2];
+	Oid			orders;
+	Oid			state_key_type;
+	char	   *customer;
+	bool		isnull;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_VOID();
 	state_trigger_init();
 	schema = extension_schema(fcinfo);
@@ -712,17 +787,46 @@ state_derive_again(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
 				 errmsg("attachment name \"%s\" is too long", attachment)));
-	if (!relation_owned_by_current_user(source))
+
+	attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
+	run_as_owner_begin(relation_owner(attachments), schema, &nest_level, &saved_user, &saved_context);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(attachment);
+	if (SPI_execute_with_args(psprintf("SELECT a.orders_table, a.customer_column::text, "
+									   "%s.column_type(a.state_table, 'customer_id') "
+									   "FROM %s.attachments a "
+									   "WHERE a.attachment_name OPERATOR(pg_catalog.=) $1 AND a.state_table IS NOT NULL",
+									   quote_identifier(schema), quote_identifier(schema)),
+							  1, (Oid[]) {TEXTOID}, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the attachment");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("attachment \"%s\" is not maintained", attachment)));
+	orders = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	customer = MemoryContextStrdup(TopTransactionContext,
+								   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	state_key_type = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	SPI_finish();
+	run_as_owner_end(nest_level, saved_user, saved_context);
+
+	if (!relation_owned_by_current_user(orders))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of table %s", get_rel_name(source))));
-	attnum = get_attnum(source, NameStr(*PG_GETARG_NAME(2)));
-	if (attnum == InvalidAttrNumber)
-		PG_RETURN_VOID();
+				 errmsg("must be owner of the orders table of attachment \"%s\"", attachment)));
 	memset(&columns, 0, sizeof(columns));
 	strlcpy(columns.attachment, attachment, NAMEDATALEN);
-	columns.customer = attnum;
-	columns.key_type = get_atttype(source, attnum);
+	columns.customer = get_attnum(source, customer);
+	if (columns.customer == InvalidAttrNumber)
+		PG_RETURN_VOID();
+	columns.key_type = get_atttype(source, columns.customer);
+	if (columns.key_type != state_key_type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of %s is of type %s, not the customer key type %s of attachment \"%s\"",
+						customer, get_rel_name(source), format_type_be(columns.key_type),
+						format_type_be(state_key_type), attachment)));
 	record_customers_of(schema, &columns, source, relation_owner(source));
 	PG_RETURN_VOID();
 }
