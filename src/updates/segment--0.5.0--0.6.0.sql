@@ -122,15 +122,14 @@ BEGIN
 		-- a customer whose last order is after the analysis time counts
 		-- with the orders at or before it, as an unmaintained attachment
 		-- counts it (state_stats_at_sql())
-		stats_source := format('SELECT s.customer_id,
-		   CASE WHEN %3$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
-				ELSE (SELECT %3$s.rfm_stats(%4$s, o.%5$I::numeric) FROM %6$s o
-					  WHERE o.%7$I = s.customer_id AND %4$s <= clock.as_of) END AS stats,
-		   s.scores AS stored_scores,
-		   s.lifecycle_stage AS stored_stage, s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
-	FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock', a.state_table, ext, ext,
-			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
-			a.amount_column, a.orders_table, a.customer_column);
+		stats_source := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid
+	FROM (SELECT s.customer_id,
+				 CASE WHEN %2$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
+					  ELSE %2$s.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
+				 s.scores AS stored_scores, s.lifecycle_stage AS stored_stage,
+				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
+		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
+	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
 		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
 				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
 		   r.population_average_order_value', ext);
@@ -573,17 +572,19 @@ CREATE CONSTRAINT TRIGGER state_commit AFTER INSERT ON @extschema@.state_commits
 COMMENT ON TRIGGER state_commit ON @extschema@.state_commits IS
 	'writes the maintained state of a transaction when it commits';
 
-CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regclass, customer_column name)
+ALTER TABLE @extschema@.state_commits ENABLE ALWAYS TRIGGER state_commit;
+
+CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regclass)
 	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C;
 
-COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass, name) IS
+COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass) IS
 	'has the commit derive again from the orders the customers found in table source (a partition attached or detached)';
 
-CREATE FUNCTION @extschema@.state_refill(attachment_name text, refill_statement text, state_owner oid)
+CREATE FUNCTION @extschema@.state_refill(attachment_name text)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
-COMMENT ON FUNCTION @extschema@.state_refill(text, text, oid) IS
-	'runs the statement that derives every customer of a maintained attachment again, as the owner of its state table';
+COMMENT ON FUNCTION @extschema@.state_refill(text) IS
+	'derives every customer of a maintained attachment again from all its orders, as the owner of its state table; for its owner';
 
 CREATE FUNCTION @extschema@.attachments_changed() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
@@ -651,7 +652,7 @@ COMMENT ON FUNCTION @extschema@.state_row_sql(text, regclass, text, text, text) 
 
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
-	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text)
+	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text, relations oid[])
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -677,6 +678,14 @@ BEGIN
 	INTO orders, problem
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
 	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
+	-- the keys recorded go into the state's key column as they are
+	IF key_type IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
+		problem := format('Its keys are of type %s, its state''s of type %s.',
+						  key_type, column_type(a.state_table, 'customer_id'));
+	END IF;
+	relations := ARRAY[a.orders_table, a.state_table, a.cells_table,
+					   (SELECT c.oid FROM pg_class c WHERE c.relname = 'attachments'
+						AND c.relnamespace = (SELECT e.extnamespace FROM pg_extension e WHERE e.extname = 'segment'))];
 	time_type := coalesce(time_type, column_type(a.orders_table, a.order_time_column));
 	amount_type := coalesce(amount_type, column_type(a.orders_table, a.amount_column));
 	stats_of_orders := format('%s.rfm_stats(%s, (o.%I)::pg_catalog.numeric) FILTER (WHERE o.%I IS NOT NULL)',
@@ -851,6 +860,15 @@ BEGIN
 		RETURN format('Column %I of %s is of type %s, not timestamp with time zone, timestamp or date.',
 					  a.order_time_column, a.orders_table, column_type(a.orders_table, a.order_time_column));
 	END IF;
+	-- the state compares keys with pg_catalog's equality, which must be the
+	-- type's own (not, say, citext's through a cast to text)
+	IF (SELECT t.typnamespace FROM pg_type t
+		WHERE t.oid = coalesce(nullif((SELECT b.typbasetype FROM pg_type b
+									   WHERE b.oid = column_type(a.orders_table, a.customer_column)), 0),
+							   column_type(a.orders_table, a.customer_column))) <> 'pg_catalog'::regnamespace THEN
+		RETURN format('Column %I of %s is of type %s: a customer key of a type of PostgreSQL''s own, such as bigint, text or uuid, can be maintained.',
+					  a.customer_column, a.orders_table, column_type(a.orders_table, a.customer_column));
+	END IF;
 	SELECT att.attcollation INTO key_collation FROM pg_attribute att
 	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
 	IF EXISTS (SELECT 1 FROM pg_collation c WHERE c.oid = key_collation AND NOT c.collisdeterministic) THEN
@@ -906,7 +924,6 @@ CREATE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
 	AS $function$
 DECLARE
 	a attachments;
-	statements record;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = rebuild_state.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
@@ -915,12 +932,7 @@ BEGIN
 	END IF;
 	-- no order may change meanwhile: writers wait, and so does this for them
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
-	SELECT * INTO statements FROM state_statements(a.attachment_name, NULL, NULL, NULL);
-	IF statements.problem IS NOT NULL THEN
-		RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
-			USING ERRCODE = 'feature_not_supported', DETAIL = statements.problem;
-	END IF;
-	RETURN state_refill(a.attachment_name, statements.refill, statements.owner);
+	RETURN state_refill(a.attachment_name);
 END
 $function$;
 
@@ -1143,6 +1155,34 @@ BEGIN
 END
 $function$;
 
+CREATE FUNCTION @extschema@.state_stats_at(attachment_name text, customer anyelement, as_of timestamptz)
+	RETURNS @extschema@.rfm_stats
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	order_time text;
+	result rfm_stats;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', state_stats_at.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	order_time := order_time_sql(format('o.%I', a.order_time_column),
+								 column_type(a.orders_table, a.order_time_column), a.time_zone);
+	EXECUTE format('SELECT rfm_stats(%1$s, o.%2$I::numeric) FILTER (WHERE o.%3$I IS NOT NULL) FROM %4$s o '
+				   'WHERE o.%5$I = $1 AND %1$s <= $2',
+				   order_time, a.amount_column, a.order_time_column, a.orders_table, a.customer_column)
+		INTO result USING customer, as_of;
+	RETURN result;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.state_stats_at(text, anyelement, timestamptz) IS
+	'the statistics of a customer of a maintained attachment from the orders at or before as_of; for customers whose last order is later';
+
 CREATE FUNCTION @extschema@.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -1150,26 +1190,34 @@ CREATE FUNCTION @extschema@.state_stats_at_sql(attachment_name text, as_of_sql t
 DECLARE
 	a attachments;
 	ext text;
-	order_time text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at_sql.attachment_name;
 	SELECT format('%I', n.nspname) INTO ext
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
-	order_time := order_time_sql(format('o.%I', a.order_time_column),
-								 column_type(a.orders_table, a.order_time_column), a.time_zone);
 	RETURN format($sql$SELECT k.customer_id, k.stats FROM (
 	SELECT s.customer_id,
 		   CASE WHEN %1$s.last_order_time(s.stats) OPERATOR(pg_catalog.<=) %2$s THEN s.stats
-				ELSE (SELECT %1$s.rfm_stats(%3$s, (o.%4$I)::pg_catalog.numeric)
-					  FROM %5$s o
-					  WHERE o.%6$I OPERATOR(pg_catalog.=) s.customer_id AND %3$s OPERATOR(pg_catalog.<=) %2$s) END AS stats
-	FROM %7$s s) k WHERE k.stats IS NOT NULL$sql$,
-		ext, as_of_sql, order_time, a.amount_column, a.orders_table, a.customer_column, a.state_table);
+				ELSE %1$s.state_stats_at(%3$L, s.customer_id, %2$s) END AS stats
+	FROM %4$s s) k WHERE k.stats IS NOT NULL$sql$,
+		ext, as_of_sql, a.attachment_name, a.state_table);
 END
 $function$;
 
 COMMENT ON FUNCTION @extschema@.state_stats_at_sql(text, text) IS
 	'the SQL of the statistics of a maintained attachment''s customers at an analysis time: stored, or from the orders for customers with later orders';
+
+CREATE FUNCTION @extschema@.readable_attachments() RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
+			  AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+		  FROM pg_catalog.pg_extension e
+			   JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace
+										 AND c.relname OPERATOR(pg_catalog.=) 'attachments'
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
+
+COMMENT ON FUNCTION @extschema@.readable_attachments() IS
+	'whether the current role may read the attachments table, which the event triggers read';
 
 CREATE FUNCTION @extschema@.follow_orders_ddl() RETURNS event_trigger
 	LANGUAGE plpgsql
@@ -1182,6 +1230,10 @@ DECLARE
 	partition regclass;
 	obstacle text;
 BEGIN
+	-- a role that cannot read the attachments has none
+	IF NOT readable_attachments() THEN
+		RETURN;
+	END IF;
 	-- stored tags would list customers the policies of the customers table hide
 	FOR a IN
 		SELECT t.* FROM attachments t JOIN pg_class c ON c.oid = t.customers_table
@@ -1200,9 +1252,9 @@ BEGIN
 		WHERE t.state_table IS NOT NULL
 		  AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
 					  WHERE c.classid = 'pg_class'::regclass
-						AND (c.objid = t.orders_table OR c.objid = ANY (t.orders_partitions)
-							 OR c.objid IN (SELECT p.relid FROM pg_partition_ancestors(c.objid::regclass) p
-											WHERE p.relid = t.orders_table)))
+						AND (c.objid = t.orders_table
+							 OR EXISTS (SELECT 1 FROM pg_partition_ancestors(c.objid::regclass) p
+										WHERE p.relid = t.orders_table)))
 		ORDER BY t.attachment_name
 	LOOP
 		IF column_type(a.orders_table, a.customer_column) IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
@@ -1235,14 +1287,19 @@ BEGIN
 			PERFORM rebuild_state(a.attachment_name);
 			CONTINUE;
 		END IF;
-		-- attached or created, and detached: their customers
+		-- attached or created, and detached: their customers; a detached
+		-- table keeps no trigger of the attachment
 		FOR partition IN
 			SELECT p FROM unnest(now_partitions) p WHERE p <> ALL (coalesce(a.orders_partitions, '{}'))
 			UNION ALL
 			SELECT p FROM unnest(a.orders_partitions) p WHERE p <> ALL (now_partitions)
 		LOOP
 			IF (SELECT c.relkind FROM pg_class c WHERE c.oid = partition) = 'r' THEN
-				PERFORM state_derive_again(a.attachment_name, partition, a.customer_column);
+				PERFORM state_derive_again(a.attachment_name, partition);
+			END IF;
+			IF partition <> ALL (now_partitions) THEN
+				EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'segment_' || a.attachment_name || '_state_truncate',
+							   partition);
 			END IF;
 		END LOOP;
 	END LOOP;
@@ -1266,6 +1323,9 @@ CREATE FUNCTION @extschema@.follow_orders_drop() RETURNS event_trigger
 DECLARE
 	a attachments;
 BEGIN
+	IF NOT readable_attachments() THEN
+		RETURN;
+	END IF;
 	FOR a IN
 		SELECT t.* FROM attachments t
 		WHERE EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
@@ -1373,6 +1433,21 @@ BEGIN
 			NEW.state_table, NEW.attachment_name, NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	IF NEW.cells_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.cells_table IS DISTINCT FROM OLD.cells_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.cells_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'cells table % of attachment "%" must be a table of yours in schema %',
+			NEW.cells_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- the event triggers act on what the row lists as partitions
+	IF (TG_OP = 'INSERT' OR NEW.orders_partitions IS DISTINCT FROM OLD.orders_partitions)
+	   AND EXISTS (SELECT 1 FROM unnest(NEW.orders_partitions) p
+				   WHERE p NOT IN (SELECT t.relid FROM pg_partition_tree(NEW.orders_table) t)) THEN
+		RAISE EXCEPTION 'the partitions of attachment "%" must be partitions of %', NEW.attachment_name, NEW.orders_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	IF NEW.tags_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.tags_table IS DISTINCT FROM OLD.tags_table)
 	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 					   WHERE c.oid = NEW.tags_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
@@ -1402,6 +1477,9 @@ BEGIN
 	RETURN NEW;
 END
 $function$;
+
+COMMENT ON FUNCTION @extschema@.attachments_check() IS
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state, cells and tags tables the row names';
 
 ALTER POLICY attachments_update ON @extschema@.attachments
 	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true))
