@@ -87,8 +87,9 @@ COMMENT ON FUNCTION @extschema@.order_time_sql(text, regtype, text) IS
 	'the SQL that reads an order time of this type as a timestamptz: timestamp and date in the attachment''s time zone';
 
 -- The SQL of a state row's values after customer_id, from the SQL of its
--- statistics and of its previous span: one row of a SELECT.
-CREATE FUNCTION @extschema@.state_row_sql(attachment_name text, cells regclass, stats_sql text,
+-- statistics, of the thresholds it is scored against and of its previous
+-- span: one row of a SELECT.
+CREATE FUNCTION @extschema@.state_row_sql(cells regclass, stats_sql text, thresholds_sql text,
 										  previous_from_sql text, previous_until_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -102,20 +103,19 @@ BEGIN
 	   COALESCE((SELECT c.segments FROM %1$s c WHERE c.scores OPERATOR(%2$s.=) v.scores), '{}'::%2$s.segment_set),
 	   v.scored_at, v.valid_until, v.valid_from
 FROM (SELECT %3$s AS stats) m,
-	 %2$s.state_values(m.stats, (SELECT %2$s.segment_as_of()),
-					   (SELECT t.thresholds FROM %2$s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %4$L),
-					   %5$s, %6$s) v$row$,
+	 %2$s.state_values(m.stats, (SELECT %2$s.segment_as_of()), %4$s, %5$s, %6$s) v$row$,
 		(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		 WHERE c.oid = cells),
-		ext, stats_sql, attachment_name, previous_from_sql, previous_until_sql);
+		ext, stats_sql, thresholds_sql, previous_from_sql, previous_until_sql);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.state_row_sql(text, regclass, text, text, text) IS
-	'the SQL of the values of a state row after customer_id, given the SQL of its statistics and previous span; every statement that writes state rows uses it';
+COMMENT ON FUNCTION @extschema@.state_row_sql(regclass, text, text, text, text) IS
+	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds and of its previous span; every statement that writes state rows uses it';
 
 -- The statements that write the state of a maintained attachment, for
 -- keys, times and amounts of these types (NULL: the orders columns' own):
--- see src/state_fold.c.  No row if the attachment is not maintained.
+-- see src/state_fold.c.  The merge takes the stored thresholds as $5, the
+-- derive as $2.  No row if the attachment is not maintained.
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
 	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text, relations oid[])
@@ -129,6 +129,7 @@ DECLARE
 	orders text;
 	columns text := 'stats, scores, lifecycle_stage, segments, scored_at, valid_until, valid_from';
 	stats_of_orders text;
+	stored_thresholds text;
 BEGIN
 	SELECT * INTO a FROM attachments t
 	WHERE t.attachment_name = state_statements.attachment_name AND t.state_table IS NOT NULL;
@@ -144,16 +145,27 @@ BEGIN
 	INTO orders, problem
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
 	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
-	-- the keys recorded go into the state's key column as they are
+	-- the keys recorded go into the state's key column as they are, and
+	-- every column must be of the type the statements write
 	IF key_type IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
 		problem := format('Its keys are of type %s, its state''s of type %s.',
 						  key_type, column_type(a.state_table, 'customer_id'));
 	END IF;
+	SELECT coalesce(problem, format('Column %I of %s is of type %s, not %s.', c.name, a.state_table,
+									coalesce(column_type(a.state_table, c.name)::text, 'missing'), c.type))
+	INTO problem
+	FROM (VALUES ('stats'::name, 'rfm_stats'::regtype), ('scores', 'rfm'), ('lifecycle_stage', 'text'),
+				 ('segments', 'segment_set'), ('scored_at', 'timestamptz'), ('valid_until', 'timestamptz'),
+				 ('valid_from', 'timestamptz')) c(name, type)
+	WHERE column_type(a.state_table, c.name) IS DISTINCT FROM c.type
+	LIMIT 1;
 	relations := ARRAY[a.orders_table, a.state_table, a.cells_table,
 					   (SELECT c.oid FROM pg_class c WHERE c.relname = 'attachments'
 						AND c.relnamespace = (SELECT e.extnamespace FROM pg_extension e WHERE e.extname = 'segment'))];
 	time_type := coalesce(time_type, column_type(a.orders_table, a.order_time_column));
 	amount_type := coalesce(amount_type, column_type(a.orders_table, a.amount_column));
+	stored_thresholds := format('(SELECT t.thresholds FROM %s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
+								ext, a.attachment_name);
 	stats_of_orders := format('%s.rfm_stats(%s, (o.%I)::pg_catalog.numeric) FILTER (WHERE o.%I IS NOT NULL)',
 							  ext, order_time_sql(format('o.%I', a.order_time_column),
 												  column_type(a.orders_table, a.order_time_column), a.time_zone),
@@ -181,8 +193,8 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 		order_time_sql('e.order_time', time_type, a.time_zone),
 		format_type(key_type, NULL), format_type(time_type, NULL), format_type(amount_type, NULL),
 		ext, state, columns,
-		state_row_sql(a.attachment_name, a.cells_table, 'c.added', 'NULL', 'NULL'),
-		state_row_sql(a.attachment_name, a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext),
+		state_row_sql(a.cells_table, 'c.added', '$5', 'NULL', 'NULL'),
+		state_row_sql(a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5',
 					  's.valid_from', 's.valid_until'));
 
 	derive := format($sql$WITH fresh AS (
@@ -196,7 +208,7 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 UPDATE %5$s s SET (%6$s) = (%7$s)
 FROM fresh f WHERE s.customer_id OPERATOR(pg_catalog.=) f.customer_id AND f.stats IS NOT NULL$sql$,
 		stats_of_orders, orders, a.customer_column, format_type(key_type, NULL), state, columns,
-		state_row_sql(a.attachment_name, a.cells_table, 'f.stats', 's.valid_from', 's.valid_until'));
+		state_row_sql(a.cells_table, 'f.stats', '$2', 's.valid_from', 's.valid_until'));
 
 	clear := format('DELETE FROM %s', state);
 
@@ -213,7 +225,7 @@ ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
 	(excluded.stats, excluded.scores, excluded.lifecycle_stage, excluded.segments, excluded.scored_at,
 	 excluded.valid_until, excluded.valid_from)$sql$,
 		a.customer_column, stats_of_orders, orders, state, columns,
-		state_row_sql(a.attachment_name, a.cells_table, 'f.stats', 'NULL', 'NULL'));
+		state_row_sql(a.cells_table, 'f.stats', stored_thresholds, 'NULL', 'NULL'));
 	RETURN NEXT;
 END
 $function$;
@@ -283,7 +295,10 @@ BEGIN
 				   'FROM (SELECT k.customer_id FROM %1$s k%3$s ORDER BY k.customer_id FOR UPDATE) k '
 				   'WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id',
 				   a.state_table,
-				   state_row_sql(a.attachment_name, a.cells_table, 's.stats', 's.valid_from', 's.valid_until'),
+				   state_row_sql(a.cells_table, 's.stats',
+								 format('(SELECT t.thresholds FROM attachments t WHERE t.attachment_name = %L)',
+										a.attachment_name),
+								 's.valid_from', 's.valid_until'),
 				   CASE WHEN only_expired
 						THEN ' WHERE k.valid_until IS NULL OR k.valid_until <= segment_as_of() OR k.valid_from > segment_as_of()'
 						ELSE '' END);

@@ -49,6 +49,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "storage/lmgr.h"
 
 #include "prepared.h"
 #include "state.h"
@@ -67,8 +68,11 @@ typedef struct FoldPlans
 	Oid			owner;			/* of the state table */
 	Oid			relations[4];	/* whose invalidation drops the plans */
 	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed */
-	SPIPlanPtr	derive;			/* $1 keys */
+	SPIPlanPtr	derive;			/* $1 keys, $2 thresholds */
 	SPIPlanPtr	clear;
+	Oid			state_table;
+	Oid			attachments_owner;
+	SPIPlanPtr	thresholds;		/* $1 attachment; as attachments_owner */
 } FoldPlans;
 
 static HTAB *plans_by_attachment = NULL;
@@ -149,7 +153,8 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	char	   *sql[3];
 	Oid			owner;
 	char	   *problem;
-	Oid			array_types[4];
+	Oid			array_types[5];
+	Oid			thresholds_type;
 
 	if (plans_by_attachment == NULL)
 	{
@@ -172,9 +177,10 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 		SPI_freeplan(plans->merge);
 		SPI_freeplan(plans->derive);
 		SPI_freeplan(plans->clear);
+		SPI_freeplan(plans->thresholds);
 	}
 	plans->valid = false;
-	plans->merge = plans->derive = plans->clear = NULL;
+	plans->merge = plans->derive = plans->clear = plans->thresholds = NULL;
 
 	/* the attachment is read past its row-level security: the writer need not see it */
 	attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
@@ -213,15 +219,27 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 				 errdetail("%s", problem),
 				 errhint("Call stop_maintaining('%s'): its views then read the orders.", attachment)));
 
+	thresholds_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("rfm_thresholds"),
+									  ObjectIdGetDatum(get_namespace_oid(schema, false)));
 	array_types[0] = get_array_type(key_type);
 	array_types[1] = get_array_type(time_type);
 	array_types[2] = get_array_type(amount_type);
 	array_types[3] = BOOLARRAYOID;
+	array_types[4] = thresholds_type;
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
-	plans->merge = prepare_kept(sql[0], 4, array_types);
-	plans->derive = prepare_kept(sql[1], 1, array_types);
+	plans->merge = prepare_kept(sql[0], 5, array_types);
+	plans->derive = prepare_kept(sql[1], 2, (Oid[]) {array_types[0], thresholds_type});
 	plans->clear = prepare_kept(sql[2], 0, NULL);
 	run_as_owner_end(nest_level, saved_user, saved_context);
+	/* the thresholds are read past the attachments' row-level security */
+	plans->attachments_owner = relation_owner(attachments);
+	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
+	plans->thresholds = prepare_kept(psprintf("SELECT t.thresholds FROM %s.attachments t "
+											  "WHERE t.attachment_name OPERATOR(pg_catalog.=) $1",
+											  quote_identifier(schema)),
+									 1, (Oid[]) {TEXTOID});
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	plans->state_table = plans->relations[1];
 	plans->key_type = key_type;
 	plans->time_type = time_type;
 	plans->amount_type = amount_type;
@@ -261,7 +279,9 @@ state_fold(PendingState *pending, const char *schema)
 	Datum	   *keys;
 	Datum	   *changed_keys;
 	FoldPlans  *plans;
-	Datum		args[4];
+	Datum		args[5];
+	Datum		thresholds;
+	bool		no_thresholds;
 	Oid			saved_user;
 	int			saved_context;
 	int			nest_level;
@@ -333,6 +353,21 @@ state_fold(PendingState *pending, const char *schema)
 			changed_keys[changed_count++] = keys[i];
 	}
 
+	/*
+	 * Writers wait out a refresh of the thresholds, which locks the state
+	 * table, before reading them: the rows written are scored against the
+	 * thresholds of the rows the refresh rescored.
+	 */
+	LockRelationOid(plans->state_table, RowExclusiveLock);
+	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
+	args[0] = CStringGetTextDatum(pending->attachment);
+	run_prepared(plans->thresholds, args, NULL);
+	thresholds = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_thresholds)
+		: (Datum) 0;
+	if (SPI_processed != 1)
+		no_thresholds = true;
+	run_as_owner_end(nest_level, saved_user, saved_context);
+
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
 	if (cleared)
 		run_prepared(plans->clear, NULL, NULL);
@@ -342,13 +377,15 @@ state_fold(PendingState *pending, const char *schema)
 		args[1] = PointerGetDatum(array_of(times, time_nulls, count, time_type));
 		args[2] = PointerGetDatum(array_of(amounts, amount_nulls, count, amount_type));
 		args[3] = PointerGetDatum(array_of(changed, NULL, count, BOOLOID));
-		run_prepared(plans->merge, args, NULL);
+		args[4] = thresholds;
+		run_prepared(plans->merge, args, no_thresholds ? "    n" : NULL);
 	}
 	if (changed_count > 0)
 	{
 		/* a statement of its own: under READ COMMITTED its snapshot follows the locks */
 		args[0] = PointerGetDatum(array_of(changed_keys, NULL, changed_count, pending->key_type));
-		run_prepared(plans->derive, args, NULL);
+		args[1] = thresholds;
+		run_prepared(plans->derive, args, no_thresholds ? " n" : NULL);
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();

@@ -47,8 +47,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "compat.h"
+#include "prepared.h"
 #include "exact_sum.h"
 #include "state.h"
 
@@ -80,6 +82,39 @@ static HTAB *pending_by_attachment = NULL;
 /* Whether this transaction inserted its row into state_commits, and where. */
 static bool commit_marked = false;
 static SubTransactionId commit_marked_subxact = InvalidSubTransactionId;
+
+/*
+ * The statements that insert and delete that row, kept while the schema
+ * names stay: a renamed schema has them prepared again.
+ */
+static SPIPlanPtr commit_insert = NULL;
+static SPIPlanPtr commit_delete = NULL;
+static bool commit_statements_valid = false;
+
+static void
+forget_commit_statements(Datum arg, int cacheid, uint32 hashvalue)
+{
+	commit_statements_valid = false;
+}
+
+/* The statements on state_commits, prepared if need be (inside SPI, as its owner). */
+static void
+commit_statements(const char *schema)
+{
+	if (commit_statements_valid)
+		return;
+	if (commit_insert != NULL)
+		SPI_freeplan(commit_insert);
+	if (commit_delete != NULL)
+		SPI_freeplan(commit_delete);
+	commit_insert = commit_delete = NULL;
+	commit_insert = prepare_kept(psprintf("INSERT INTO %s.state_commits DEFAULT VALUES", quote_identifier(schema)),
+								 0, NULL);
+	commit_delete = prepare_kept(psprintf("DELETE FROM %s.state_commits WHERE ctid OPERATOR(pg_catalog.=) $1",
+										  quote_identifier(schema)),
+								 1, (Oid[]) {TIDOID});
+	commit_statements_valid = true;
+}
 
 static void
 forget_columns(Datum arg, Oid relid)
@@ -158,6 +193,7 @@ state_trigger_init(void)
 	if (registered)
 		return;
 	CacheRegisterRelcacheCallback(forget_columns, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_commit_statements, (Datum) 0);
 	RegisterXactCallback(state_xact_callback, NULL);
 	RegisterSubXactCallback(state_subxact_callback, NULL);
 	registered = true;
@@ -259,9 +295,8 @@ mark_commit(const char *schema)
 	run_as_owner_begin(relation_owner(marker), schema, &nest_level, &saved_user, &saved_context);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(psprintf("INSERT INTO %s.state_commits DEFAULT VALUES", quote_identifier(schema)),
-					false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into state_commits");
+	commit_statements(schema);
+	run_prepared(commit_insert, NULL, NULL);
 	SPI_finish();
 	run_as_owner_end(nest_level, saved_user, saved_context);
 }
@@ -744,10 +779,8 @@ segment_state_commit(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ctid = PointerGetDatum(&trigdata->tg_trigtuple->t_self);
-	if (SPI_execute_with_args(psprintf("DELETE FROM %s.state_commits WHERE ctid OPERATOR(pg_catalog.=) $1",
-									   quote_identifier(schema)),
-							  1, (Oid[]) {TIDOID}, &ctid, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from state_commits");
+	commit_statements(schema);
+	run_prepared(commit_delete, &ctid, NULL);
 	SPI_finish();
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	return PointerGetDatum(NULL);
