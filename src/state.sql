@@ -118,7 +118,8 @@ COMMENT ON FUNCTION @extschema@.state_row_sql(regclass, text, text, text, text) 
 -- derive as $2.  No row if the attachment is not maintained.
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
-	RETURNS TABLE (merge text, derive text, clear text, refill text, owner oid, problem text, relations oid[])
+	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, owner oid, problem text,
+				   relations oid[])
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -195,6 +196,20 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 		ext, state, columns,
 		state_row_sql(a.cells_table, 'c.added', '$5', 'NULL', 'NULL'),
 		state_row_sql(a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5',
+					  's.valid_from', 's.valid_until'));
+
+	-- the same for one order, the most common transaction, in a statement
+	-- with less to start: $1 key, $2 time, $3 amount, $4 thresholds
+	merge_one := format($sql$INSERT INTO %1$s AS s (customer_id, %2$s)
+SELECT $1::%3$s, r.* FROM (%4$s) r
+ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
+		state, columns, format_type(key_type, NULL),
+		state_row_sql(a.cells_table,
+					  format('%s.rfm_stats_of_order(%s, ($3::%s)::pg_catalog.numeric)', ext,
+							 order_time_sql(format('$2::%s', format_type(time_type, NULL)), time_type, a.time_zone),
+							 format_type(amount_type, NULL)),
+					  '$4', 'NULL', 'NULL'),
+		state_row_sql(a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$4',
 					  's.valid_from', 's.valid_until'));
 
 	derive := format($sql$WITH fresh AS (

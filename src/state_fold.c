@@ -67,7 +67,8 @@ typedef struct FoldPlans
 	Oid			amount_type;
 	Oid			owner;			/* of the state table */
 	Oid			relations[4];	/* whose invalidation drops the plans */
-	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed */
+	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed, $5 thresholds */
+	SPIPlanPtr	merge_one;		/* $1 key, $2 time, $3 amount, $4 thresholds */
 	SPIPlanPtr	derive;			/* $1 keys, $2 thresholds */
 	SPIPlanPtr	clear;
 	Oid			state_table;
@@ -150,7 +151,7 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	Oid			saved_user;
 	int			saved_context;
 	int			nest_level;
-	char	   *sql[3];
+	char	   *sql[4];
 	Oid			owner;
 	char	   *problem;
 	Oid			array_types[5];
@@ -175,12 +176,13 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	if (found && plans->merge != NULL)
 	{
 		SPI_freeplan(plans->merge);
+		SPI_freeplan(plans->merge_one);
 		SPI_freeplan(plans->derive);
 		SPI_freeplan(plans->clear);
 		SPI_freeplan(plans->thresholds);
 	}
 	plans->valid = false;
-	plans->merge = plans->derive = plans->clear = plans->thresholds = NULL;
+	plans->merge = plans->merge_one = plans->derive = plans->clear = plans->thresholds = NULL;
 
 	/* the attachment is read past its row-level security: the writer need not see it */
 	attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
@@ -189,7 +191,7 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	args[1] = ObjectIdGetDatum(key_type);
 	args[2] = ObjectIdGetDatum(time_type);
 	args[3] = ObjectIdGetDatum(amount_type);
-	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.derive, s.clear, s.owner, s.problem, s.relations "
+	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.merge_one, s.derive, s.clear, s.owner, s.problem, s.relations "
 									   "FROM %s.state_statements($1, $2, $3, $4) s",
 									   quote_identifier(schema)),
 							  4, (Oid[]) {TEXTOID, REGTYPEOID, REGTYPEOID, REGTYPEOID},
@@ -198,12 +200,12 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	if (SPI_processed == 0)
 		return NULL;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		sql[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &found));
-	problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &found));
+	problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6);
 	{
-		Datum		relations = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &found);
+		Datum		relations = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &found);
 		Datum	   *elements;
 		int			count;
 
@@ -228,8 +230,9 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	array_types[4] = thresholds_type;
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
 	plans->merge = prepare_kept(sql[0], 5, array_types);
-	plans->derive = prepare_kept(sql[1], 2, (Oid[]) {array_types[0], thresholds_type});
-	plans->clear = prepare_kept(sql[2], 0, NULL);
+	plans->merge_one = prepare_kept(sql[1], 4, (Oid[]) {key_type, time_type, amount_type, thresholds_type});
+	plans->derive = prepare_kept(sql[2], 2, (Oid[]) {array_types[0], thresholds_type});
+	plans->clear = prepare_kept(sql[3], 0, NULL);
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	/* the thresholds are read past the attachments' row-level security */
 	plans->attachments_owner = relation_owner(attachments);
@@ -371,7 +374,17 @@ state_fold(PendingState *pending, const char *schema)
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
 	if (cleared)
 		run_prepared(plans->clear, NULL, NULL);
-	if (count > 0)
+	if (count == 1 && changed_count == 0)
+	{
+		char		nulls[4] = {' ', ' ', amount_nulls[0] ? 'n' : ' ', no_thresholds ? 'n' : ' '};
+
+		args[0] = keys[0];
+		args[1] = times[0];
+		args[2] = amounts[0];
+		args[3] = thresholds;
+		run_prepared(plans->merge_one, args, nulls);
+	}
+	else if (count > 0)
 	{
 		args[0] = PointerGetDatum(array_of(keys, NULL, count, pending->key_type));
 		args[1] = PointerGetDatum(array_of(times, time_nulls, count, time_type));
