@@ -20,16 +20,23 @@
  *    for them; under REPEATABLE READ, step 1 fails with a serialization
  *    failure instead when another transaction wrote one of them since.
  *
- * Both run as the owner of the state table, as PostgreSQL's foreign-key
+ * A transaction that added one order only, the most common, has it merged
+ * by a plain INSERT ... ON CONFLICT of one row (merge_one), which costs
+ * less to start than the merge of arrays.  Every statement scores against
+ * the thresholds read after the state table's lock is granted: a refresh
+ * of the thresholds locks the table against writers while it rescores.
+ *
+ * The statements run as the owner of the state table, as PostgreSQL's foreign-key
  * triggers run as the owner of the referenced table: the state must not
  * depend on which orders the writer may see, and the writer needs no
  * privilege on the state table (which would let it write any statistics
  * there).  search_path is pinned meanwhile.
  *
  * The statements are prepared once per backend and attachment and dropped
- * on any relcache invalidation (which ALTER TABLE, renames, and every write
- * to the attachments table send), so that they always name what the
- * attachment names now.
+ * when the orders, state, cells or attachments table changes (relcache
+ * invalidation: ALTER TABLE, renames, a new owner, and every write to the
+ * attachments table send it) or any schema does, so that they always name
+ * what the attachment names now.
  */
 #include "postgres.h"
 
