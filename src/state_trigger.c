@@ -852,7 +852,10 @@ state_derive_again(PG_FUNCTION_ARGS)
 	strlcpy(columns.attachment, attachment, NAMEDATALEN);
 	columns.customer = get_attnum(source, customer);
 	if (columns.customer == InvalidAttrNumber)
-		PG_RETURN_VOID();
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of %s, which attachment \"%s\" reads, does not exist",
+						customer, get_rel_name(source), attachment)));
 	columns.key_type = get_atttype(source, columns.customer);
 	if (columns.key_type != state_key_type)
 		ereport(ERROR,

@@ -958,8 +958,10 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is not maintained', rebuild_state.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	-- no order may change meanwhile: writers wait, and so does this for them
+	-- no order may change meanwhile: writers wait, and so does this for them;
+	-- nor may a refresh rewrite state rows in another order
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
 	RETURN state_refill(a.attachment_name);
 END
 $function$;
