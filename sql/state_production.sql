@@ -39,7 +39,7 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = attachment;
 	EXECUTE format($q$
-		SELECT count(*) FROM %1$s s, state_values(s.stats, s.scored_at, $1, NULL, NULL) v
+		SELECT count(*) FROM %1$s s, state_values(s.stats, s.scored_at, $1, NULL, NULL, NULL) v
 		WHERE s.scores IS DISTINCT FROM v.scores OR s.lifecycle_stage IS DISTINCT FROM v.lifecycle_stage
 		   OR s.segments IS DISTINCT FROM segment_set(segment_memberships(v.scores, $2))
 		   OR s.valid_until > segments_valid_until(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), $1)

@@ -23,8 +23,11 @@
  * A transaction that added one order only, the most common, has it merged
  * by a plain INSERT ... ON CONFLICT of one row (merge_one), which costs
  * less to start than the merge of arrays.  Every statement scores against
- * the thresholds read after the state table's lock is granted: a refresh
- * of the thresholds locks the table against writers while it rescores.
+ * the stored thresholds and the segments of the score cells, kept with the
+ * statements: a refresh of the thresholds locks the state table against
+ * writers while it rescores and writes the attachments table (as a change
+ * of the cells does), whose invalidation drops the statements, so the fold
+ * takes its lock on the state table before it trusts them.
  *
  * The statements run as the owner of the state table, as PostgreSQL's foreign-key
  * triggers run as the owner of the referenced table: the state must not
@@ -50,6 +53,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -79,11 +83,17 @@ typedef struct FoldPlans
 	SPIPlanPtr	derive;			/* $1 keys, $2 thresholds */
 	SPIPlanPtr	clear;
 	Oid			state_table;
-	Oid			attachments_owner;
-	SPIPlanPtr	thresholds;		/* $1 attachment; as attachments_owner */
+	Datum		thresholds;		/* the stored thresholds, in TopMemoryContext */
+	bool		no_thresholds;
+	Datum		cell_segments;	/* the segments of every score cell, the same */
+	bool		no_cell_segments;
 } FoldPlans;
 
 static HTAB *plans_by_attachment = NULL;
+
+/* From this many events on, the fold runs with at least this work_mem. */
+#define FOLD_BULK_EVENTS		10000
+#define FOLD_BULK_WORK_MEM_KB	(256 * 1024)
 
 static void
 forget_plans(Datum arg, Oid relid)
@@ -161,8 +171,9 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	char	   *sql[4];
 	Oid			owner;
 	char	   *problem;
-	Oid			array_types[5];
+	Oid			array_types[6];
 	Oid			thresholds_type;
+	Oid			cells_type;
 
 	if (plans_by_attachment == NULL)
 	{
@@ -186,10 +197,14 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 		SPI_freeplan(plans->merge_one);
 		SPI_freeplan(plans->derive);
 		SPI_freeplan(plans->clear);
-		SPI_freeplan(plans->thresholds);
+		if (!plans->no_thresholds)
+			pfree(DatumGetPointer(plans->thresholds));
+		if (!plans->no_cell_segments)
+			pfree(DatumGetPointer(plans->cell_segments));
 	}
 	plans->valid = false;
-	plans->merge = plans->merge_one = plans->derive = plans->clear = plans->thresholds = NULL;
+	plans->merge = plans->merge_one = plans->derive = plans->clear = NULL;
+	plans->no_thresholds = plans->no_cell_segments = true;
 
 	/* the attachment is read past its row-level security: the writer need not see it */
 	attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
@@ -198,7 +213,8 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	args[1] = ObjectIdGetDatum(key_type);
 	args[2] = ObjectIdGetDatum(time_type);
 	args[3] = ObjectIdGetDatum(amount_type);
-	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.merge_one, s.derive, s.clear, s.owner, s.problem, s.relations "
+	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.merge_one, s.derive, s.clear, s.owner, s.problem, s.relations, "
+									   "s.thresholds, s.cell_segments "
 									   "FROM %s.state_statements($1, $2, $3, $4) s",
 									   quote_identifier(schema)),
 							  4, (Oid[]) {TEXTOID, REGTYPEOID, REGTYPEOID, REGTYPEOID},
@@ -227,27 +243,36 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 				 errmsg("cannot maintain the state of attachment \"%s\"", attachment),
 				 errdetail("%s", problem),
 				 errhint("Call stop_maintaining('%s'): its views then read the orders.", attachment)));
+	{
+		bool		no_cells;
+		Datum		thresholds = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &found);
+		Datum		cells = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &no_cells);
+		MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+
+		plans->no_thresholds = found;	/* isnull */
+		if (!plans->no_thresholds)
+			plans->thresholds = datumCopy(thresholds, false, -1);
+		plans->no_cell_segments = no_cells;
+		if (!no_cells)
+			plans->cell_segments = datumCopy(cells, false, -1);
+		MemoryContextSwitchTo(caller);
+	}
 
 	thresholds_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("rfm_thresholds"),
 									  ObjectIdGetDatum(get_namespace_oid(schema, false)));
+	cells_type = get_array_type(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("segment_set"),
+												ObjectIdGetDatum(get_namespace_oid(schema, false))));
 	array_types[0] = get_array_type(key_type);
 	array_types[1] = get_array_type(time_type);
 	array_types[2] = get_array_type(amount_type);
 	array_types[3] = BOOLARRAYOID;
 	array_types[4] = thresholds_type;
+	array_types[5] = cells_type;
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
-	plans->merge = prepare_kept(sql[0], 5, array_types);
-	plans->merge_one = prepare_kept(sql[1], 4, (Oid[]) {key_type, time_type, amount_type, thresholds_type});
-	plans->derive = prepare_kept(sql[2], 2, (Oid[]) {array_types[0], thresholds_type});
+	plans->merge = prepare_kept(sql[0], 6, array_types);
+	plans->merge_one = prepare_kept(sql[1], 5, (Oid[]) {key_type, time_type, amount_type, thresholds_type, cells_type});
+	plans->derive = prepare_kept(sql[2], 3, (Oid[]) {array_types[0], thresholds_type, cells_type});
 	plans->clear = prepare_kept(sql[3], 0, NULL);
-	run_as_owner_end(nest_level, saved_user, saved_context);
-	/* the thresholds are read past the attachments' row-level security */
-	plans->attachments_owner = relation_owner(attachments);
-	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
-	plans->thresholds = prepare_kept(psprintf("SELECT t.thresholds FROM %s.attachments t "
-											  "WHERE t.attachment_name OPERATOR(pg_catalog.=) $1",
-											  quote_identifier(schema)),
-									 1, (Oid[]) {TEXTOID});
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	plans->state_table = plans->relations[1];
 	plans->key_type = key_type;
@@ -256,6 +281,21 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	plans->owner = owner;
 	plans->valid = true;
 	return plans;
+}
+
+/* The nulls of statement parameters whose last two are the thresholds and the cells' segments. */
+static char *
+parameter_nulls(int count, bool no_thresholds, bool no_cell_segments)
+{
+	char	   *nulls = palloc(count + 1);
+
+	memset(nulls, ' ', count);
+	nulls[count] = '\0';
+	if (no_thresholds)
+		nulls[count - 2] = 'n';
+	if (no_cell_segments)
+		nulls[count - 1] = 'n';
+	return nulls;
 }
 
 static ArrayType *
@@ -289,7 +329,7 @@ state_fold(PendingState *pending, const char *schema)
 	Datum	   *keys;
 	Datum	   *changed_keys;
 	FoldPlans  *plans;
-	Datum		args[5];
+	Datum		args[6];
 	Datum		thresholds;
 	bool		no_thresholds;
 	Oid			saved_user;
@@ -332,13 +372,25 @@ state_fold(PendingState *pending, const char *schema)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plans = fold_plans(pending->attachment, schema, pending->key_type, time_type, amount_type);
-	if (plans == NULL)
+
+	/*
+	 * The statements, and the thresholds, hold while the state table is
+	 * locked: a refresh of the thresholds locks it against writers while it
+	 * rescores, and its invalidation arrives when this lock is granted.
+	 */
+	for (;;)
 	{
-		/* stop_maintaining() or detach() in this transaction: no state to write */
-		SPI_finish();
-		pending_state_applied(pending);
-		return;
+		plans = fold_plans(pending->attachment, schema, pending->key_type, time_type, amount_type);
+		if (plans == NULL)
+		{
+			/* stop_maintaining() or detach() in this transaction: no state to write */
+			SPI_finish();
+			pending_state_applied(pending);
+			return;
+		}
+		LockRelationOid(plans->state_table, RowExclusiveLock);
+		if (plans->valid)
+			break;
 	}
 
 	times = palloc(count * sizeof(Datum));
@@ -363,32 +415,26 @@ state_fold(PendingState *pending, const char *schema)
 			changed_keys[changed_count++] = keys[i];
 	}
 
-	/*
-	 * Writers wait out a refresh of the thresholds, which locks the state
-	 * table, before reading them: the rows written are scored against the
-	 * thresholds of the rows the refresh rescored.
-	 */
-	LockRelationOid(plans->state_table, RowExclusiveLock);
-	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
-	args[0] = CStringGetTextDatum(pending->attachment);
-	run_prepared(plans->thresholds, args, NULL);
-	thresholds = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_thresholds)
-		: (Datum) 0;
-	if (SPI_processed != 1)
-		no_thresholds = true;
-	run_as_owner_end(nest_level, saved_user, saved_context);
+	thresholds = plans->thresholds;
+	no_thresholds = plans->no_thresholds;
 
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
+	/* a bulk load's events sorted by customer in memory, not on disk */
+	if (count >= FOLD_BULK_EVENTS && work_mem < FOLD_BULK_WORK_MEM_KB)
+		(void) set_config_option("work_mem", psprintf("%d", FOLD_BULK_WORK_MEM_KB), PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	if (cleared)
 		run_prepared(plans->clear, NULL, NULL);
 	if (count == 1 && changed_count == 0)
 	{
-		char		nulls[4] = {' ', ' ', amount_nulls[0] ? 'n' : ' ', no_thresholds ? 'n' : ' '};
+		char		nulls[5] = {' ', ' ', amount_nulls[0] ? 'n' : ' ', no_thresholds ? 'n' : ' ',
+		plans->no_cell_segments ? 'n' : ' '};
 
 		args[0] = keys[0];
 		args[1] = times[0];
 		args[2] = amounts[0];
 		args[3] = thresholds;
+		args[4] = plans->cell_segments;
 		run_prepared(plans->merge_one, args, nulls);
 	}
 	else if (count > 0)
@@ -398,14 +444,16 @@ state_fold(PendingState *pending, const char *schema)
 		args[2] = PointerGetDatum(array_of(amounts, amount_nulls, count, amount_type));
 		args[3] = PointerGetDatum(array_of(changed, NULL, count, BOOLOID));
 		args[4] = thresholds;
-		run_prepared(plans->merge, args, no_thresholds ? "    n" : NULL);
+		args[5] = plans->cell_segments;
+		run_prepared(plans->merge, args, parameter_nulls(6, no_thresholds, plans->no_cell_segments));
 	}
 	if (changed_count > 0)
 	{
 		/* a statement of its own: under READ COMMITTED its snapshot follows the locks */
 		args[0] = PointerGetDatum(array_of(changed_keys, NULL, changed_count, pending->key_type));
 		args[1] = thresholds;
-		run_prepared(plans->derive, args, no_thresholds ? " n" : NULL);
+		args[2] = plans->cell_segments;
+		run_prepared(plans->derive, args, parameter_nulls(3, no_thresholds, plans->no_cell_segments));
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();

@@ -2,8 +2,9 @@
  * state_row.c
  *		What a maintained state row stores beside a customer's statistics:
  *		the scores against the attachment's stored thresholds, the
- *		lifecycle stage, the analysis time they were computed at and the
- *		span over which time alone leaves them unchanged.
+ *		lifecycle stage, the segments of the score's cell, the analysis
+ *		time they were computed at and the span over which time alone
+ *		leaves them unchanged.
  *
  * state_values() is the one computation of those values: the fold of
  * orders into the state (state_fold.c), the refresh functions and the
@@ -17,11 +18,14 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "lifecycle.h"
 #include "rfm.h"
+#include "segment_set.h"
 #include "state.h"
 
 PG_FUNCTION_INFO_V1(state_values);
@@ -52,10 +56,47 @@ span_to_store(bool previous_known, TimestampTz previous_from, TimestampTz previo
 }
 
 /*
- * state_values(stats, as_of, thresholds, previous_from, previous_until):
- * (scores, lifecycle_stage, scored_at, valid_until, valid_from) of a state
- * row with these statistics at analysis time as_of.  NULL thresholds give
- * NULL scores; NULL stats give NULL; previous_from and previous_until are
+ * The segments of a score cell, from the segments of every cell of the
+ * grid in the order of their codes (the attachment's cells table as an
+ * array, bins^3 of them); the empty set when there is no such cell.
+ */
+static Datum
+cell_segments_of(ArrayType *cells, int16 scores)
+{
+	Datum	   *elements;
+	bool	   *nulls;
+	int			count;
+	int			bins;
+	int			position;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(ARR_ELEMTYPE(cells), &typlen, &typbyval, &typalign);
+	deconstruct_array(cells, ARR_ELEMTYPE(cells), typlen, typbyval, typalign, &elements, &nulls, &count);
+	for (bins = 1; bins * bins * bins < count; bins++)
+		;
+	position = 0;
+	for (int d = 0; d < RFM_DIMENSIONS; d++)
+	{
+		int			score = rfm_score_of(scores, (RfmDimension) d);
+
+		if (score < 1 || score > bins)
+			return PointerGetDatum(segment_set_from_labels(NULL, 0));
+		position = position * bins + score - 1;
+	}
+	if (bins * bins * bins != count || nulls[position])
+		return PointerGetDatum(segment_set_from_labels(NULL, 0));
+	return elements[position];
+}
+
+/*
+ * state_values(stats, as_of, thresholds, cell_segments, previous_from,
+ * previous_until): (scores, lifecycle_stage, segments, scored_at,
+ * valid_until, valid_from) of a state row with these statistics at
+ * analysis time as_of.  NULL thresholds give NULL scores and no segments;
+ * cell_segments are the segments of every score cell in the order of
+ * their codes; NULL stats give NULL; previous_from and previous_until are
  * the row's stored span, NULL if it has none.
  */
 Datum
@@ -72,8 +113,8 @@ state_values(PG_FUNCTION_ARGS)
 	TimestampTz true_until;
 	TimestampTz from;
 	TimestampTz until;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -90,28 +131,35 @@ state_values(PG_FUNCTION_ARGS)
 	judged_at = Max(as_of, view.orders.last_order);
 
 	if (PG_ARGISNULL(2))
+	{
 		nulls[0] = true;
+		values[2] = PointerGetDatum(segment_set_from_labels(NULL, 0));
+	}
 	else
 	{
 		double		customer[RFM_DIMENSIONS];
+		int16		scores;
 
 		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
 		scoring_bins = &bins;
 		rfm_customer_values(&view, judged_at, customer);
-		values[0] = RfmGetDatum(rfm_bins_score(&bins, customer));
+		scores = rfm_bins_score(&bins, customer);
+		values[0] = RfmGetDatum(scores);
+		values[2] = PG_ARGISNULL(3) ? PointerGetDatum(segment_set_from_labels(NULL, 0))
+			: cell_segments_of(PG_GETARG_ARRAYTYPE_P(3), scores);
 	}
 	lifecycle_params_default(&lifecycle);
 	values[1] = CStringGetTextDatum(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
 																			&lifecycle)));
-	values[2] = TimestampTzGetDatum(as_of);
+	values[3] = TimestampTzGetDatum(as_of);
 	segments_validity_of(&view.orders, judged_at, scoring_bins, &true_from, &true_until);
-	span_to_store(!PG_ARGISNULL(3) && !PG_ARGISNULL(4),
-				  PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
+	span_to_store(!PG_ARGISNULL(4) && !PG_ARGISNULL(5),
 				  PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
+				  PG_ARGISNULL(5) ? 0 : PG_GETARG_TIMESTAMPTZ(5),
 				  as_of, true_from, true_until, &from, &until);
 	/* before its last order, the customer is judged without the later ones */
 	from = Max(from, view.orders.last_order);
-	values[3] = TimestampTzGetDatum(until);
-	values[4] = TimestampTzGetDatum(from);
+	values[4] = TimestampTzGetDatum(until);
+	values[5] = TimestampTzGetDatum(from);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -600,15 +600,16 @@ COMMENT ON TRIGGER attachments_changed ON @extschema@.attachments IS
 
 CREATE FUNCTION @extschema@.state_values(stats @extschema@.rfm_stats, as_of timestamptz,
 										 thresholds @extschema@.rfm_thresholds,
+										 cell_segments @extschema@.segment_set[],
 										 previous_from timestamptz, previous_until timestamptz,
 										 OUT scores @extschema@.rfm, OUT lifecycle_stage text,
-										 OUT scored_at timestamptz, OUT valid_until timestamptz,
-										 OUT valid_from timestamptz)
+										 OUT segments @extschema@.segment_set, OUT scored_at timestamptz,
+										 OUT valid_until timestamptz, OUT valid_from timestamptz)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION @extschema@.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, timestamptz, timestamptz) IS
-	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage, and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
+COMMENT ON FUNCTION @extschema@.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, @extschema@.segment_set[], timestamptz, timestamptz) IS
+	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage, the segments of the score''s cell (cell_segments: those of every cell, in the order of their codes), and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
 
 CREATE FUNCTION @extschema@.order_time_sql(expression text, time_type regtype, time_zone text) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -624,7 +625,7 @@ CREATE FUNCTION @extschema@.order_time_sql(expression text, time_type regtype, t
 COMMENT ON FUNCTION @extschema@.order_time_sql(text, regtype, text) IS
 	'the SQL that reads an order time of this type as a timestamptz: timestamp and date in the attachment''s time zone';
 
-CREATE FUNCTION @extschema@.state_row_sql(cells regclass, stats_sql text, thresholds_sql text,
+CREATE FUNCTION @extschema@.state_row_sql(stats_sql text, thresholds_sql text, cell_segments_sql text,
 										  previous_from_sql text, previous_until_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -634,24 +635,30 @@ DECLARE
 BEGIN
 	SELECT format('%I', n.nspname) INTO ext
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
-	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage,
-	   COALESCE((SELECT c.segments FROM %1$s c WHERE c.scores OPERATOR(%2$s.=) v.scores), '{}'::%2$s.segment_set),
-	   v.scored_at, v.valid_until, v.valid_from
-FROM (SELECT %3$s AS stats) m,
-	 %2$s.state_values(m.stats, (SELECT %2$s.segment_as_of()), %4$s, %5$s, %6$s) v$row$,
-		(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		 WHERE c.oid = cells),
-		ext, stats_sql, thresholds_sql, previous_from_sql, previous_until_sql);
+	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage, v.segments, v.scored_at, v.valid_until, v.valid_from
+FROM (SELECT %2$s AS stats) m,
+	 %1$s.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s) v$row$,
+		ext, stats_sql, thresholds_sql, cell_segments_sql, previous_from_sql, previous_until_sql);
 END
 $function$;
 
-COMMENT ON FUNCTION @extschema@.state_row_sql(regclass, text, text, text, text) IS
-	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds and of its previous span; every statement that writes state rows uses it';
+COMMENT ON FUNCTION @extschema@.state_row_sql(text, text, text, text, text) IS
+	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell and of its previous span; every statement that writes state rows uses it';
+
+CREATE FUNCTION @extschema@.cell_segments_sql(cells regclass) RETURNS text
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT format('(SELECT pg_catalog.array_agg(c.segments ORDER BY c.scores) FROM %I.%I c)', n.nspname, c.relname)
+		  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		  WHERE c.oid OPERATOR(pg_catalog.=) cells $$;
+
+COMMENT ON FUNCTION @extschema@.cell_segments_sql(regclass) IS
+	'the SQL of the segments of every score cell in a cells table, in the order of their codes, as state_values() takes them';
 
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, owner oid, problem text,
-				   relations oid[])
+				   relations oid[], thresholds @extschema@.rfm_thresholds, cell_segments @extschema@.segment_set[])
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -677,6 +684,8 @@ BEGIN
 		   CASE WHEN c.relrowsecurity THEN format('Table %s has row-level security enabled: the state would hold the orders its policies hide.', c.relname) END
 	INTO orders, problem
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
+	thresholds := a.thresholds;
+	EXECUTE format('SELECT %s', cell_segments_sql(a.cells_table)) INTO cell_segments;
 	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
 	-- the keys recorded go into the state's key column as they are, and
 	-- every column must be of the type the statements write
@@ -704,10 +713,12 @@ BEGIN
 												  column_type(a.orders_table, a.order_time_column), a.time_zone),
 							  a.amount_column, a.order_time_column);
 
+	-- the arrays unnested in the select list, in step, and not in FROM,
+	-- where each would be kept in a tuplestore first
 	merge := format($sql$WITH event AS (
 	SELECT e.customer_id, e.changed, %1$s AS order_time, (e.amount)::pg_catalog.numeric AS amount
-	FROM ROWS FROM (pg_catalog.unnest($1::%2$s[]), pg_catalog.unnest($2::%3$s[]), pg_catalog.unnest($3::%4$s[]),
-					pg_catalog.unnest($4::pg_catalog.bool[])) AS e(customer_id, order_time, amount, changed)
+	FROM (SELECT pg_catalog.unnest($1::%2$s[]) AS customer_id, pg_catalog.unnest($2::%3$s[]) AS order_time,
+				 pg_catalog.unnest($3::%4$s[]) AS amount, pg_catalog.unnest($4::pg_catalog.bool[]) AS changed) e
 ), change AS (
 	SELECT e.customer_id, pg_catalog.bool_or(e.changed) AS changed,
 		   %5$s.rfm_stats(e.order_time, e.amount) FILTER (WHERE NOT e.changed) AS added
@@ -726,22 +737,21 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 		order_time_sql('e.order_time', time_type, a.time_zone),
 		format_type(key_type, NULL), format_type(time_type, NULL), format_type(amount_type, NULL),
 		ext, state, columns,
-		state_row_sql(a.cells_table, 'c.added', '$5', 'NULL', 'NULL'),
-		state_row_sql(a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5',
+		state_row_sql('c.added', '$5', '$6', 'NULL', 'NULL'),
+		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5', '$6',
 					  's.valid_from', 's.valid_until'));
 
 	-- the same for one order, the most common transaction, in a statement
-	-- with less to start: $1 key, $2 time, $3 amount, $4 thresholds
+	-- with less to start: $1 key, $2 time, $3 amount, $4 thresholds, $5 cells
 	merge_one := format($sql$INSERT INTO %1$s AS s (customer_id, %2$s)
 SELECT $1::%3$s, r.* FROM (%4$s) r
 ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
 		state, columns, format_type(key_type, NULL),
-		state_row_sql(a.cells_table,
-					  format('%s.rfm_stats_of_order(%s, ($3::%s)::pg_catalog.numeric)', ext,
+		state_row_sql(format('%s.rfm_stats_of_order(%s, ($3::%s)::pg_catalog.numeric)', ext,
 							 order_time_sql(format('$2::%s', format_type(time_type, NULL)), time_type, a.time_zone),
 							 format_type(amount_type, NULL)),
-					  '$4', 'NULL', 'NULL'),
-		state_row_sql(a.cells_table, format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$4',
+					  '$4', '$5', 'NULL', 'NULL'),
+		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$4', '$5',
 					  's.valid_from', 's.valid_until'));
 
 	derive := format($sql$WITH fresh AS (
@@ -755,7 +765,7 @@ ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
 UPDATE %5$s s SET (%6$s) = (%7$s)
 FROM fresh f WHERE s.customer_id OPERATOR(pg_catalog.=) f.customer_id AND f.stats IS NOT NULL$sql$,
 		stats_of_orders, orders, a.customer_column, format_type(key_type, NULL), state, columns,
-		state_row_sql(a.cells_table, 'f.stats', '$2', 's.valid_from', 's.valid_until'));
+		state_row_sql('f.stats', '$2', '$3', 's.valid_from', 's.valid_until'));
 
 	clear := format('DELETE FROM %s', state);
 
@@ -772,13 +782,13 @@ ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
 	(excluded.stats, excluded.scores, excluded.lifecycle_stage, excluded.segments, excluded.scored_at,
 	 excluded.valid_until, excluded.valid_from)$sql$,
 		a.customer_column, stats_of_orders, orders, state, columns,
-		state_row_sql(a.cells_table, 'f.stats', stored_thresholds, 'NULL', 'NULL'));
+		state_row_sql('f.stats', stored_thresholds, cell_segments_sql(a.cells_table), 'NULL', 'NULL'));
 	RETURN NEXT;
 END
 $function$;
 
 COMMENT ON FUNCTION @extschema@.state_statements(text, regtype, regtype, regtype) IS
-	'the statements that write the state of a maintained attachment: merge recorded orders, derive changed customers again, clear, refill from all orders';
+	'the statements that write the state of a maintained attachment (merge recorded orders, derive changed customers again, clear, refill from all orders), and the thresholds they score against';
 
 CREATE OR REPLACE FUNCTION @extschema@.fill_segment_cells(attachment_name text) RETURNS boolean
 	LANGUAGE plpgsql
@@ -812,6 +822,8 @@ BEGIN
 			FROM (SELECT make_rfm(r, f, m) AS scores
 				  FROM generate_series(1, $2) r, generate_series(1, $2) f, generate_series(1, $2) m) c$sql$, cells)
 			USING a.map_name, a.bins;
+		-- sessions that keep the cells with their statements read them again
+		UPDATE attachments t SET cells_table = t.cells_table WHERE t.attachment_name = a.attachment_name;
 	END IF;
 	RETURN changed;
 END
@@ -836,10 +848,10 @@ BEGIN
 				   'FROM (SELECT k.customer_id FROM %1$s k%3$s ORDER BY k.customer_id FOR UPDATE) k '
 				   'WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id',
 				   a.state_table,
-				   state_row_sql(a.cells_table, 's.stats',
+				   state_row_sql('s.stats',
 								 format('(SELECT t.thresholds FROM attachments t WHERE t.attachment_name = %L)',
 										a.attachment_name),
-								 's.valid_from', 's.valid_until'),
+								 cell_segments_sql(a.cells_table), 's.valid_from', 's.valid_until'),
 				   CASE WHEN only_expired
 						THEN ' WHERE k.valid_until IS NULL OR k.valid_until <= segment_as_of() OR k.valid_from > segment_as_of()'
 						ELSE '' END);
