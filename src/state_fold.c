@@ -139,12 +139,15 @@ void
 run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_user,
 				   int *saved_context)
 {
+	char	   *path = psprintf("pg_catalog, %s, pg_temp", quote_identifier(schema));
+
 	GetUserIdAndSecContext(saved_user, saved_context);
 	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	*nest_level = NewGUCNestLevel();
-	(void) set_config_option("search_path",
-							 psprintf("pg_catalog, %s, pg_temp", quote_identifier(schema)),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	/* nested in another such call, the path is pinned already */
+	if (namespace_search_path == NULL || strcmp(namespace_search_path, path) != 0)
+		(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	pfree(path);
 }
 
 void

@@ -769,13 +769,14 @@ segment_state_commit(PG_FUNCTION_ARGS)
 				 errmsg("segment_state_commit must fire after each insert into state_commits")));
 	state_trigger_init();
 	schema = extension_schema(fcinfo);
+	/* one search_path for every statement below */
+	run_as_owner_begin(relation_owner(RelationGetRelid(trigdata->tg_relation)), schema,
+					   &nest_level, &saved_user, &saved_context);
 	/* events recorded by the fold itself (a trigger on a state table) come around again */
 	commit_marked = false;
 	while ((pending = pending_state_next()) != NULL)
 		state_fold(pending, schema);
 
-	run_as_owner_begin(relation_owner(RelationGetRelid(trigdata->tg_relation)), schema,
-					   &nest_level, &saved_user, &saved_context);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ctid = PointerGetDatum(&trigdata->tg_trigtuple->t_self);
