@@ -40,7 +40,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/timestamp.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -48,10 +47,11 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
-#include "prepared.h"
 #include "exact_sum.h"
+#include "prepared.h"
 #include "state.h"
 
 PG_FUNCTION_INFO_V1(segment_state_trigger);
