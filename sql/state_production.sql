@@ -185,6 +185,28 @@ DROP TABLE src;
 DROP ROLE prod_intruder;
 UPDATE attachments SET cells_table = 'pg_class' WHERE attachment_name = 'plain';
 UPDATE attachments SET orders_partitions = '{pg_class}' WHERE attachment_name = 'plain';
+-- the state is written as its owner in a security-restricted operation:
+-- code of the owner's that runs then (a trigger on the state table) can
+-- leave no setting behind in the writer's session, nor make temporary
+-- tables that would shadow the writer's
+CREATE FUNCTION prod.state_written() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('statement_timeout', '1234', false);
+	IF current_setting('segment.test_temp', true) = 'on' THEN
+		CREATE TEMP TABLE shadow (x int);
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER state_written AFTER INSERT OR UPDATE ON prod.plain_state
+	FOR EACH STATEMENT EXECUTE FUNCTION prod.state_written();
+INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (44001, 18, '2025-11-08', 3);
+SHOW statement_timeout;
+SET segment.test_temp = on;
+INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (44002, 18, '2025-11-09', 3);
+RESET segment.test_temp;
+DROP TRIGGER state_written ON prod.plain_state;
+DROP FUNCTION prod.state_written();
+SELECT * FROM prod.differences('plain');
 -- orders that rfm_stats() refuses are refused as they are written
 INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (45001, 18, 'infinity', 3);
 INSERT INTO prod.orders (id, customer_id, t, amount) VALUES (45002, 18, '2025-12-01', 'NaN');

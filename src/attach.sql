@@ -32,6 +32,7 @@ CREATE TABLE @extschema@.attachments (
 	thresholds_as_of timestamptz,
 	tags_table regclass,
 	cells_table regclass,
+	cell_segments @extschema@.segment_set[],
 	time_zone text NOT NULL DEFAULT 'UTC',
 	orders_partitions regclass[],
 	orders_types regtype[],
@@ -65,6 +66,8 @@ COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
 COMMENT ON COLUMN @extschema@.attachments.cells_table IS
 	'the RFM segments of every score cell of a maintained attachment''s map; NULL if not maintained';
+COMMENT ON COLUMN @extschema@.attachments.cell_segments IS
+	'the segments of every score cell of a maintained attachment''s map, in the order of the cells'' codes, as the cells table holds them';
 COMMENT ON COLUMN @extschema@.attachments.time_zone IS
 	'the time zone order times of type timestamp or date are read in, set by attach() from the TimeZone setting';
 COMMENT ON COLUMN @extschema@.attachments.orders_partitions IS
@@ -632,6 +635,13 @@ BEGIN
 				orders, customer_column, key_type, customers, customer_key,
 				column_type(customers, customer_key)
 				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		IF (SELECT att.attcollation FROM pg_attribute att WHERE att.attrelid = customers AND att.attname = customer_key)
+		   IS DISTINCT FROM
+		   (SELECT att.attcollation FROM pg_attribute att WHERE att.attrelid = orders AND att.attname = customer_column) THEN
+			RAISE EXCEPTION 'customer keys differ in collation: %.% and %.%', orders, customer_column, customers, customer_key
+				USING ERRCODE = 'collation_mismatch',
+					  HINT = 'Attach a view of the customers table that gives its key the collation of the orders'' key.';
 		END IF;
 		SELECT c.column_name INTO clash
 		FROM customer_view_columns() c

@@ -72,6 +72,8 @@ extern void state_fold(PendingState *pending, const char *schema);
 extern Oid	relation_owner(Oid relid);
 extern void run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_user,
 							   int *saved_context);
+extern void run_as_begin(Oid owner, const char *schema, bool restricted, int *nest_level,
+						 Oid *saved_user, int *saved_context);
 extern void run_as_owner_end(int nest_level, Oid saved_user, int saved_context);
 
 #endif							/* SEGMENT_STATE_H */

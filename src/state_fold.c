@@ -23,11 +23,10 @@
  * A transaction that added one order only, the most common, has it merged
  * by a plain INSERT ... ON CONFLICT of one row (merge_one), which costs
  * less to start than the merge of arrays.  Every statement scores against
- * the stored thresholds and the segments of the score cells, kept with the
- * statements: a refresh of the thresholds locks the state table against
- * writers while it rescores and writes the attachments table (as a change
- * of the cells does), whose invalidation drops the statements, so the fold
- * takes its lock on the state table before it trusts them.
+ * the stored thresholds and the segments of the score cells, which the
+ * fold reads from the attachment with the latest snapshot once it holds
+ * its lock on the state table: a refresh of the thresholds or a change of
+ * the map holds a lock on it that keeps writers out while it rescores.
  *
  * The statements run as the owner of the state table, as PostgreSQL's foreign-key
  * triggers run as the owner of the referenced table: the state must not
@@ -60,6 +59,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "prepared.h"
@@ -83,10 +83,8 @@ typedef struct FoldPlans
 	SPIPlanPtr	derive;			/* $1 keys, $2 thresholds */
 	SPIPlanPtr	clear;
 	Oid			state_table;
-	Datum		thresholds;		/* the stored thresholds, in TopMemoryContext */
-	bool		no_thresholds;
-	Datum		cell_segments;	/* the segments of every score cell, the same */
-	bool		no_cell_segments;
+	Oid			attachments_owner;
+	SPIPlanPtr	current;		/* $1 attachment: its thresholds and cells' segments */
 } FoldPlans;
 
 static HTAB *plans_by_attachment = NULL;
@@ -132,17 +130,34 @@ relation_owner(Oid relid)
 
 /*
  * Runs what follows as owner, with search_path pinned to pg_catalog, the
- * extension's schema and pg_temp, until run_as_owner_end().  An error in
- * between leaves both to the abort of the (sub)transaction.
+ * extension's schema and pg_temp, until run_as_owner_end(), as a
+ * security-restricted operation (as PostgreSQL runs the checks of foreign
+ * keys and REFRESH MATERIALIZED VIEW): code of the owner's that runs
+ * meanwhile, such as a trigger on the state table, can neither make
+ * temporary objects nor leave settings behind in the writer's session.  An
+ * error in between leaves both to the abort of the (sub)transaction.
  */
 void
 run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_user,
 				   int *saved_context)
 {
+	run_as_begin(owner, schema, true, nest_level, saved_user, saved_context);
+}
+
+/*
+ * The same, restricted or not: the one statement that must queue a
+ * deferred trigger event (the insert into state_commits, which runs no
+ * code but the extension's) cannot run restricted.
+ */
+void
+run_as_begin(Oid owner, const char *schema, bool restricted, int *nest_level, Oid *saved_user,
+			 int *saved_context)
+{
 	char	   *path = psprintf("pg_catalog, %s, pg_temp", quote_identifier(schema));
 
 	GetUserIdAndSecContext(saved_user, saved_context);
-	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
 	*nest_level = NewGUCNestLevel();
 	/* nested in another such call, the path is pinned already */
 	if (namespace_search_path == NULL || strcmp(namespace_search_path, path) != 0)
@@ -153,7 +168,8 @@ run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_us
 void
 run_as_owner_end(int nest_level, Oid saved_user, int saved_context)
 {
-	AtEOXact_GUC(true, nest_level);
+	/* what the owner's code set (a trigger on the state table, say) goes too */
+	AtEOXact_GUC(false, nest_level);
 	SetUserIdAndSecContext(saved_user, saved_context);
 }
 
@@ -200,14 +216,10 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 		SPI_freeplan(plans->merge_one);
 		SPI_freeplan(plans->derive);
 		SPI_freeplan(plans->clear);
-		if (!plans->no_thresholds)
-			pfree(DatumGetPointer(plans->thresholds));
-		if (!plans->no_cell_segments)
-			pfree(DatumGetPointer(plans->cell_segments));
+		SPI_freeplan(plans->current);
 	}
 	plans->valid = false;
-	plans->merge = plans->merge_one = plans->derive = plans->clear = NULL;
-	plans->no_thresholds = plans->no_cell_segments = true;
+	plans->merge = plans->merge_one = plans->derive = plans->clear = plans->current = NULL;
 
 	/* the attachment is read past its row-level security: the writer need not see it */
 	attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
@@ -216,8 +228,7 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	args[1] = ObjectIdGetDatum(key_type);
 	args[2] = ObjectIdGetDatum(time_type);
 	args[3] = ObjectIdGetDatum(amount_type);
-	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.merge_one, s.derive, s.clear, s.owner, s.problem, s.relations, "
-									   "s.thresholds, s.cell_segments "
+	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.merge_one, s.derive, s.clear, s.owner, s.problem, s.relations "
 									   "FROM %s.state_statements($1, $2, $3, $4) s",
 									   quote_identifier(schema)),
 							  4, (Oid[]) {TEXTOID, REGTYPEOID, REGTYPEOID, REGTYPEOID},
@@ -246,21 +257,6 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 				 errmsg("cannot maintain the state of attachment \"%s\"", attachment),
 				 errdetail("%s", problem),
 				 errhint("Call stop_maintaining('%s'): its views then read the orders.", attachment)));
-	{
-		bool		no_cells;
-		Datum		thresholds = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &found);
-		Datum		cells = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &no_cells);
-		MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
-
-		plans->no_thresholds = found;	/* isnull */
-		if (!plans->no_thresholds)
-			plans->thresholds = datumCopy(thresholds, false, -1);
-		plans->no_cell_segments = no_cells;
-		if (!no_cells)
-			plans->cell_segments = datumCopy(cells, false, -1);
-		MemoryContextSwitchTo(caller);
-	}
-
 	thresholds_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("rfm_thresholds"),
 									  ObjectIdGetDatum(get_namespace_oid(schema, false)));
 	cells_type = get_array_type(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("segment_set"),
@@ -276,6 +272,14 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	plans->merge_one = prepare_kept(sql[1], 5, (Oid[]) {key_type, time_type, amount_type, thresholds_type, cells_type});
 	plans->derive = prepare_kept(sql[2], 3, (Oid[]) {array_types[0], thresholds_type, cells_type});
 	plans->clear = prepare_kept(sql[3], 0, NULL);
+	run_as_owner_end(nest_level, saved_user, saved_context);
+	/* read as the extension's owner, past the row-level security of attachments */
+	plans->attachments_owner = relation_owner(attachments);
+	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
+	plans->current = prepare_kept(psprintf("SELECT t.thresholds, t.cell_segments FROM %s.attachments t "
+										   "WHERE t.attachment_name OPERATOR(pg_catalog.=) $1",
+										   quote_identifier(schema)),
+								  1, (Oid[]) {TEXTOID});
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	plans->state_table = plans->relations[1];
 	plans->key_type = key_type;
@@ -333,8 +337,10 @@ state_fold(PendingState *pending, const char *schema)
 	Datum	   *changed_keys;
 	FoldPlans  *plans;
 	Datum		args[6];
-	Datum		thresholds;
+	Datum		thresholds = (Datum) 0;
 	bool		no_thresholds;
+	Datum		cell_segments = (Datum) 0;
+	bool		no_cell_segments;
 	Oid			saved_user;
 	int			saved_context;
 	int			nest_level;
@@ -418,8 +424,23 @@ state_fold(PendingState *pending, const char *schema)
 			changed_keys[changed_count++] = keys[i];
 	}
 
-	thresholds = plans->thresholds;
-	no_thresholds = plans->no_thresholds;
+	/*
+	 * The thresholds and the cells' segments as the latest committed
+	 * refresh left them: a refresh or a change of the map locks the state
+	 * table while it rescores, and this lock is granted after it commits.
+	 */
+	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
+	args[0] = CStringGetTextDatum(pending->attachment);
+	if (SPI_execute_snapshot(plans->current, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "could not read attachment \"%s\"", pending->attachment);
+	no_thresholds = no_cell_segments = true;
+	if (SPI_processed == 1)
+	{
+		thresholds = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_thresholds);
+		cell_segments = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &no_cell_segments);
+	}
+	run_as_owner_end(nest_level, saved_user, saved_context);
 
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
 	/* a bulk load's events sorted by customer in memory, not on disk */
@@ -431,13 +452,13 @@ state_fold(PendingState *pending, const char *schema)
 	if (count == 1 && changed_count == 0)
 	{
 		char		nulls[5] = {' ', ' ', amount_nulls[0] ? 'n' : ' ', no_thresholds ? 'n' : ' ',
-		plans->no_cell_segments ? 'n' : ' '};
+		no_cell_segments ? 'n' : ' '};
 
 		args[0] = keys[0];
 		args[1] = times[0];
 		args[2] = amounts[0];
 		args[3] = thresholds;
-		args[4] = plans->cell_segments;
+		args[4] = cell_segments;
 		run_prepared(plans->merge_one, args, nulls);
 	}
 	else if (count > 0)
@@ -447,16 +468,16 @@ state_fold(PendingState *pending, const char *schema)
 		args[2] = PointerGetDatum(array_of(amounts, amount_nulls, count, amount_type));
 		args[3] = PointerGetDatum(array_of(changed, NULL, count, BOOLOID));
 		args[4] = thresholds;
-		args[5] = plans->cell_segments;
-		run_prepared(plans->merge, args, parameter_nulls(6, no_thresholds, plans->no_cell_segments));
+		args[5] = cell_segments;
+		run_prepared(plans->merge, args, parameter_nulls(6, no_thresholds, no_cell_segments));
 	}
 	if (changed_count > 0)
 	{
 		/* a statement of its own: under READ COMMITTED its snapshot follows the locks */
 		args[0] = PointerGetDatum(array_of(changed_keys, NULL, changed_count, pending->key_type));
 		args[1] = thresholds;
-		args[2] = plans->cell_segments;
-		run_prepared(plans->derive, args, parameter_nulls(3, no_thresholds, plans->no_cell_segments));
+		args[2] = cell_segments;
+		run_prepared(plans->derive, args, parameter_nulls(3, no_thresholds, no_cell_segments));
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();

@@ -292,7 +292,7 @@ mark_commit(const char *schema)
 	/* before the insert: with the trigger set IMMEDIATE, the fold runs inside it and clears this */
 	commit_marked = true;
 	commit_marked_subxact = GetCurrentSubTransactionId();
-	run_as_owner_begin(relation_owner(marker), schema, &nest_level, &saved_user, &saved_context);
+	run_as_begin(relation_owner(marker), schema, false, &nest_level, &saved_user, &saved_context);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	commit_statements(schema);
@@ -635,7 +635,12 @@ record_changed(const char *schema, const OrdersColumns *columns, HeapTuple row, 
 		record_event(schema, columns, STATE_ORDERS_CHANGED, key, (Datum) 0, (Datum) 0, true);
 }
 
-/* Records the customers of a table (a partition about to be truncated) as to be derived again. */
+/*
+ * Records the customers of a table (a partition about to be truncated, or
+ * attached or detached) as to be derived again.  They are read as owner,
+ * and recorded once that is over: the first event of a transaction queues
+ * the deferred trigger, which PostgreSQL refuses to do restricted.
+ */
 static void
 record_customers_of(const char *schema, const OrdersColumns *columns, Oid table, Oid owner)
 {
@@ -643,7 +648,13 @@ record_customers_of(const char *schema, const OrdersColumns *columns, Oid table,
 	int			saved_context;
 	int			nest_level;
 	char	   *column = get_attname(table, columns->customer, false);
+	MemoryContext caller = CurrentMemoryContext;
+	Datum	   *keys;
+	uint64		count;
+	int16		typlen;
+	bool		typbyval;
 
+	get_typlenbyval(columns->key_type, &typlen, &typbyval);
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -654,15 +665,21 @@ record_customers_of(const char *schema, const OrdersColumns *columns, Oid table,
 							 quote_identifier(column)),
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the customers of a partition");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	count = SPI_processed;
+	keys = MemoryContextAlloc(caller, Max(count, 1) * sizeof(Datum));
+	for (uint64 i = 0; i < count; i++)
 	{
 		bool		isnull;
 		Datum		key = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext spi = MemoryContextSwitchTo(caller);
 
-		record_event(schema, columns, STATE_ORDERS_CHANGED, key, (Datum) 0, (Datum) 0, true);
+		keys[i] = datumCopy(key, typbyval, typlen);
+		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
 	run_as_owner_end(nest_level, saved_user, saved_context);
+	for (uint64 i = 0; i < count; i++)
+		record_event(schema, columns, STATE_ORDERS_CHANGED, keys[i], (Datum) 0, (Datum) 0, true);
 }
 
 /*
@@ -769,20 +786,28 @@ segment_state_commit(PG_FUNCTION_ARGS)
 				 errmsg("segment_state_commit must fire after each insert into state_commits")));
 	state_trigger_init();
 	schema = extension_schema(fcinfo);
-	/* one search_path for every statement below */
-	run_as_owner_begin(relation_owner(RelationGetRelid(trigdata->tg_relation)), schema,
-					   &nest_level, &saved_user, &saved_context);
+	/* one search_path for every statement below, as the writer */
+	run_as_owner_begin(GetUserId(), schema, &nest_level, &saved_user, &saved_context);
 	/* events recorded by the fold itself (a trigger on a state table) come around again */
 	commit_marked = false;
 	while ((pending = pending_state_next()) != NULL)
 		state_fold(pending, schema);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ctid = PointerGetDatum(&trigdata->tg_trigtuple->t_self);
-	commit_statements(schema);
-	run_prepared(commit_delete, &ctid, NULL);
-	SPI_finish();
+	{
+		Oid			writer;
+		int			writer_context;
+		int			inner_level;
+
+		run_as_owner_begin(relation_owner(RelationGetRelid(trigdata->tg_relation)), schema,
+						   &inner_level, &writer, &writer_context);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ctid = PointerGetDatum(&trigdata->tg_trigtuple->t_self);
+		commit_statements(schema);
+		run_prepared(commit_delete, &ctid, NULL);
+		SPI_finish();
+		run_as_owner_end(inner_level, writer, writer_context);
+	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	return PointerGetDatum(NULL);
 }

@@ -9,6 +9,7 @@
 -- have followed of the orders table (src/attach.sql).
 ALTER TABLE @extschema@.attachments
 	ADD COLUMN cells_table regclass,
+	ADD COLUMN cell_segments @extschema@.segment_set[],
 	ADD COLUMN time_zone text NOT NULL DEFAULT 'UTC',
 	ADD COLUMN orders_partitions regclass[],
 	ADD COLUMN orders_types regtype[];
@@ -25,6 +26,9 @@ DROP FUNCTION @extschema@.state_columns_sql(text, text, regclass);
 
 COMMENT ON COLUMN @extschema@.attachments.cells_table IS
 	'the RFM segments of every score cell of a maintained attachment''s map; NULL if not maintained';
+
+COMMENT ON COLUMN @extschema@.attachments.cell_segments IS
+	'the segments of every score cell of a maintained attachment''s map, in the order of the cells'' codes, as the cells table holds them';
 
 COMMENT ON COLUMN @extschema@.attachments.time_zone IS
 	'the time zone order times of type timestamp or date are read in, set by attach() from the TimeZone setting';
@@ -502,6 +506,13 @@ BEGIN
 				column_type(customers, customer_key)
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
+		IF (SELECT att.attcollation FROM pg_attribute att WHERE att.attrelid = customers AND att.attname = customer_key)
+		   IS DISTINCT FROM
+		   (SELECT att.attcollation FROM pg_attribute att WHERE att.attrelid = orders AND att.attname = customer_column) THEN
+			RAISE EXCEPTION 'customer keys differ in collation: %.% and %.%', orders, customer_column, customers, customer_key
+				USING ERRCODE = 'collation_mismatch',
+					  HINT = 'Attach a view of the customers table that gives its key the collation of the orders'' key.';
+		END IF;
 		SELECT c.column_name INTO clash
 		FROM customer_view_columns() c
 		WHERE column_type(customers, c.column_name) IS NOT NULL
@@ -645,20 +656,21 @@ $function$;
 COMMENT ON FUNCTION @extschema@.state_row_sql(text, text, text, text, text) IS
 	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell and of its previous span; every statement that writes state rows uses it';
 
-CREATE FUNCTION @extschema@.cell_segments_sql(cells regclass) RETURNS text
+CREATE FUNCTION @extschema@.attachment_value_sql(attachment_name text, column_name name) RETURNS text
 	LANGUAGE sql STABLE STRICT
 	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT format('(SELECT pg_catalog.array_agg(c.segments ORDER BY c.scores) FROM %I.%I c)', n.nspname, c.relname)
-		  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-		  WHERE c.oid OPERATOR(pg_catalog.=) cells $$;
+	AS $$ SELECT format('(SELECT t.%I FROM %I.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
+						column_name, n.nspname, attachment_name)
+		  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
 
-COMMENT ON FUNCTION @extschema@.cell_segments_sql(regclass) IS
-	'the SQL of the segments of every score cell in a cells table, in the order of their codes, as state_values() takes them';
+COMMENT ON FUNCTION @extschema@.attachment_value_sql(text, name) IS
+	'the SQL of a column of an attachment''s row (its thresholds, the segments of its cells), read when a statement runs';
 
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, owner oid, problem text,
-				   relations oid[], thresholds @extschema@.rfm_thresholds, cell_segments @extschema@.segment_set[])
+				   relations oid[])
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -669,7 +681,7 @@ DECLARE
 	orders text;
 	columns text := 'stats, scores, lifecycle_stage, segments, scored_at, valid_until, valid_from';
 	stats_of_orders text;
-	stored_thresholds text;
+	key_collation text := '';
 BEGIN
 	SELECT * INTO a FROM attachments t
 	WHERE t.attachment_name = state_statements.attachment_name AND t.state_table IS NOT NULL;
@@ -684,11 +696,15 @@ BEGIN
 		   CASE WHEN c.relrowsecurity THEN format('Table %s has row-level security enabled: the state would hold the orders its policies hide.', c.relname) END
 	INTO orders, problem
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
-	thresholds := a.thresholds;
-	EXECUTE format('SELECT %s', cell_segments_sql(a.cells_table)) INTO cell_segments;
 	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
 	-- the keys recorded go into the state's key column as they are, and
 	-- every column must be of the type the statements write
+	-- the merge sorts the keys as the state's key column sorts them, as a
+	-- refresh locks its rows
+	SELECT format(' COLLATE %I.%I', n.nspname, c.collname) INTO key_collation
+	FROM pg_attribute att JOIN pg_collation c ON c.oid = att.attcollation JOIN pg_namespace n ON n.oid = c.collnamespace
+	WHERE att.attrelid = a.state_table AND att.attname = 'customer_id';
+	key_collation := coalesce(key_collation, '');
 	IF key_type IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
 		problem := format('Its keys are of type %s, its state''s of type %s.',
 						  key_type, column_type(a.state_table, 'customer_id'));
@@ -701,13 +717,11 @@ BEGIN
 				 ('valid_from', 'timestamptz')) c(name, type)
 	WHERE column_type(a.state_table, c.name) IS DISTINCT FROM c.type
 	LIMIT 1;
-	relations := ARRAY[a.orders_table, a.state_table, a.cells_table,
+	relations := ARRAY[a.orders_table, a.state_table,
 					   (SELECT c.oid FROM pg_class c WHERE c.relname = 'attachments'
 						AND c.relnamespace = (SELECT e.extnamespace FROM pg_extension e WHERE e.extname = 'segment'))];
 	time_type := coalesce(time_type, column_type(a.orders_table, a.order_time_column));
 	amount_type := coalesce(amount_type, column_type(a.orders_table, a.amount_column));
-	stored_thresholds := format('(SELECT t.thresholds FROM %s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
-								ext, a.attachment_name);
 	stats_of_orders := format('%s.rfm_stats(%s, (o.%I)::pg_catalog.numeric) FILTER (WHERE o.%I IS NOT NULL)',
 							  ext, order_time_sql(format('o.%I', a.order_time_column),
 												  column_type(a.orders_table, a.order_time_column), a.time_zone),
@@ -717,7 +731,7 @@ BEGIN
 	-- where each would be kept in a tuplestore first
 	merge := format($sql$WITH event AS (
 	SELECT e.customer_id, e.changed, %1$s AS order_time, (e.amount)::pg_catalog.numeric AS amount
-	FROM (SELECT pg_catalog.unnest($1::%2$s[]) AS customer_id, pg_catalog.unnest($2::%3$s[]) AS order_time,
+	FROM (SELECT pg_catalog.unnest($1::%2$s[])%10$s AS customer_id, pg_catalog.unnest($2::%3$s[]) AS order_time,
 				 pg_catalog.unnest($3::%4$s[]) AS amount, pg_catalog.unnest($4::pg_catalog.bool[]) AS changed) e
 ), change AS (
 	SELECT e.customer_id, pg_catalog.bool_or(e.changed) AS changed,
@@ -739,7 +753,8 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 		ext, state, columns,
 		state_row_sql('c.added', '$5', '$6', 'NULL', 'NULL'),
 		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5', '$6',
-					  's.valid_from', 's.valid_until'));
+					  's.valid_from', 's.valid_until'),
+		key_collation);
 
 	-- the same for one order, the most common transaction, in a statement
 	-- with less to start: $1 key, $2 time, $3 amount, $4 thresholds, $5 cells
@@ -782,13 +797,37 @@ ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
 	(excluded.stats, excluded.scores, excluded.lifecycle_stage, excluded.segments, excluded.scored_at,
 	 excluded.valid_until, excluded.valid_from)$sql$,
 		a.customer_column, stats_of_orders, orders, state, columns,
-		state_row_sql('f.stats', stored_thresholds, cell_segments_sql(a.cells_table), 'NULL', 'NULL'));
+		state_row_sql('f.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 'NULL', 'NULL'));
 	RETURN NEXT;
 END
 $function$;
 
 COMMENT ON FUNCTION @extschema@.state_statements(text, regtype, regtype, regtype) IS
-	'the statements that write the state of a maintained attachment (merge recorded orders, derive changed customers again, clear, refill from all orders), and the thresholds they score against';
+	'the statements that write the state of a maintained attachment: merge recorded orders, derive changed customers again, clear, refill from all orders';
+
+CREATE FUNCTION @extschema@.lock_state_tables(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	state regclass;
+BEGIN
+	FOR state IN
+		SELECT t.state_table FROM attachments t
+		WHERE t.state_table IS NOT NULL
+		  AND t.orders_table = (SELECT o.orders_table FROM attachments o
+								WHERE o.attachment_name = lock_state_tables.attachment_name)
+		  AND (t.attachment_name = lock_state_tables.attachment_name OR owns_relation(t.state_table))
+		ORDER BY t.attachment_name COLLATE "C"
+	LOOP
+		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', state);
+	END LOOP;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.lock_state_tables(text) IS
+	'locks the state tables of the maintained attachments of an attachment''s orders table against writers, in the order writers take them';
 
 CREATE OR REPLACE FUNCTION @extschema@.fill_segment_cells(attachment_name text) RETURNS boolean
 	LANGUAGE plpgsql
@@ -805,6 +844,8 @@ BEGIN
 			USING ERRCODE = 'undefined_object';
 	END IF;
 	cells := a.cells_table::text;
+	-- writers wait until the customers are rescored against new cells
+	PERFORM lock_state_tables(a.attachment_name);
 	EXECUTE format($sql$
 		WITH wanted AS (
 			SELECT c.scores, segment_set(segment_memberships(c.scores, $1)) AS segments
@@ -822,8 +863,11 @@ BEGIN
 			FROM (SELECT make_rfm(r, f, m) AS scores
 				  FROM generate_series(1, $2) r, generate_series(1, $2) f, generate_series(1, $2) m) c$sql$, cells)
 			USING a.map_name, a.bins;
-		-- sessions that keep the cells with their statements read them again
-		UPDATE attachments t SET cells_table = t.cells_table WHERE t.attachment_name = a.attachment_name;
+		-- the fold reads them from the attachment, where the state's owner
+		-- keeps them
+		EXECUTE format('UPDATE attachments t SET cell_segments = (SELECT array_agg(c.segments ORDER BY c.scores) FROM %s c) '
+					   'WHERE t.attachment_name = $1', cells)
+			USING a.attachment_name;
 	END IF;
 	RETURN changed;
 END
@@ -848,10 +892,8 @@ BEGIN
 				   'FROM (SELECT k.customer_id FROM %1$s k%3$s ORDER BY k.customer_id FOR UPDATE) k '
 				   'WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id',
 				   a.state_table,
-				   state_row_sql('s.stats',
-								 format('(SELECT t.thresholds FROM attachments t WHERE t.attachment_name = %L)',
-										a.attachment_name),
-								 cell_segments_sql(a.cells_table), 's.valid_from', 's.valid_until'),
+				   state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
+								 attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
 				   CASE WHEN only_expired
 						THEN ' WHERE k.valid_until IS NULL OR k.valid_until <= segment_as_of() OR k.valid_from > segment_as_of()'
 						ELSE '' END);
@@ -973,7 +1015,7 @@ BEGIN
 	-- no order may change meanwhile: writers wait, and so does this for them;
 	-- nor may a refresh rewrite state rows in another order
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
-	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
+	PERFORM lock_state_tables(a.attachment_name);
 	RETURN state_refill(a.attachment_name);
 END
 $function$;
@@ -1171,7 +1213,7 @@ BEGIN
 	END IF;
 	-- writers wait until the customers are rescored against the new
 	-- thresholds; the analysis time is read once the lock is granted
-	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.state_table);
+	PERFORM lock_state_tables(a.attachment_name);
 	as_of := segment_as_of();
 	-- the population is the customers view's: with a customers table, its
 	-- rows that have orders (as the views of an unmaintained attachment
@@ -1261,7 +1303,7 @@ CREATE FUNCTION @extschema@.readable_attachments() RETURNS boolean
 COMMENT ON FUNCTION @extschema@.readable_attachments() IS
 	'whether the current role may read the attachments table, which the event triggers read';
 
-CREATE FUNCTION @extschema@.follow_orders_ddl() RETURNS event_trigger
+CREATE FUNCTION @extschema@.follow_orders_ddl_changes() RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -1348,6 +1390,21 @@ BEGIN
 END
 $function$;
 
+COMMENT ON FUNCTION @extschema@.follow_orders_ddl_changes() IS
+	'what follow_orders_ddl() does, for a role that may use the extension''s schema';
+
+CREATE FUNCTION @extschema@.follow_orders_ddl() RETURNS event_trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+BEGIN
+	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
+				 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment'), false) THEN
+		PERFORM follow_orders_ddl_changes();
+	END IF;
+END
+$function$;
+
 COMMENT ON FUNCTION @extschema@.follow_orders_ddl() IS
 	'event trigger: keeps the maintained state of attachments right after ALTER TABLE or CREATE TABLE changes their orders tables';
 
@@ -1358,7 +1415,7 @@ CREATE EVENT TRIGGER segment_follow_orders_ddl ON ddl_command_end
 COMMENT ON EVENT TRIGGER segment_follow_orders_ddl IS
 	'keeps the maintained state of attachments right after ALTER TABLE or CREATE TABLE changes their orders tables';
 
-CREATE FUNCTION @extschema@.follow_orders_drop() RETURNS event_trigger
+CREATE FUNCTION @extschema@.follow_orders_drop_changes() RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -1383,6 +1440,21 @@ BEGIN
 			WHERE t.attachment_name = a.attachment_name;
 		END IF;
 	END LOOP;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.follow_orders_drop_changes() IS
+	'what follow_orders_drop() does, for a role that may use the extension''s schema';
+
+CREATE FUNCTION @extschema@.follow_orders_drop() RETURNS event_trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+BEGIN
+	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
+				 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment'), false) THEN
+		PERFORM follow_orders_drop_changes();
+	END IF;
 END
 $function$;
 
@@ -1544,6 +1616,14 @@ SET orders_partitions = @extschema@.orders_partitions(orders_table),
 	orders_types = ARRAY[@extschema@.column_type(orders_table, order_time_column),
 						 @extschema@.column_type(orders_table, amount_column)]
 WHERE state_table IS NOT NULL;
+-- the segments of every score cell, from the map (not from the cells
+-- table, which its owner could have made anything)
+UPDATE @extschema@.attachments t
+SET cell_segments = (SELECT pg_catalog.array_agg(@extschema@.segment_set(@extschema@.segment_memberships(
+										@extschema@.make_rfm(r, f, m), t.map_name)) ORDER BY r, f, m)
+					 FROM pg_catalog.generate_series(1, t.bins) r, pg_catalog.generate_series(1, t.bins) f,
+						  pg_catalog.generate_series(1, t.bins) m)
+WHERE t.state_table IS NOT NULL;
 SELECT @extschema@.drop_state_triggers(attachment_name), @extschema@.install_state_triggers(attachment_name),
 	   @extschema@.rebuild_state(attachment_name)
 FROM @extschema@.attachments WHERE state_table IS NOT NULL ORDER BY attachment_name;
