@@ -697,14 +697,14 @@ BEGIN
 	INTO orders, problem
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.orders_table;
 	key_type := coalesce(key_type, column_type(a.orders_table, a.customer_column));
-	-- the keys recorded go into the state's key column as they are, and
-	-- every column must be of the type the statements write
 	-- the merge sorts the keys as the state's key column sorts them, as a
 	-- refresh locks its rows
 	SELECT format(' COLLATE %I.%I', n.nspname, c.collname) INTO key_collation
 	FROM pg_attribute att JOIN pg_collation c ON c.oid = att.attcollation JOIN pg_namespace n ON n.oid = c.collnamespace
 	WHERE att.attrelid = a.state_table AND att.attname = 'customer_id';
 	key_collation := coalesce(key_collation, '');
+	-- the keys recorded go into the state's key column as they are, and
+	-- every column must be of the type the statements write
 	IF key_type IS DISTINCT FROM column_type(a.state_table, 'customer_id') THEN
 		problem := format('Its keys are of type %s, its state''s of type %s.',
 						  key_type, column_type(a.state_table, 'customer_id'));
