@@ -179,11 +179,11 @@ CREATE ROLE prod_intruder;
 SET ROLE prod_intruder;
 CREATE TEMP TABLE src (customer_id int);
 SELECT state_derive_again('plain', 'src');
-SELECT state_refill('plain');
+SELECT run_state_statement('plain', 'refill');
 RESET ROLE;
 DROP TABLE src;
 DROP ROLE prod_intruder;
-UPDATE attachments SET cells_table = 'pg_class' WHERE attachment_name = 'plain';
+UPDATE attachments SET state_table = 'pg_class' WHERE attachment_name = 'plain';
 UPDATE attachments SET orders_partitions = '{pg_class}' WHERE attachment_name = 'plain';
 -- the state is written as its owner in a security-restricted operation:
 -- code of the owner's that runs then (a trigger on the state table) can

@@ -31,7 +31,6 @@ CREATE TABLE @extschema@.attachments (
 	population_average_order_value numeric,
 	thresholds_as_of timestamptz,
 	tags_table regclass,
-	cells_table regclass,
 	cell_segments @extschema@.segment_set[],
 	time_zone text NOT NULL DEFAULT 'UTC',
 	orders_partitions regclass[],
@@ -64,10 +63,8 @@ COMMENT ON COLUMN @extschema@.attachments.population_average_order_value IS
 COMMENT ON COLUMN @extschema@.attachments.thresholds_as_of IS 'the analysis time the thresholds were computed at';
 COMMENT ON COLUMN @extschema@.attachments.state_table IS
 	'per-customer statistics kept current by triggers (maintain_attachment()), which the views read; NULL if not maintained';
-COMMENT ON COLUMN @extschema@.attachments.cells_table IS
-	'the RFM segments of every score cell of a maintained attachment''s map; NULL if not maintained';
 COMMENT ON COLUMN @extschema@.attachments.cell_segments IS
-	'the segments of every score cell of a maintained attachment''s map, in the order of the cells'' codes, as the cells table holds them';
+	'the segments of every score cell of a maintained attachment''s map, in the order of the cells'' codes, which its state is written with';
 COMMENT ON COLUMN @extschema@.attachments.time_zone IS
 	'the time zone order times of type timestamp or date are read in, set by attach() from the TimeZone setting';
 COMMENT ON COLUMN @extschema@.attachments.orders_partitions IS

@@ -59,14 +59,6 @@ BEGIN
 			NEW.state_table, NEW.attachment_name, NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	IF NEW.cells_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.cells_table IS DISTINCT FROM OLD.cells_table)
-	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					   WHERE c.oid = NEW.cells_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
-						 AND pg_has_role(c.relowner, 'USAGE')) THEN
-		RAISE EXCEPTION 'cells table % of attachment "%" must be a table of yours in schema %',
-			NEW.cells_table, NEW.attachment_name, NEW.view_schema
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
 	-- the event triggers act on what the row lists as partitions
 	IF (TG_OP = 'INSERT' OR NEW.orders_partitions IS DISTINCT FROM OLD.orders_partitions)
 	   AND EXISTS (SELECT 1 FROM unnest(NEW.orders_partitions) p
@@ -104,7 +96,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state, cells and tags tables the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state table and tags table the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS

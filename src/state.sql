@@ -32,10 +32,10 @@ CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regc
 COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass) IS
 	'has the commit derive again from the orders the customers found in table source (a partition attached or detached)';
 
-CREATE FUNCTION @extschema@.state_refill(attachment_name text)
+CREATE FUNCTION @extschema@.run_state_statement(attachment_name text, statement text)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
-COMMENT ON FUNCTION @extschema@.state_refill(text) IS
-	'derives every customer of a maintained attachment again from all its orders, as the owner of its state table; for its owner';
+COMMENT ON FUNCTION @extschema@.run_state_statement(text, text) IS
+	'runs one statement of state_statements() (refill, rescore or rescore_expired) on a maintained attachment, as the owner of its state table, restricted; for that owner';
 
 CREATE FUNCTION @extschema@.attachments_changed() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
@@ -128,8 +128,8 @@ COMMENT ON FUNCTION @extschema@.attachment_value_sql(text, name) IS
 -- lock).  No row if the attachment is not maintained.
 CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
-	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, owner oid, problem text,
-				   relations oid[])
+	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, rescore text,
+				   rescore_expired text, owner oid, problem text, relations oid[])
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -258,11 +258,29 @@ ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
 		a.customer_column, stats_of_orders, orders, state, columns,
 		state_row_sql('f.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
 					  attachment_value_sql(a.attachment_name, 'cell_segments'), 'NULL', 'NULL'));
+	-- every row scored again, or those whose stored values expired, locked
+	-- in key order as the fold of orders locks them, so that the two never
+	-- deadlock
+	rescore := format($sql$UPDATE %1$s s SET (%2$s) = (%3$s)
+FROM (SELECT k.customer_id FROM %1$s k%4$s ORDER BY k.customer_id FOR UPDATE) k
+WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
+		state, columns,
+		state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
+		'');
+	rescore_expired := format($sql$UPDATE %1$s s SET (%2$s) = (%3$s)
+FROM (SELECT k.customer_id FROM %1$s k%4$s ORDER BY k.customer_id FOR UPDATE) k
+WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
+		state, columns,
+		state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
+		format(' WHERE k.valid_until IS NULL OR k.valid_until OPERATOR(pg_catalog.<=) %1$s.segment_as_of() '
+			   'OR k.valid_from OPERATOR(pg_catalog.>) %1$s.segment_as_of()', ext));
 	RETURN NEXT;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.state_statements(text, regtype, regtype, regtype) IS
-	'the statements that write the state of a maintained attachment: merge recorded orders, derive changed customers again, clear, refill from all orders';
+	'the statements that write the state of a maintained attachment: merge recorded orders, derive changed customers again, clear, refill from all orders, score every customer or the expired ones again';
 
 -- Locks the state table of a maintained attachment against writers, with
 -- those of the other maintained attachments of its orders table, in the
@@ -290,53 +308,35 @@ $function$;
 COMMENT ON FUNCTION @extschema@.lock_state_tables(text) IS
 	'locks the state tables of the maintained attachments of an attachment''s orders table against writers, in the order writers take them';
 
--- The RFM segments of every cell of an attachment's map, which the trigger
--- looks a customer's segments up in.  True if the cells changed.
+-- The RFM segments of every score cell of an attachment's map, in the order
+-- of the cells' codes, stored in the attachment for the state to be written
+-- with.  True if they changed.
 CREATE FUNCTION @extschema@.fill_segment_cells(attachment_name text) RETURNS boolean
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
-	cells text;
-	changed boolean;
+	wanted segment_set[];
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = fill_segment_cells.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" is not maintained', fill_segment_cells.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	cells := a.cells_table::text;
-	-- writers wait until the customers are rescored against new cells
-	PERFORM lock_state_tables(a.attachment_name);
-	EXECUTE format($sql$
-		WITH wanted AS (
-			SELECT c.scores, segment_set(segment_memberships(c.scores, $1)) AS segments
-			FROM (SELECT make_rfm(r, f, m) AS scores
-				  FROM generate_series(1, $2) r, generate_series(1, $2) f, generate_series(1, $2) m) c
-		)
-		SELECT EXISTS (SELECT * FROM wanted EXCEPT SELECT * FROM %1$s)
-			OR EXISTS (SELECT * FROM %1$s EXCEPT SELECT * FROM wanted)$sql$, cells)
-		INTO changed USING a.map_name, a.bins;
-	IF changed THEN
-		EXECUTE format('DELETE FROM %s', cells);
-		EXECUTE format($sql$
-			INSERT INTO %s (scores, segments)
-			SELECT c.scores, segment_set(segment_memberships(c.scores, $1))
-			FROM (SELECT make_rfm(r, f, m) AS scores
-				  FROM generate_series(1, $2) r, generate_series(1, $2) f, generate_series(1, $2) m) c$sql$, cells)
-			USING a.map_name, a.bins;
-		-- the fold reads them from the attachment, where the state's owner
-		-- keeps them
-		EXECUTE format('UPDATE attachments t SET cell_segments = (SELECT array_agg(c.segments ORDER BY c.scores) FROM %s c) '
-					   'WHERE t.attachment_name = $1', cells)
-			USING a.attachment_name;
+	SELECT array_agg(segment_set(segment_memberships(make_rfm(r, f, m), a.map_name)) ORDER BY r, f, m) INTO wanted
+	FROM generate_series(1, a.bins) r, generate_series(1, a.bins) f, generate_series(1, a.bins) m;
+	IF wanted IS NOT DISTINCT FROM a.cell_segments THEN
+		RETURN false;
 	END IF;
-	RETURN changed;
+	-- writers wait until the customers are rescored against the new cells
+	PERFORM lock_state_tables(a.attachment_name);
+	UPDATE attachments t SET cell_segments = wanted WHERE t.attachment_name = a.attachment_name;
+	RETURN true;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.fill_segment_cells(text) IS
-	'writes the RFM segments of every score cell of a maintained attachment''s map into its cells table; true if they changed';
+	'stores the RFM segments of every score cell of a maintained attachment''s map in attachments.cell_segments; true if they changed';
 
 -- Stores again the scores, stage, segments and validity of the customers
 -- of a maintained attachment: all of them, or those whose stored values
@@ -354,18 +354,8 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is not maintained', rescore_state.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	-- the rows are locked in key order, as the fold of orders locks them,
-	-- so that the two never deadlock
-	EXECUTE format('UPDATE %1$s s SET (stats, scores, lifecycle_stage, segments, scored_at, valid_until, valid_from) = (%2$s) '
-				   'FROM (SELECT k.customer_id FROM %1$s k%3$s ORDER BY k.customer_id FOR UPDATE) k '
-				   'WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id',
-				   a.state_table,
-				   state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-								 attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
-				   CASE WHEN only_expired
-						THEN ' WHERE k.valid_until IS NULL OR k.valid_until <= segment_as_of() OR k.valid_from > segment_as_of()'
-						ELSE '' END);
-	GET DIAGNOSTICS rewritten = ROW_COUNT;
+	rewritten := run_state_statement(a.attachment_name,
+									 CASE WHEN only_expired THEN 'rescore_expired' ELSE 'rescore' END);
 	RETURN rewritten;
 END
 $function$;
@@ -502,7 +492,7 @@ BEGIN
 	-- nor may a refresh rewrite state rows in another order
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
 	PERFORM lock_state_tables(a.attachment_name);
-	RETURN state_refill(a.attachment_name);
+	RETURN run_state_statement(a.attachment_name, 'refill');
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.rebuild_state(text) IS
@@ -515,7 +505,6 @@ CREATE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS re
 DECLARE
 	a attachments;
 	state text;
-	cells text;
 	ext text;
 	key_type text;
 	key_collation text;
@@ -537,7 +526,6 @@ BEGIN
 				  HINT = 'Its views compute every customer from the orders when read.';
 	END IF;
 	state := format('%I.%I', a.view_schema, a.attachment_name || '_state');
-	cells := format('%I.%I', a.view_schema, a.attachment_name || '_cells');
 	key_type := format_type(column_type(a.orders_table, a.customer_column), NULL);
 	SELECT CASE WHEN att.attcollation <> 0 THEN format(' COLLATE %I.%I', n.nspname, c.collname) ELSE '' END
 	INTO key_collation
@@ -549,12 +537,6 @@ BEGIN
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
 	SELECT format('%I', n.nspname) INTO ext
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
-	EXECUTE format('CREATE TABLE %s (scores %s.rfm PRIMARY KEY, segments %s.segment_set NOT NULL)',
-				   cells, ext, ext);
-	PERFORM comment_relation(cells,
-		format('the RFM segments of every score cell of map %s (segment attachment %s)', a.map_name, a.attachment_name),
-		'scores', 'a score cell',
-		'segments', 'the segments of the map that contain the cell');
 	-- room on every page, so that the update of a row whose indexed
 	-- columns stay (segments and the bounds of validity, which the fold
 	-- keeps when it can) is a heap-only update, without index entries
@@ -580,7 +562,7 @@ BEGIN
 		'valid_from', 'since when scores, stage and segments have been as stored (at or before scored_at)');
 
 	UPDATE attachments t
-	SET state_table = state::regclass, cells_table = cells::regclass,
+	SET state_table = state::regclass,
 		orders_partitions = orders_partitions(a.orders_table),
 		orders_types = ARRAY[column_type(a.orders_table, a.order_time_column),
 							 column_type(a.orders_table, a.amount_column)]
@@ -661,7 +643,7 @@ BEGIN
 		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, a.customers_table);
 	END LOOP;
 	UPDATE attachments t
-	SET state_table = NULL, cells_table = NULL, thresholds = NULL, population_average_order_value = NULL,
+	SET state_table = NULL, cell_segments = NULL, thresholds = NULL, population_average_order_value = NULL,
 		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL
 	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
@@ -670,9 +652,6 @@ BEGIN
 	-- by OID: the tables may have moved to another schema
 	IF relation_exists(a.state_table) THEN
 		EXECUTE format('DROP TABLE %s', a.state_table);
-	END IF;
-	IF relation_exists(a.cells_table) THEN
-		EXECUTE format('DROP TABLE %s', a.cells_table);
 	END IF;
 	IF relation_exists(a.tags_table) THEN
 		EXECUTE format('DROP TABLE %s', a.tags_table);

@@ -65,7 +65,7 @@
 #include "prepared.h"
 #include "state.h"
 
-PG_FUNCTION_INFO_V1(state_refill);
+PG_FUNCTION_INFO_V1(run_state_statement);
 PG_FUNCTION_INFO_V1(attachments_changed);
 
 /* The prepared fold of one attachment, for one set of value types. */
@@ -442,6 +442,13 @@ state_fold(PendingState *pending, const char *schema)
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 
+	/*
+	 * The events are in the arrays: they count as applied now, so that a
+	 * fold nested in this one (a trigger on the state table that writes
+	 * orders, with state_commit IMMEDIATE) does not apply them twice.
+	 */
+	pending_state_applied(pending);
+
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
 	/* a bulk load's events sorted by customer in memory, not on disk */
 	if (count >= FOLD_BULK_EVENTS && work_mem < FOLD_BULK_WORK_MEM_KB)
@@ -481,20 +488,23 @@ state_fold(PendingState *pending, const char *schema)
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();
-	pending_state_applied(pending);
 }
 
 /*
- * state_refill(attachment): derives every customer of a maintained
- * attachment again from all its orders, as the owner of the state table,
- * and notes that this transaction's events so far are in the state.  The
- * caller must have the rights of that owner, and hold a lock on the orders
- * table that keeps writers out meanwhile (rebuild_state() takes it).
+ * run_state_statement(attachment, statement): runs one statement of
+ * state_statements() on a maintained attachment, as the owner of its state
+ * table, restricted: refill (every customer derived again from all the
+ * orders; the events of the transaction so far are then in the state),
+ * rescore (every customer scored again) or rescore_expired (those whose
+ * stored values expired).  The caller must have the rights of that owner;
+ * refill wants a lock that keeps writers of orders out (rebuild_state()
+ * takes it), rescore one that keeps their commits out (lock_state_tables()).
  */
 Datum
-state_refill(PG_FUNCTION_ARGS)
+run_state_statement(PG_FUNCTION_ARGS)
 {
 	char	   *attachment = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *statement = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	const char *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 	Oid			attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
 	Oid			saved_user;
@@ -507,12 +517,18 @@ state_refill(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		written;
 
+	if (strcmp(statement, "refill") != 0 && strcmp(statement, "rescore") != 0 &&
+		strcmp(statement, "rescore_expired") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no state statement \"%s\"", statement),
+				 errhint("The statements are refill, rescore and rescore_expired.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	run_as_owner_begin(relation_owner(attachments), schema, &nest_level, &saved_user, &saved_context);
 	args[0] = CStringGetTextDatum(attachment);
-	if (SPI_execute_with_args(psprintf("SELECT s.refill, s.owner, s.problem FROM %s.state_statements($1, NULL, NULL, NULL) s",
-									   quote_identifier(schema)),
+	if (SPI_execute_with_args(psprintf("SELECT s.%s, s.owner, s.problem FROM %s.state_statements($1, NULL, NULL, NULL) s",
+									   statement, quote_identifier(schema)),
 							  1, (Oid[]) {TEXTOID}, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the statements of attachment \"%s\"", attachment);
 	run_as_owner_end(nest_level, saved_user, saved_context);
@@ -534,11 +550,12 @@ state_refill(PG_FUNCTION_ARGS)
 				 errmsg("must be owner of the state table of attachment \"%s\"", attachment)));
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
 	if (SPI_execute(sql, false, 0) < 0)
-		elog(ERROR, "could not refill the state of attachment \"%s\"", attachment);
+		elog(ERROR, "could not run statement %s of attachment \"%s\"", statement, attachment);
 	written = (int64) SPI_processed;
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();
-	pending_state_refilled(attachment);
+	if (strcmp(statement, "refill") == 0)
+		pending_state_refilled(attachment);
 	PG_RETURN_INT64(written);
 }
 
