@@ -128,9 +128,15 @@ SELECT DISTINCT substring(line FROM 'keep_state_[a-z_]+_idx') AS indexes
 FROM pg_temp.plan_of('SELECT customer_id FROM kept.keep_segment_champions') line
 WHERE line ~ 'keep_state_[a-z_]+_idx' ORDER BY 1;
 RESET enable_seqscan;
-SELECT count(*) AS expired FROM kept.keep_state WHERE valid_until <= segment_as_of();
-SELECT refresh_due_segments('keep') AS refreshed;
-SELECT count(*) AS expired FROM kept.keep_state WHERE valid_until <= segment_as_of();
+-- refresh_due_segments rewrites exactly the rows whose span does not hold
+-- the analysis time, and none is left
+CREATE VIEW kept.expired AS
+SELECT count(*) AS expired FROM kept.keep_state
+WHERE valid_until <= segment_as_of() OR valid_from > segment_as_of();
+SELECT expired AS expired_before FROM kept.expired \gset
+SELECT :expired_before > 0 AS some_expired;
+SELECT refresh_due_segments('keep') = :expired_before AS refreshed_the_expired;
+SELECT * FROM kept.expired;
 SELECT * FROM kept.stored_differences;
 CREATE VIEW kept.segment_view_differences AS
 SELECT (SELECT count(*) FROM kept.keep_segment_members WHERE segment IN ('Champions', 'At Risk', 'Lost')) AS members,
@@ -150,7 +156,10 @@ SELECT (SELECT count(*) FROM kept.keep_segment_members WHERE segment IN ('Champi
 SELECT * FROM kept.segment_view_differences;
 SET segment.as_of = '2026-01-01';
 SELECT * FROM kept.segment_view_differences;
-SELECT count(*) FILTER (WHERE scored_at > segment_as_of()) AS stored_later FROM kept.keep_state;
+-- the rows it rewrote are those scored after this earlier analysis time
+SELECT count(*) FILTER (WHERE scored_at > segment_as_of()) = :expired_before AS rewritten_later
+FROM kept.keep_state;
+DROP VIEW kept.expired;
 DROP VIEW kept.segment_view_differences;
 
 -- bad input to the functions of stored values: NULLs give NULL, an
@@ -183,8 +192,9 @@ SELECT refresh_due_segments('nothing');
 -- an order dated after the analysis time is left out until then, as the
 -- views of an attachment that is not maintained leave it out
 INSERT INTO kept.orders (customer_id, ordered_at, amount) VALUES (3, '2026-03-01', 5);
-SELECT customer_id, recency_days, lifecycle_stage FROM kept.keep_customers WHERE customer_id = 3;
-SELECT customer_id, recency_days, lifecycle_stage FROM kept.direct_customers WHERE customer_id = 3;
+SELECT k.customer_id, k.recency_days, k.lifecycle_stage,
+	   (k.recency_days, k.lifecycle_stage) = (d.recency_days, d.lifecycle_stage) AS as_unmaintained
+FROM kept.keep_customers k JOIN kept.direct_customers d USING (customer_id) WHERE customer_id = 3;
 SELECT * FROM kept.stored_differences;
 
 -- bulk loads: one statement writes 20,000 new customers, the next 20,000

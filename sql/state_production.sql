@@ -329,7 +329,7 @@ SELECT prod.stored_differences('parted');
 -- a dropped orders table takes its attachment with it; so does a schema
 DROP TABLE prod.parted;
 SELECT count(*) AS parted_attachments FROM attachments WHERE attachment_name = 'parted';
-SELECT count(*) AS parted_tables FROM pg_class WHERE relname LIKE 'parted\_%' AND relnamespace = 'prod'::regnamespace;
+SELECT count(*) AS parted_state_left FROM pg_class WHERE relname = 'parted_state' AND relnamespace = 'prod'::regnamespace;
 DROP SCHEMA prod CASCADE;
 SELECT count(*) AS attachments_left FROM attachments WHERE attachment_name IN ('plain', 'secret', 'blind', 'tiered');
 RESET segment.as_of;
