@@ -56,38 +56,90 @@ span_to_store(bool previous_known, TimestampTz previous_from, TimestampTz previo
 }
 
 /*
- * The segments of a score cell, from the segments of every cell of the
- * grid in the order of their codes (the attachment's cells table as an
- * array, bins^3 of them); the empty set when there is no such cell.
+ * What state_values() keeps across the rows of a statement (fn_extra): its
+ * result's tuple descriptor, and the last array of cells' segments it was
+ * given, split into elements, so that a statement writing many rows with
+ * the same array splits it once.
  */
-static Datum
-cell_segments_of(ArrayType *cells, int16 scores)
+typedef struct StateValuesCache
 {
-	Datum	   *elements;
+	TupleDesc	desc;
+	struct varlena *cells;		/* a copy of the array last seen */
+	Datum	   *elements;		/* point into that copy */
 	bool	   *nulls;
 	int			count;
-	int			bins;
-	int			position;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	int			bins;			/* count = bins^3, else 0 */
+} StateValuesCache;
 
-	get_typlenbyvalalign(ARR_ELEMTYPE(cells), &typlen, &typbyval, &typalign);
-	deconstruct_array(cells, ARR_ELEMTYPE(cells), typlen, typbyval, typalign, &elements, &nulls, &count);
-	for (bins = 1; bins * bins * bins < count; bins++)
-		;
-	position = 0;
+/* The cache, with cells split for this array (compared by its bytes). */
+static StateValuesCache *
+state_values_cache(FunctionCallInfo fcinfo, ArrayType *cells)
+{
+	StateValuesCache *cache = (StateValuesCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext caller;
+
+	if (cache == NULL)
+	{
+		TupleDesc	desc;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "state_values must return a composite type");
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StateValuesCache));
+		caller = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cache->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		MemoryContextSwitchTo(caller);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cells != NULL &&
+		(cache->cells == NULL || VARSIZE(cache->cells) != VARSIZE(cells) ||
+		 memcmp(cache->cells, cells, VARSIZE(cells)) != 0))
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		if (cache->cells != NULL)
+		{
+			pfree(cache->cells);
+			pfree(cache->elements);
+			pfree(cache->nulls);
+		}
+		caller = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cache->cells = palloc(VARSIZE(cells));
+		memcpy(cache->cells, cells, VARSIZE(cells));
+		get_typlenbyvalalign(ARR_ELEMTYPE(cells), &typlen, &typbyval, &typalign);
+		deconstruct_array((ArrayType *) cache->cells, ARR_ELEMTYPE(cells), typlen, typbyval, typalign,
+						  &cache->elements, &cache->nulls, &cache->count);
+		MemoryContextSwitchTo(caller);
+		for (cache->bins = 1; cache->bins * cache->bins * cache->bins < cache->count; cache->bins++)
+			;
+		if (cache->bins * cache->bins * cache->bins != cache->count)
+			cache->bins = 0;
+	}
+	return cache;
+}
+
+/*
+ * The segments of a score cell, from the segments of every cell of the
+ * grid in the order of their codes (the attachment's cell_segments, bins^3
+ * of them); the empty set when there is no such cell.
+ */
+static Datum
+cell_segments_of(const StateValuesCache *cache, int16 scores)
+{
+	int			position = 0;
+
 	for (int d = 0; d < RFM_DIMENSIONS; d++)
 	{
 		int			score = rfm_score_of(scores, (RfmDimension) d);
 
-		if (score < 1 || score > bins)
+		if (score < 1 || score > cache->bins)
 			return PointerGetDatum(segment_set_from_labels(NULL, 0));
-		position = position * bins + score - 1;
+		position = position * cache->bins + score - 1;
 	}
-	if (bins * bins * bins != count || nulls[position])
+	if (cache->nulls[position])
 		return PointerGetDatum(segment_set_from_labels(NULL, 0));
-	return elements[position];
+	return cache->elements[position];
 }
 
 /*
@@ -102,7 +154,7 @@ cell_segments_of(ArrayType *cells, int16 scores)
 Datum
 state_values(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc;
+	StateValuesCache *cache;
 	RfmStatsView view;
 	TimestampTz as_of;
 	TimestampTz judged_at;
@@ -118,9 +170,7 @@ state_values(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "state_values must return a composite type");
-	desc = BlessTupleDesc(desc);
+	cache = state_values_cache(fcinfo, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3));
 
 	rfm_stats_view(PG_GETARG_DATUM(0), &view);
 	as_of = PG_GETARG_TIMESTAMPTZ(1);
@@ -146,7 +196,7 @@ state_values(PG_FUNCTION_ARGS)
 		scores = rfm_bins_score(&bins, customer);
 		values[0] = RfmGetDatum(scores);
 		values[2] = PG_ARGISNULL(3) ? PointerGetDatum(segment_set_from_labels(NULL, 0))
-			: cell_segments_of(PG_GETARG_ARRAYTYPE_P(3), scores);
+			: cell_segments_of(cache, scores);
 	}
 	lifecycle_params_default(&lifecycle);
 	values[1] = CStringGetTextDatum(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
@@ -161,5 +211,5 @@ state_values(PG_FUNCTION_ARGS)
 	from = Max(from, view.orders.last_order);
 	values[4] = TimestampTzGetDatum(until);
 	values[5] = TimestampTzGetDatum(from);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->desc, values, nulls)));
 }

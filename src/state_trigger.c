@@ -72,6 +72,12 @@ typedef struct OrdersColumns
 	Oid			key_type;
 	Oid			time_type;
 	Oid			amount_type;
+	int16		key_len;		/* of their types, for copying values */
+	int16		time_len;
+	int16		amount_len;
+	bool		key_byval;
+	bool		time_byval;
+	bool		amount_byval;
 } OrdersColumns;
 
 static HTAB *columns_by_trigger = NULL;
@@ -264,11 +270,18 @@ pending_state_refilled(const char *attachment)
 		pending_state_applied(pending);
 }
 
-/* The extension's schema: that of this module's functions. */
+/*
+ * The extension's schema: that of this module's functions, looked up once
+ * per statement that calls the function (fn_extra), not once per row.
+ */
 static char *
 extension_schema(FunctionCallInfo fcinfo)
 {
-	return get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra =
+			MemoryContextStrdup(fcinfo->flinfo->fn_mcxt,
+								get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	return (char *) fcinfo->flinfo->fn_extra;
 }
 
 /*
@@ -436,8 +449,6 @@ record_event(const char *schema, const OrdersColumns *columns, StateEventKind ki
 {
 	PendingState *pending = pending_state_of(columns->attachment);
 	MemoryContext caller;
-	int16		typlen;
-	bool		typbyval;
 	int			i;
 
 	check_key_type(pending, columns);
@@ -445,8 +456,7 @@ record_event(const char *schema, const OrdersColumns *columns, StateEventKind ki
 	i = pending->count;
 	caller = MemoryContextSwitchTo(TopTransactionContext);
 	pending->kinds[i] = kind;
-	get_typlenbyval(columns->key_type, &typlen, &typbyval);
-	pending->keys[i] = datumCopy(key, typbyval, typlen);
+	pending->keys[i] = datumCopy(key, columns->key_byval, columns->key_len);
 	pending->times[i] = (Datum) 0;
 	pending->amounts[i] = (Datum) 0;
 	pending->amount_nulls[i] = true;
@@ -454,12 +464,10 @@ record_event(const char *schema, const OrdersColumns *columns, StateEventKind ki
 	pending->amount_types[i] = columns->amount_type;
 	if (kind == STATE_ORDER_ADDED)
 	{
-		get_typlenbyval(columns->time_type, &typlen, &typbyval);
-		pending->times[i] = datumCopy(order_time, typbyval, typlen);
+		pending->times[i] = datumCopy(order_time, columns->time_byval, columns->time_len);
 		if (!amount_null)
 		{
-			get_typlenbyval(columns->amount_type, &typlen, &typbyval);
-			pending->amounts[i] = datumCopy(amount, typbyval, typlen);
+			pending->amounts[i] = datumCopy(amount, columns->amount_byval, columns->amount_len);
 			pending->amount_nulls[i] = false;
 		}
 	}
@@ -605,6 +613,9 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	columns->customer = orders_column(orders, columns->attachment, names[0], &columns->key_type);
 	columns->order_time = orders_column(orders, columns->attachment, names[1], &columns->time_type);
 	columns->amount = orders_column(orders, columns->attachment, names[2], &columns->amount_type);
+	get_typlenbyval(columns->key_type, &columns->key_len, &columns->key_byval);
+	get_typlenbyval(columns->time_type, &columns->time_len, &columns->time_byval);
+	get_typlenbyval(columns->amount_type, &columns->amount_len, &columns->amount_byval);
 	columns->valid = true;
 	return columns;
 }
@@ -651,10 +662,7 @@ record_customers_of(const char *schema, const OrdersColumns *columns, Oid table,
 	MemoryContext caller = CurrentMemoryContext;
 	Datum	   *keys;
 	uint64		count;
-	int16		typlen;
-	bool		typbyval;
 
-	get_typlenbyval(columns->key_type, &typlen, &typbyval);
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -673,7 +681,7 @@ record_customers_of(const char *schema, const OrdersColumns *columns, Oid table,
 		Datum		key = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 		MemoryContext spi = MemoryContextSwitchTo(caller);
 
-		keys[i] = datumCopy(key, typbyval, typlen);
+		keys[i] = datumCopy(key, columns->key_byval, columns->key_len);
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
@@ -883,6 +891,7 @@ state_derive_again(PG_FUNCTION_ARGS)
 				 errmsg("column \"%s\" of %s, which attachment \"%s\" reads, does not exist",
 						customer, get_rel_name(source), attachment)));
 	columns.key_type = get_atttype(source, columns.customer);
+	get_typlenbyval(columns.key_type, &columns.key_len, &columns.key_byval);
 	if (columns.key_type != state_key_type)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
