@@ -1,10 +1,16 @@
 # segment: customer segmentation inside PostgreSQL (PGXS build).
 #
-# The version lives in segment.control.  The install script of the current
-# version, segment--$(EXTVERSION).sql, is assembled from the SQL pieces in
-# src/, one per concern beside its C file, in the order of SQL_PARTS.
-# src/updates holds the install scripts of released versions, frozen, and the
-# update scripts from each of them to the next.
+# src/     the C code, one file per concern, a header per module
+# sql/     the install script of the current version, in pieces named after
+#          the concern they hold (the Makefile joins them, in the order of
+#          SQL_PARTS, into segment--$(EXTVERSION).sql); the base script of
+#          the first release, segment--0.1.0.sql, and the chain of update
+#          scripts from it to the current version
+# test/    pg_regress tests (test/sql, test/expected), isolation specs
+#          (test/specs, expected output also in test/expected) and shell
+#          tests (test/t)
+#
+# The version lives in segment.control.
 
 EXTENSION = segment
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
@@ -17,19 +23,19 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/prepared.o src/state_trigger.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
 	src/tags_trigger.o
 
-SQL_PARTS = src/rfm_stats.sql src/rfm.sql src/rfm_thresholds.sql src/rfm_score.sql \
-	src/segment_map.sql src/lifecycle.sql src/segment_set.sql src/attach.sql src/state.sql \
-	src/tags.sql src/security.sql
+SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
+	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/attach.sql sql/state.sql \
+	sql/tags.sql sql/security.sql
 
 DATA_built = segment--$(EXTVERSION).sql
-DATA = $(wildcard src/updates/segment--*.sql)
+DATA = $(wildcard sql/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
 	segment_map lifecycle segment_set attach state state_production tags catalog security
-REGRESS_OPTS = --outputdir=test/results
+REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
-# concurrency: isolation specs in test/specs, their expected output in test/expected
+# concurrency: isolation specs in test/specs
 ISOLATION = state_concurrency tags_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=test/results/isolation
 
@@ -39,5 +45,5 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-segment--$(EXTVERSION).sql: src/header.sql $(SQL_PARTS)
+segment--$(EXTVERSION).sql: sql/header.sql $(SQL_PARTS)
 	cat $^ > $@

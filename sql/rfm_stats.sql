@@ -1,83 +1,121 @@
--- rfm_stats: per-customer behaviour from orders, checked on hand-worked
--- cases; the merge aggregate equals the aggregate over all orders; the text
--- form reads back to the same value under any TimeZone.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS segment;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
 
-CREATE TABLE orders (customer_id int, order_time timestamptz, amount numeric);
-INSERT INTO orders VALUES
-	-- customer 1: three orders, ten days apart, 10 + 20.5 + 30.25 = 60.75
-	(1, '2024-01-01 00:00', 10),
-	(1, '2024-01-11 00:00', 20.5),
-	(1, '2024-01-21 00:00', 30.25),
-	-- customer 2: one order
-	(2, '2024-02-01 12:00', 99.99),
-	-- customer 3: two orders at the same time, then a refund a day later
-	(3, '2024-03-01 00:00', 5),
-	(3, '2024-03-01 00:00', 5),
-	(3, '2024-03-02 00:00', -3),
-	-- customer 4: inserted out of time order
-	(4, '2024-04-30 00:00', 1),
-	(4, '2024-04-01 00:00', 2),
-	(4, '2024-04-20 00:00', 3),
-	(4, '2024-04-10 00:00', 4);
+-- rfm_stats: a customer's purchase behaviour (src/rfm_stats.c, src/rfm_stats_agg.c)
 
--- customer 1: mean gap (21-1)/2 = 10 days; the last gap is 10 days.
--- customer 3: the previous order is the second latest, 2024-03-01.
--- customer 4: previous = 2024-04-20, mean gap 29/3 days, last gap 10 days.
-SELECT customer_id, rfm_stats(order_time, amount) AS stats
-FROM orders GROUP BY customer_id ORDER BY customer_id;
+CREATE TYPE @extschema@.rfm_stats;
 
-SELECT customer_id, order_count(s), first_order_time(s), previous_order_time(s),
-	   last_order_time(s), total_amount(s),
-	   round(mean_days_between_orders(s)::numeric, 6) AS mean_gap,
-	   days_before_last_order(s) AS last_gap,
-	   recency_days(s, '2024-05-01 00:00') AS recency
-FROM (SELECT customer_id, rfm_stats(order_time, amount) AS s
-	  FROM orders GROUP BY customer_id) x
-ORDER BY customer_id;
+CREATE FUNCTION @extschema@.rfm_stats_in(cstring) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_out(@extschema@.rfm_stats) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_recv(internal) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_send(@extschema@.rfm_stats) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- recency is fractional: twelve hours is half a day
-SELECT recency_days(rfm_stats(order_time, amount), '2024-02-02 00:00')
-FROM orders WHERE customer_id = 2;
+CREATE TYPE @extschema@.rfm_stats (
+	INPUT = @extschema@.rfm_stats_in,
+	OUTPUT = @extschema@.rfm_stats_out,
+	RECEIVE = @extschema@.rfm_stats_recv,
+	SEND = @extschema@.rfm_stats_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double
+);
+COMMENT ON TYPE @extschema@.rfm_stats IS
+	'a customer''s orders: count, first, second latest and latest order time, exact total amount';
+COMMENT ON FUNCTION @extschema@.rfm_stats_in(cstring) IS 'text input of rfm_stats';
+COMMENT ON FUNCTION @extschema@.rfm_stats_out(@extschema@.rfm_stats) IS 'text output of rfm_stats, times in UTC';
+COMMENT ON FUNCTION @extschema@.rfm_stats_recv(internal) IS 'binary input of rfm_stats';
+COMMENT ON FUNCTION @extschema@.rfm_stats_send(@extschema@.rfm_stats) IS 'binary output of rfm_stats';
 
--- the statistics of all customers together (a single population)
-SELECT rfm_stats(order_time, amount) FROM orders;
+CREATE FUNCTION @extschema@.order_count(@extschema@.rfm_stats) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'rfm_stats_order_count' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.order_count(@extschema@.rfm_stats) IS 'number of orders (frequency)';
 
--- no rows: NULL, like sum()
-SELECT rfm_stats(order_time, amount) FROM orders WHERE false;
+CREATE FUNCTION @extschema@.first_order_time(@extschema@.rfm_stats) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'rfm_stats_first_order_time' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.first_order_time(@extschema@.rfm_stats) IS 'time of the first order';
 
--- merging per-period statistics gives the statistics of all orders, for
--- every way of cutting the orders into periods
-CREATE TABLE cuts AS SELECT c FROM unnest(ARRAY['2024-01-05', '2024-01-15', '2024-03-01 00:00', '2024-03-01 12:00', '2024-04-15']::timestamptz[]) c;
-WITH direct AS (
-	SELECT customer_id, rfm_stats(order_time, amount) AS s FROM orders GROUP BY customer_id
-), merged AS (
-	SELECT c, customer_id, rfm_stats_merge(s) AS s
-	FROM (SELECT c, customer_id, order_time < c AS early, rfm_stats(order_time, amount) AS s
-		  FROM orders CROSS JOIN cuts GROUP BY c, customer_id, early) parts
-	GROUP BY c, customer_id
-)
-SELECT count(*) AS compared, count(*) FILTER (WHERE m.s::text <> d.s::text) AS differences
-FROM merged m JOIN direct d USING (customer_id);
+CREATE FUNCTION @extschema@.previous_order_time(@extschema@.rfm_stats) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'rfm_stats_previous_order_time' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.previous_order_time(@extschema@.rfm_stats) IS
+	'time of the order before the last one; NULL for a customer with one order';
 
--- merge skips NULLs and gives NULL for none
-SELECT rfm_stats_merge(s) FROM (VALUES (NULL::rfm_stats)) v(s);
-SELECT rfm_stats_merge(s::rfm_stats) FROM (VALUES
-	('(orders=1, total=5, first=2024-01-01 00:00:00+00, last=2024-01-01 00:00:00+00)'),
-	(NULL),
-	('(orders=2, total=1.5, first=2023-12-01 00:00:00+00, previous=2023-12-01 00:00:00+00, last=2024-01-01 00:00:00+00)')) v(s);
+CREATE FUNCTION @extschema@.last_order_time(@extschema@.rfm_stats) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'rfm_stats_last_order_time' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.last_order_time(@extschema@.rfm_stats) IS 'time of the last order';
 
--- text round trip, in a time zone far from UTC
-SET TimeZone = 'Asia/Kathmandu';
-SELECT count(*) AS customers,
-	   count(*) FILTER (WHERE s::text::rfm_stats::text <> s::text) AS round_trip_differences,
-	   count(*) FILTER (WHERE last_order_time(s::text::rfm_stats) <> last_order_time(s)) AS time_differences
-FROM (SELECT rfm_stats(order_time, amount) AS s FROM orders GROUP BY customer_id) x;
-RESET TimeZone;
-SET TimeZone = 'UTC';
+CREATE FUNCTION @extschema@.total_amount(@extschema@.rfm_stats) RETURNS numeric
+	AS 'MODULE_PATHNAME', 'rfm_stats_total_amount' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.total_amount(@extschema@.rfm_stats) IS
+	'exact sum of the order amounts (monetary), refunds included';
 
--- input accepts spaces and keys in any order
-SELECT ' ( last = 2024-01-02 00:00:00+00 ,orders=2,total=3 , previous=2024-01-01 00:00:00+00, first=2024-01-01 00:00:00+00 ) '::rfm_stats;
+CREATE FUNCTION @extschema@.mean_days_between_orders(@extschema@.rfm_stats) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'rfm_stats_mean_days_between_orders' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mean_days_between_orders(@extschema@.rfm_stats) IS
+	'the customer''s rhythm: days from first to last order over the number of gaps; NULL for one order';
+
+CREATE FUNCTION @extschema@.days_before_last_order(@extschema@.rfm_stats) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'rfm_stats_days_before_last_order' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.days_before_last_order(@extschema@.rfm_stats) IS
+	'days between the last order and the one before it; NULL for one order';
+
+CREATE FUNCTION @extschema@.recency_days(@extschema@.rfm_stats, as_of timestamptz) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'rfm_stats_recency_days' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recency_days(@extschema@.rfm_stats, timestamptz) IS
+	'days from the last order to as_of (recency); an error if the last order is after as_of';
+
+-- the aggregates' shared transition state
+CREATE FUNCTION @extschema@.rfm_stats_transfn(internal, timestamptz, numeric) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_merge_transfn(internal, @extschema@.rfm_stats) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_combinefn(internal, internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_serializefn(internal) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_deserializefn(bytea, internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rfm_stats_finalfn(internal) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_stats_transfn(internal, timestamptz, numeric) IS 'rfm_stats aggregate: adds an order';
+COMMENT ON FUNCTION @extschema@.rfm_stats_merge_transfn(internal, @extschema@.rfm_stats) IS 'rfm_stats_merge aggregate: adds stored statistics';
+COMMENT ON FUNCTION @extschema@.rfm_stats_combinefn(internal, internal) IS 'rfm_stats aggregates: combines partial states';
+COMMENT ON FUNCTION @extschema@.rfm_stats_serializefn(internal) IS 'rfm_stats aggregates: serializes a partial state';
+COMMENT ON FUNCTION @extschema@.rfm_stats_deserializefn(bytea, internal) IS 'rfm_stats aggregates: reads a serialized partial state';
+COMMENT ON FUNCTION @extschema@.rfm_stats_finalfn(internal) IS 'rfm_stats aggregates: the rfm_stats value of a state';
+
+CREATE AGGREGATE @extschema@.rfm_stats(order_time timestamptz, amount numeric) (
+	SFUNC = @extschema@.rfm_stats_transfn,
+	STYPE = internal,
+	SSPACE = 96,
+	FINALFUNC = @extschema@.rfm_stats_finalfn,
+	COMBINEFUNC = @extschema@.rfm_stats_combinefn,
+	SERIALFUNC = @extschema@.rfm_stats_serializefn,
+	DESERIALFUNC = @extschema@.rfm_stats_deserializefn,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_stats(timestamptz, numeric) IS
+	'a customer''s rfm_stats from its orders; rows with a NULL time are skipped, NULL amounts add nothing';
+
+CREATE AGGREGATE @extschema@.rfm_stats_merge(stats @extschema@.rfm_stats) (
+	SFUNC = @extschema@.rfm_stats_merge_transfn,
+	STYPE = internal,
+	SSPACE = 96,
+	FINALFUNC = @extschema@.rfm_stats_finalfn,
+	COMBINEFUNC = @extschema@.rfm_stats_combinefn,
+	SERIALFUNC = @extschema@.rfm_stats_serializefn,
+	DESERIALFUNC = @extschema@.rfm_stats_deserializefn,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_stats_merge(@extschema@.rfm_stats) IS
+	'merges rfm_stats of the same customer (per partition, shard or period) into one';
+
+CREATE FUNCTION @extschema@.rfm_stats_of_order(order_time timestamptz, amount numeric) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_stats_of_order(timestamptz, numeric) IS
+	'the rfm_stats of a single order, as the aggregate gives for one row; NULL for a NULL time';
+
+CREATE FUNCTION @extschema@.rfm_stats_combine(a @extschema@.rfm_stats, b @extschema@.rfm_stats) RETURNS @extschema@.rfm_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_stats_combine(@extschema@.rfm_stats, @extschema@.rfm_stats) IS
+	'the rfm_stats of the orders of both values, as rfm_stats_merge gives for two; a NULL is no orders';

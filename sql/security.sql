@@ -1,165 +1,139 @@
--- Security: no function is SECURITY DEFINER; every function written in SQL
--- or PL/pgSQL runs with a fixed search_path that starts with pg_catalog; the
--- extension is not trusted; PUBLIC is granted reading only.  A role that is
--- not superuser attaches, maintains and reads tables it owns, and cannot
--- attach or maintain tables it does not own, change another role's
--- attachments, rules or maps, smuggle statements or other roles' objects
--- into an attachment row, or read another role's customers through views
--- it was granted (they are security_invoker).
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS segment;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-\set VERBOSITY terse
-SET segment.as_of = '2025-01-01';
 
--- the extension's functions
-CREATE TEMP VIEW security_functions AS
-SELECT p.oid::regprocedure AS function, p.prosecdef, p.proconfig, l.lanname
-FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
-JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-JOIN pg_language l ON l.oid = p.prolang
-WHERE e.extname = 'segment' AND d.deptype = 'e';
-SELECT count(*) > 50 AS many_functions FROM security_functions;
+-- security: who may write the configuration tables (src/security.sql)
+--
+-- The functions run with the rights of their caller (none is SECURITY
+-- DEFINER), so a role that attaches tables writes attachments and
+-- segment_rules itself, once granted INSERT, UPDATE, DELETE on them.
+-- Row-level security then keeps it to attachments of orders tables it owns,
+-- and a trigger checks that what a row names (views, state table, schema)
+-- belongs to the writer: functions run by others, superusers included,
+-- later drop and read what these rows name.
 
--- none runs with its owner's rights
-SELECT function AS security_definer FROM security_functions WHERE prosecdef;
+-- Whether the current role has the rights of the owner of a relation.
+CREATE FUNCTION @extschema@.owns_relation(relation regclass) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c
+		  WHERE c.oid OPERATOR(pg_catalog.=) relation $$;
+COMMENT ON FUNCTION @extschema@.owns_relation(regclass) IS
+	'whether the current role has the rights of the owner of the relation; NULL if there is no such relation';
 
--- SQL and PL/pgSQL functions pin search_path: pg_catalog first, pg_temp last
-SELECT function AS without_fixed_search_path, proconfig
-FROM security_functions
-WHERE lanname NOT IN ('c', 'internal')
-  AND NOT EXISTS (SELECT 1 FROM unnest(proconfig) s
-				  WHERE s ~ '^search_path=pg_catalog(, [^,]+)?, pg_temp$')
-ORDER BY 1::text;
-SELECT lanname, count(*) > 0 AS some FROM security_functions GROUP BY lanname ORDER BY 1;
+-- Whether the current role may read what an attachment's views read.
+CREATE FUNCTION @extschema@.reads_attachment(orders_table regclass, state_table regclass) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT coalesce(owns_relation(orders_table), false)
+			  OR coalesce(pg_catalog.has_table_privilege(coalesce(state_table, orders_table), 'SELECT'), false) $$;
+COMMENT ON FUNCTION @extschema@.reads_attachment(regclass, regclass) IS
+	'whether the current role owns the orders table of an attachment or may read the table its views read';
 
--- installing it takes a superuser
-SELECT DISTINCT trusted, superuser FROM pg_available_extension_versions WHERE name = 'segment';
+CREATE FUNCTION @extschema@.attachments_check() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	view_oid oid;
+BEGIN
+	-- an attachment whose orders table was dropped may still be cleaned up
+	IF NOT coalesce(owns_relation(NEW.orders_table), TG_OP = 'UPDATE') THEN
+		RAISE EXCEPTION 'must be owner of table % to attach it', NEW.orders_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.customers_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customers_table IS DISTINCT FROM OLD.customers_table)
+	   AND NOT has_table_privilege(NEW.customers_table, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', NEW.customers_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (TG_OP = 'INSERT' OR NEW.view_schema IS DISTINCT FROM OLD.view_schema)
+	   AND NOT coalesce(has_schema_privilege(NEW.view_schema, 'CREATE'), false) THEN
+		RAISE EXCEPTION 'permission denied to create views in schema %', NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- views and the state table get dropped by whoever detaches: they must
+	-- be the writer's own, in the attachment's schema
+	IF NEW.state_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.state_table IS DISTINCT FROM OLD.state_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.state_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'state table % of attachment "%" must be a table of yours in schema %',
+			NEW.state_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- the event triggers act on what the row lists as partitions
+	IF (TG_OP = 'INSERT' OR NEW.orders_partitions IS DISTINCT FROM OLD.orders_partitions)
+	   AND EXISTS (SELECT 1 FROM unnest(NEW.orders_partitions) p
+				   WHERE p NOT IN (SELECT t.relid FROM pg_partition_tree(NEW.orders_table) t)) THEN
+		RAISE EXCEPTION 'the partitions of attachment "%" must be partitions of %', NEW.attachment_name, NEW.orders_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.tags_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.tags_table IS DISTINCT FROM OLD.tags_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.tags_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'tags table % of attachment "%" must be a table of yours in schema %',
+			NEW.tags_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
+		FOR i IN 1 .. coalesce(array_upper(NEW.views, 1), 0) LOOP
+			-- a name and nothing else: any other syntax names no view
+			-- (to_regclass raises on it before PostgreSQL 16)
+			BEGIN
+				view_oid := to_regclass(NEW.views[i]);
+			EXCEPTION WHEN invalid_name THEN
+				view_oid := NULL;
+			END;
+			IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						   WHERE c.oid = view_oid AND c.relkind = 'v' AND n.nspname = NEW.view_schema
+							 AND pg_has_role(c.relowner, 'USAGE')) THEN
+				RAISE EXCEPTION 'view % of attachment "%" must be a view of yours in schema %',
+					NEW.views[i], NEW.attachment_name, NEW.view_schema
+					USING ERRCODE = 'insufficient_privilege';
+			END IF;
+		END LOOP;
+	END IF;
+	RETURN NEW;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.attachments_check() IS
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state table and tags table the row names';
+CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.attachments_check();
+COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS
+	'checks that a row names only objects its writer owns or may read';
 
--- what PUBLIC is granted on the extension's tables: reading, nothing else
-SELECT c.relname, a.privilege_type
-FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
-JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid,
-	 aclexplode(c.relacl) a
-WHERE e.extname = 'segment' AND d.deptype = 'e' AND a.grantee = 0
-ORDER BY 1, 2;
+ALTER TABLE @extschema@.attachments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY attachments_read ON @extschema@.attachments FOR SELECT
+	USING (@extschema@.reads_attachment(orders_table, state_table));
+CREATE POLICY attachments_insert ON @extschema@.attachments FOR INSERT
+	WITH CHECK (@extschema@.owns_relation(orders_table));
+-- once the orders table is dropped, the owner of the state table (or, when
+-- that is gone too, anyone) may clean the attachment up
+CREATE POLICY attachments_update ON @extschema@.attachments FOR UPDATE
+	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true))
+	WITH CHECK (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true));
+CREATE POLICY attachments_delete ON @extschema@.attachments FOR DELETE
+	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true));
+COMMENT ON POLICY attachments_read ON @extschema@.attachments IS
+	'an attachment is visible to the owner of its orders table and to roles that may read what its views read';
+COMMENT ON POLICY attachments_insert ON @extschema@.attachments IS 'a role attaches only orders tables it owns';
+COMMENT ON POLICY attachments_update ON @extschema@.attachments IS 'a role changes only attachments of orders tables it owns, or of dropped ones';
+COMMENT ON POLICY attachments_delete ON @extschema@.attachments IS 'a role detaches only attachments of orders tables it owns, or of dropped ones';
 
--- the tables roles write to attach, guarded row by row
-SELECT c.relname, c.relrowsecurity, count(p.*) AS policies
-FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
-WHERE c.oid IN ('attachments'::regclass, 'segment_rules'::regclass)
-GROUP BY 1, 2 ORDER BY 1;
-
--- two roles with a shop each
-CREATE ROLE security_alice;
-CREATE ROLE security_bob;
-CREATE SCHEMA security_alice AUTHORIZATION security_alice;
-CREATE SCHEMA security_bob AUTHORIZATION security_bob;
-SET ROLE security_alice;
-CREATE TABLE security_alice.customers (customer_id int PRIMARY KEY, city text);
-CREATE TABLE security_alice.orders (order_id serial PRIMARY KEY, customer_id int, ordered_at timestamptz, amount numeric);
-CREATE INDEX ON security_alice.orders (customer_id);
-INSERT INTO security_alice.customers SELECT c, (ARRAY['Izmir', 'Ankara'])[1 + c % 2] FROM generate_series(1, 40) c;
-INSERT INTO security_alice.orders (customer_id, ordered_at, amount)
-SELECT c, timestamptz '2024-12-31' - make_interval(days => (c * 7 + k * 13) % 200), c + k
-FROM generate_series(1, 30) c, generate_series(1, 1 + c % 4) k;
--- without the grant the README names, attaching stops at the table
-SELECT attach('security_alice', 'security_alice.orders', 'customer_id', 'ordered_at', 'amount');
-RESET ROLE;
-GRANT INSERT, UPDATE, DELETE ON attachments, segment_rules TO security_alice, security_bob;
-
--- alice attaches, maintains and reads her own tables
-SET ROLE security_alice;
-SELECT count(*) AS views FROM attach('security_alice', 'security_alice.orders', 'customer_id', 'ordered_at', 'amount',
-									  'security_alice.customers', 'customer_id');
-SELECT define_segment_rule('security_alice', 'Izmir', $$city = 'Izmir'$$);
-SELECT maintain_attachment('security_alice');
-INSERT INTO security_alice.orders (customer_id, ordered_at, amount) VALUES (35, '2024-12-30', 99);
-UPDATE security_alice.orders SET amount = amount + 1 WHERE customer_id = 1;
-DELETE FROM security_alice.orders WHERE customer_id = 2;
-SELECT refresh_attachment_thresholds('security_alice') IS NOT NULL AS refreshed;
-SELECT count(*) AS customers, count(*) FILTER (WHERE order_count = 0) AS prospects
-FROM security_alice.security_alice_customers;
-SELECT segment, customers FROM security_alice.security_alice_segment_summary WHERE kind = 'rule';
-SELECT sum(customers) AS customers FROM security_alice.security_alice_lifecycle_summary;
--- what an attachment row names must be hers: no statements, no other objects
-UPDATE attachments SET views = views || 'security_alice.x; ALTER ROLE security_alice SUPERUSER'::text;
-UPDATE attachments SET views = views || 'pg_catalog.pg_stats'::text;
-UPDATE attachments SET state_table = 'pg_catalog.pg_class';
-UPDATE attachments SET tags_table = 'pg_catalog.pg_class';
--- bob may use her schema and read her views, nothing more
-GRANT USAGE ON SCHEMA security_alice TO security_bob;
-GRANT SELECT ON ALL TABLES IN SCHEMA security_alice TO security_bob;
-REVOKE SELECT ON security_alice.orders, security_alice.customers, security_alice.security_alice_state FROM security_bob;
-RESET ROLE;
-
--- bob attaches his own table, not alice's
-SET ROLE security_bob;
-CREATE TABLE security_bob.orders (customer_id int, ordered_at date, amount integer);
-INSERT INTO security_bob.orders VALUES (1, '2024-06-01', 10), (2, '2024-07-01', 20), (2, '2024-08-01', 5);
-SELECT count(*) AS views FROM attach('security_bob', 'security_bob.orders', 'customer_id', 'ordered_at', 'amount');
-SELECT attach('security_bob_steals', 'security_alice.orders', 'customer_id', 'ordered_at', 'amount',
-			  view_schema => 'security_bob');
--- alice's attachment is not his to see, maintain, change or detach
-SELECT attachment_name FROM attachments ORDER BY 1;
-SELECT count(*) AS alice_rules_seen FROM segment_rules WHERE attachment_name = 'security_alice';
-SELECT maintain_attachment('security_alice');
-SELECT refresh_attachment_thresholds('security_alice');
-SELECT detach('security_alice');
-SELECT define_segment_rule('security_alice', 'Everyone', 'true');
-SELECT drop_segment_rule('security_alice', 'Izmir');
-INSERT INTO segment_rules VALUES ('security_alice', 'Everyone', 'true');
-UPDATE attachments SET bins = 3 WHERE attachment_name = 'security_alice';
-UPDATE segment_rules SET expression = 'true' WHERE attachment_name = 'security_alice';
-DELETE FROM segment_rules WHERE attachment_name = 'security_alice';
-DELETE FROM attachments WHERE attachment_name = 'security_alice';
--- nor are the maps
-INSERT INTO segment_maps VALUES ('security_bob', 5);
-UPDATE segment_map_boxes SET priority = priority WHERE map_name = 'default';
-DELETE FROM segment_maps WHERE map_name <> 'default';
-SELECT copy_segment_map('default', 'security_bob');
--- her views are granted to him, her customers are not: the views read
--- the tables with his rights
-SELECT count(*) FROM security_alice.security_alice_customers;
-SELECT count(*) FROM security_alice.security_alice_segment_summary;
-SELECT count(*) FROM security_alice.security_alice_segment_izmir;
--- his own attachment works
-SELECT define_segment_rule('security_bob', 'Twice', 'order_count >= 2');
-SELECT customer_id, order_count, segments FROM security_bob.security_bob_customers ORDER BY 1;
-RESET ROLE;
-
--- once alice lets bob read her tables, he reads her customers as she does,
--- scored against her stored thresholds; still he cannot store new ones
-SET ROLE security_alice;
-GRANT SELECT ON security_alice.customers, security_alice.security_alice_state TO security_bob;
-SELECT md5(string_agg(c::text, E'\n' ORDER BY c.customer_id)) AS alice_reads
-FROM security_alice.security_alice_customers c \gset
-RESET ROLE;
-SET ROLE security_bob;
-SELECT md5(string_agg(c::text, E'\n' ORDER BY c.customer_id)) = :'alice_reads' AS bob_reads_the_same
-FROM security_alice.security_alice_customers c;
-SELECT attachment_name FROM attachments ORDER BY 1;
-SELECT maintain_attachment('security_alice');
-SET segment.as_of = '2025-02-01';
-SELECT refresh_attachment_thresholds('security_alice') IS NOT NULL AS computed;
-SET segment.as_of = '2025-01-01';
-SELECT detach('security_alice');
-RESET ROLE;
-
--- nothing of alice's changed
-SELECT attachment_name, bins, state_table, thresholds_as_of, cardinality(views) AS views FROM attachments
-WHERE attachment_name LIKE 'security%' ORDER BY 1;
-SELECT attachment_name, rule_name, expression FROM segment_rules WHERE attachment_name LIKE 'security%' ORDER BY 1, 2;
-SELECT count(*) AS maps FROM segment_maps WHERE map_name LIKE 'security%';
-
-SET ROLE security_bob;
-SELECT detach('security_bob');
-RESET ROLE;
-SET ROLE security_alice;
-SELECT detach('security_alice');
-RESET ROLE;
-REVOKE ALL ON attachments, segment_rules FROM security_alice, security_bob;
-DROP SCHEMA security_alice CASCADE;
-DROP SCHEMA security_bob CASCADE;
-DROP ROLE security_alice, security_bob;
+ALTER TABLE @extschema@.segment_rules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segment_rules_read ON @extschema@.segment_rules FOR SELECT
+	USING (EXISTS (SELECT 1 FROM @extschema@.attachments a
+				   WHERE a.attachment_name OPERATOR(pg_catalog.=) segment_rules.attachment_name));
+CREATE POLICY segment_rules_write ON @extschema@.segment_rules FOR ALL
+	USING (EXISTS (SELECT 1 FROM @extschema@.attachments a
+				   WHERE a.attachment_name OPERATOR(pg_catalog.=) segment_rules.attachment_name
+					 AND @extschema@.owns_relation(a.orders_table)))
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.attachments a
+						WHERE a.attachment_name OPERATOR(pg_catalog.=) segment_rules.attachment_name
+						  AND @extschema@.owns_relation(a.orders_table)));
+COMMENT ON POLICY segment_rules_read ON @extschema@.segment_rules IS
+	'rules are visible with their attachment: the summary views read their names';
+COMMENT ON POLICY segment_rules_write ON @extschema@.segment_rules IS
+	'a role writes only rules of attachments of orders tables it owns';
+-- the summary views list the rules with the rights of their reader
+GRANT SELECT ON @extschema@.segment_rules TO PUBLIC;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The install pieces (src/*.sql) and the update scripts follow the rules for
+# The install pieces (sql/*.sql) and the update scripts follow the rules for
 # extension scripts that run as superuser: objects are created in
 # @extschema@ by qualified name, @extschema@ never stands inside quotes (a
 # string or a function body), nothing is created with CREATE OR REPLACE or
@@ -8,7 +8,7 @@
 # function is in C or pins its search_path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-python3 - src/header.sql src/*.sql src/updates/segment--*--*.sql <<'PY'
+python3 - sql/*.sql <<'PY'
 import glob
 import re
 import sys
@@ -43,17 +43,33 @@ def split(text):
     pieces.append((''.join(code), False))
     return pieces
 
-# functions of every released version (a frozen install script each)
-old_functions = set()
-for released in glob.glob('src/updates/segment--*.sql'):
-    if '--' not in released.rsplit('/', 1)[-1].replace('segment--', '', 1):
-        old_functions |= set(re.findall(r'CREATE FUNCTION @extschema@\.(\w+)\(', open(released).read()))
+def version(text):
+    return tuple(int(n) for n in text.split('.'))
+
+def functions_created(path):
+    return set(re.findall(r'CREATE (?:OR REPLACE )?FUNCTION @extschema@\.(\w+)\(', open(path).read()))
+
+# The functions a version before an update script had: those of the base
+# script and of the update scripts that lead up to it.
+updates = {}
+for path in glob.glob('sql/segment--*--*.sql'):
+    start, end = path.rsplit('/', 1)[-1][len('segment--'):-len('.sql')].split('--')
+    updates[path] = (version(start), version(end))
+
+def functions_before(update_path):
+    start = updates[update_path][0]
+    names = functions_created('sql/segment--0.1.0.sql')
+    for path, (_, end) in updates.items():
+        if end <= start:
+            names |= functions_created(path)
+    return names
 problems = []
 checked = 0
 for path in sys.argv[1:]:
     if path.endswith('segment--0.1.0.sql'):
         continue   # released and frozen
-    update = '--' in path.rsplit('/', 1)[-1].replace('segment--', '', 1)
+    update = path in updates
+    old_functions = functions_before(path) if update else set()
     text = open(path).read()
     pieces = split(text)
     # statements: split the code at semicolons, keeping quoted parts inside

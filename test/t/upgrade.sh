@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every update path gives what a fresh install of the current version gives.
-# Run without arguments, the script checks each released version whose
-# install script src/updates keeps; bash test/t/upgrade.sh 0.1.0 checks one.
+# Run without arguments, the script checks each released version: the
+# starting point of an update script in sql/ (PostgreSQL installs an old
+# version from the base script and the update scripts up to it); bash
+# test/t/upgrade.sh 0.1.0 checks one.
 # One database creates the old version, builds user objects on it (a
 # view over the aggregates and rfm_score, attachments with their views, a
 # custom map and rules, maintained attachments with and without a customers
@@ -9,7 +11,7 @@
 # runs ALTER EXTENSION segment UPDATE; another creates the current version
 # and the same user objects.
 #
-# Compared, generically, so that any object added to src/*.sql but not to
+# Compared, generically, so that any object added to sql/*.sql but not to
 # the update script shows: the extension's member objects and, for each,
 # its definition (functions with volatility, parallel safety, strictness
 # and settings; aggregates with their support functions; types; operators;
@@ -23,9 +25,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control)
 if [ $# -eq 0 ]; then
 	status=0
-	for script in src/updates/segment--+([0-9.]).sql; do
-		version=${script#src/updates/segment--}
-		bash "${BASH_SOURCE[0]}" "${version%.sql}" || status=1
+	for script in sql/segment--+([0-9.])--+([0-9.]).sql; do
+		version=${script#sql/segment--}
+		bash "${BASH_SOURCE[0]}" "${version%%--*}" || status=1
 	done
 	exit $status
 fi
@@ -302,7 +304,7 @@ fi
 if ! diff -u --label "updated from $first" --label "fresh $current" "$work/$old.catalog" "$work/$new.catalog" \
 	>"$work/catalog.diff"; then
 	echo "the extension updated from $first differs from a fresh install of $current" \
-		"(- updated, + fresh; add what is missing to src/updates/segment--$first--$current.sql):" >&2
+		"(- updated, + fresh; add what is missing to the update scripts in sql/):" >&2
 	cat "$work/catalog.diff" >&2
 	status=1
 fi

@@ -4,11 +4,11 @@
 -- test) with zero differences.  Skipped cleanly when the file is absent
 -- (expected/cdnow_1.out).
 SET TimeZone = 'UTC';
-\set have_cdnow `test -r "${PG_ABS_SRCDIR:-.}/../shared/data/cdnow_orders.csv" && echo true || echo false`
+\set have_cdnow `test -r "${PG_ABS_SRCDIR:-test}/../../shared/data/cdnow_orders.csv" && echo true || echo false`
 \if :have_cdnow
 TRUNCATE oracle_orders;
 CREATE TEMP TABLE cdnow (customer_id bigint, order_date date, quantity int, amount numeric);
-\copy cdnow FROM PROGRAM 'cat "${PG_ABS_SRCDIR:-.}/../shared/data/cdnow_orders.csv"' WITH (FORMAT csv, HEADER)
+\copy cdnow FROM PROGRAM 'cat "${PG_ABS_SRCDIR:-test}/../../shared/data/cdnow_orders.csv"' WITH (FORMAT csv, HEADER)
 INSERT INTO oracle_orders SELECT 0, customer_id, order_date, amount FROM cdnow;
 SELECT count(DISTINCT customer_id) AS customers, count(*) AS orders, sum(amount) AS revenue FROM oracle_orders;
 -- the thresholds are percentile_cont over the customers, bit for bit
