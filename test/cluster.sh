@@ -3,6 +3,9 @@
 #
 #   ensure_packages    apt-get install what is missing (PostgreSQL 15, make, gcc)
 #   build_extension    make && make install, from the repository root
+#                      Both take an optional log file: given one, they append
+#                      the output of apt-get and make to it and print one line
+#                      (and, if the step fails, the end of the log) instead
 #   cluster_start      initdb + pg_ctl start a throwaway cluster; exports
 #                      PGHOST PGPORT PGUSER PGDATABASE; stops it on exit.
 #                      CLUSTER_SERVER_ENV, if set, is VAR=value words put in
@@ -34,32 +37,49 @@ resolve_pg_config() {
 	export PG_CONFIG
 }
 
+# Run a command with its output appended to the file $1, or as it is when $1
+# is empty.  On failure, show the end of the file.
+run_logged() {
+	local log=$1
+	shift
+	[ -n "$log" ] || { "$@"; return; }
+	"$@" >>"$log" 2>&1 && return 0
+	echo "failed; the last lines of $log:" >&2
+	tail -n 20 "$log" >&2
+	return 1
+}
+
 # Install the build and server packages that are missing.  A PG_CONFIG given
 # by the caller means they bring their own PostgreSQL (and libpq): then only
 # make and gcc.  libpq-dev is for the C client of test/t/fuzz_types.sh.
+# With a log file ($1), apt-get writes there and one line is printed.
 ensure_packages() {
-	local wanted=(make gcc) missing=() p
+	local log=${1:-} wanted=(make gcc) missing=() p
 	[ -n "${PG_CONFIG:-}" ] || wanted+=(postgresql-15 postgresql-server-dev-15 libpq-dev)
 	for p in "${wanted[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
-		echo "== installing: ${missing[*]}"
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-			as_root env DEBIAN_FRONTEND=noninteractive \
+		echo "== installing: ${missing[*]}${log:+ (apt-get output in $log)}"
+		run_logged "$log" as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+			run_logged "$log" as_root env DEBIAN_FRONTEND=noninteractive \
 				apt-get install -y -q --no-install-recommends "${missing[@]}" ||
 			return 1
+	elif [ -n "$log" ]; then
+		echo "== packages: ${wanted[*]} already installed"
 	fi
 	resolve_pg_config
 }
 
 # Build and install the extension (make install needs root for the system
-# PostgreSQL directories).
+# PostgreSQL directories).  With a log file ($1), make writes there and one
+# line is printed.
 build_extension() {
-	echo "== building with $PG_CONFIG"
-	make -C "$SEGMENT_ROOT" --no-print-directory PG_CONFIG="$PG_CONFIG" &&
-		as_root make -C "$SEGMENT_ROOT" --no-print-directory PG_CONFIG="$PG_CONFIG" install
+	local log=${1:-}
+	echo "== building with $PG_CONFIG${log:+ (make output in $log)}"
+	run_logged "$log" make -C "$SEGMENT_ROOT" --no-print-directory PG_CONFIG="$PG_CONFIG" &&
+		run_logged "$log" as_root make -C "$SEGMENT_ROOT" --no-print-directory PG_CONFIG="$PG_CONFIG" install
 }
 
 # Run a command as the cluster's OS user: postgres refuses to run as root.

@@ -1,7 +1,11 @@
 -- RFM report for the demo data set; test/demo.sh runs it with
 --   psql -d segment_demo -f test/demo_report.sql
 -- Needs tables customers and orders (bench/generate_orders.sql) and the
--- segment extension.
+-- segment extension.  Given the psql variables grid_csv and sizes_csv (file
+-- names), it also writes the data of the demo's two pictures there as CSV:
+-- the R x F grid (recency score, frequency score, customers, average total
+-- amount or NaN) and the primary segments (position, segment, customers,
+-- share %).
 \set QUIET on
 \set ON_ERROR_STOP on
 \pset footer off
@@ -78,16 +82,79 @@ SELECT count(*) AS views FROM attach('demo', 'orders', 'customer_id', 'order_tim
 SELECT define_segment_rule('demo', 'Big baskets', 'average_order_value > 2 * population_average_order_value',
                            'orders twice the average size') \gset
 
+-- The shares are of all customers the views list.  (share_of_customers is
+-- rounded to 4 places already: rounding that again to 1 place could round a
+-- share up past its count, 0.15645 to 0.1565 and on to 15.7%.)
+SELECT count(*) AS listed FROM demo_customers \gset
+
 \pset title 'Named segments (view demo_segment_summary)'
-SELECT segment, kind, customers, round(100 * share_of_customers, 1) AS "share %",
+SELECT segment, kind, customers, round(100.0 * customers / nullif(:listed, 0), 1) AS "share %",
        orders, revenue, average_order_value AS "avg order"
 FROM demo_segment_summary;
 
+-- Each customer once, in its primary segment: column segment of the
+-- customers view, the first segment of the map (the default one here) whose
+-- box holds the customer's cell.  The shares are rounded by largest
+-- remainder, so that the rows add up to the total's 100.0.
+CREATE TEMP TABLE primary_segments AS
+WITH customer AS (
+    SELECT coalesce(segment, CASE WHEN order_count = 0 THEN '(no orders)'
+                                  ELSE '(no segment)' END) AS segment,
+           order_count, total_amount
+    FROM demo_customers
+), counted AS (
+    SELECT coalesce(b.priority, 1000000) AS position, coalesce(b.segment_name, c.segment) AS segment,
+           count(c.segment) AS customers,
+           coalesce(sum(c.order_count), 0) AS orders,
+           coalesce(sum(c.total_amount), 0) AS revenue,
+           round(sum(c.total_amount) / nullif(sum(c.order_count), 0), 2) AS "avg order"
+    FROM (SELECT * FROM segment_map_boxes WHERE map_name = 'default') b
+         FULL JOIN customer c ON c.segment = b.segment_name
+    GROUP BY 1, 2
+), tenths AS (
+    SELECT *, 1000.0 * customers / nullif(sum(customers) OVER (), 0) AS exact FROM counted
+), ranked AS (
+    SELECT *, floor(exact) AS shown,
+           1000 - sum(floor(exact)) OVER () AS left_over,
+           row_number() OVER (ORDER BY exact - floor(exact) DESC, position, segment) AS rank
+    FROM tenths
+)
+SELECT position, segment, customers,
+       ((shown + CASE WHEN rank <= left_over THEN 1 ELSE 0 END) / 10)::numeric(4, 1) AS "share %",
+       orders, revenue, "avg order"
+FROM ranked;
+
+\pset title 'Primary segments: each customer once (view demo_customers, column segment)'
+SELECT segment, customers, "share %", orders, revenue, "avg order"
+FROM (
+    SELECT 0 AS part, position, segment, customers, "share %", orders, revenue, "avg order"
+    FROM primary_segments
+    UNION ALL
+    SELECT 1, 0, 'total', sum(customers), sum("share %"), sum(orders), sum(revenue),
+           round(sum(revenue) / nullif(sum(orders), 0), 2)
+    FROM primary_segments
+) t
+ORDER BY part, position, segment;
+
 \pset title 'Lifecycle stages (view demo_lifecycle_summary)'
-SELECT lifecycle_stage AS stage, customers, round(100 * share_of_customers, 1) AS "share %",
+SELECT lifecycle_stage AS stage, customers, round(100.0 * customers / nullif(:listed, 0), 1) AS "share %",
        orders, revenue, average_order_value AS "avg order"
 FROM demo_lifecycle_summary;
 
 \pset title
 DROP TABLE scored;
-\echo 'The views of attachment demo are listed by \\dv demo_*; read them like tables.'
+
+-- The data of the pictures (test/demo.sh draws them with gnuplot).
+\if :{?grid_csv}
+SELECT recency_score, frequency_score, customers, coalesce(average_total_amount::text, 'NaN')
+FROM demo_rf_grid
+ORDER BY recency_score, frequency_score
+\g (format=csv tuples_only=on) :grid_csv
+\endif
+\if :{?sizes_csv}
+SELECT row_number() OVER (ORDER BY position, segment), segment, customers, "share %"
+FROM primary_segments
+ORDER BY position, segment
+\g (format=csv tuples_only=on) :sizes_csv
+\endif
+DROP TABLE primary_segments;
