@@ -24,7 +24,7 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/tags_trigger.o
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
-	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/attach.sql sql/state.sql \
+	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/attach.sql sql/views.sql sql/state.sql \
 	sql/tags.sql sql/security.sql
 
 DATA_built = segment--$(EXTVERSION).sql
@@ -32,7 +32,7 @@ DATA = $(wildcard sql/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
-	segment_map lifecycle segment_set attach state state_production tags catalog security
+	segment_map lifecycle segment_set attach views state state_production tags catalog security
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
 # concurrency: isolation specs in test/specs

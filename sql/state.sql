@@ -591,7 +591,7 @@ BEGIN
 					  HINT = 'Give the customers table a primary key, then call refresh_customer_tags().';
 		END IF;
 	END IF;
-	PERFORM rebuild_attachment_views(a.attachment_name);
+	PERFORM build_attachment_views(a.attachment_name);
 	RETURN state::regclass;
 END
 $function$;
@@ -647,7 +647,7 @@ BEGIN
 		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL
 	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
-		PERFORM rebuild_attachment_views(a.attachment_name);
+		PERFORM build_attachment_views(a.attachment_name);
 	END IF;
 	-- by OID: the tables may have moved to another schema
 	IF relation_exists(a.state_table) THEN

@@ -202,7 +202,7 @@ WITH frequent AS (
 	WHERE segment IN ('Frequent commented', 'Frequent literal')
 	UNION ALL SELECT 'segment view commented', customer_id FROM shop.shop_segment_frequent_commented
 	UNION ALL SELECT 'segment view literal', customer_id FROM shop.shop_segment_frequent_literal
-	UNION ALL SELECT 'customers view ' || s, customer_id FROM shop.shop_customers, unnest(string_to_array(segments, ', ')) s
+	UNION ALL SELECT 'customers view ' || s, customer_id FROM shop.shop_customers, unnest(segments) s
 	WHERE s IN ('Frequent commented', 'Frequent literal')
 )
 SELECT source, count(DISTINCT customer_id) AS members, (SELECT count(*) FROM frequent) AS by_hand,

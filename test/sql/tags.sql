@@ -120,7 +120,7 @@ BEGIN
 			 UNION ALL SELECT 'segment_' || segment_slug(rule_name) FROM segment_rules WHERE attachment_name = 'tagged'
 	LOOP
 		compared := CASE WHEN whole_rows THEN 'SELECT * FROM tags.%1$I'
-						 WHEN v = 'customers' THEN 'SELECT customer_id, s FROM tags.%1$I, unnest(string_to_array(segments, '', '')) s
+						 WHEN v = 'customers' THEN 'SELECT customer_id, s FROM tags.%1$I, unnest(segments) s
 												   WHERE s = ANY (' || rules || ')'
 						 WHEN v = 'segment_members' THEN 'SELECT customer_id, segment FROM tags.%1$I WHERE kind = ''rule'''
 						 WHEN v = 'segment_summary' THEN 'SELECT segment, customers, orders, revenue FROM tags.%1$I WHERE kind = ''rule'''

@@ -1,0 +1,854 @@
+-- segment 0.6.0 -> 0.7.0.  Every change to the install pieces in sql/*.sql
+-- since 0.6.0 appears here too; test/t/upgrade.sh compares the result with a
+-- fresh install of 0.7.0.
+
+\echo Use "ALTER EXTENSION segment UPDATE TO '0.7.0'" to load this file. \quit
+
+-- The views are built by one builder per kind of view (sql/views.sql): a
+-- segment view judges its own rule only, the summary counts primary
+-- segments, segments is a text[], and views built before are replaced in
+-- place while their columns stay.  rebuild_attachment_views() brings the
+-- stored state and tags in line and calls build_attachment_views(); the
+-- state code calls the builder, never the other way round.
+--
+-- The views of existing attachments keep working as 0.6.0 built them until
+-- they are built again:
+--   SELECT rebuild_attachment_views(attachment_name) FROM attachments;
+-- (a view of a user on them must be dropped first: their columns change).
+-- A view-name fragment of a segment name: lower case, words joined by _,
+-- letters with accents as the letters they carry (Öğrenci gives ogrenci)
+-- when the database is UTF-8; letters of other alphabets stay, lower case
+-- where the database's locale knows them.  Latin letters give the same in
+-- any locale: accents go before lower(), and the classes are spelled out.
+CREATE OR REPLACE FUNCTION @extschema@.segment_slug(segment_name text) RETURNS text
+	LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	slug text := segment_name;
+BEGIN
+	IF getdatabaseencoding() <> 'UTF8' THEN
+		RETURN btrim(regexp_replace(replace(lower(slug), '''', ''), '[^a-z0-9]+', '_', 'g'), '_');
+	END IF;
+	-- decomposed, a letter's accents are combining marks of their own
+	slug := regexp_replace(normalize(slug, NFKD), '[\u0300-\u036f]', '', 'g');
+	slug := translate(slug, 'ıłđøħŧŁĐØĦŦ', 'ildohtLDOHT');
+	slug := replace(replace(replace(replace(slug, 'ß', 'ss'), 'æ', 'ae'), 'Æ', 'AE'), 'œ', 'oe');
+	slug := replace(replace(replace(replace(slug, 'Œ', 'OE'), 'þ', 'th'), 'Þ', 'TH'), 'ð', 'd');
+	slug := lower(regexp_replace(replace(slug, 'Ð', 'D'), '[''\u2019]', '', 'g'));
+	-- runs of anything but letters and digits: ASCII punctuation, Latin-1
+	-- signs, general and CJK punctuation
+	RETURN btrim(regexp_replace(slug, '[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\xbf\xd7\xf7\u2000-\u206f\u3000-\u303f]+',
+								'_', 'g'), '_');
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.segment_slug(text) IS
+	'the name of a segment as it appears in view names: Can''t Lose Them gives cant_lose_them, Öğrenci gives ogrenci';
+
+-- The columns the customers view adds to the customers table's own.
+CREATE OR REPLACE FUNCTION @extschema@.customer_view_columns()
+	RETURNS TABLE (column_name name, description text)
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ VALUES
+		('order_count'::name, 'number of orders; 0 for a prospect'),
+		('total_amount', 'exact total of the order amounts; 0 for a prospect'),
+		('average_order_value', 'total amount over orders; NULL for a prospect'),
+		('population_average_order_value', 'average order value of all customers with orders'),
+		('first_order_time', 'time of the first order'),
+		('last_order_time', 'time of the last order'),
+		('recency_days', 'days from the last order to the analysis time (segment_as_of())'),
+		('recency_score', 'R: 1 (longest ago) to bins (most recent)'),
+		('frequency_score', 'F: 1 (fewest orders) to bins (most)'),
+		('monetary_score', 'M: 1 (smallest total) to bins (largest)'),
+		('rfm_cell', 'three-digit cell code, such as 543'),
+		('rfm', 'scores as R-F-M, such as 5-4-3'),
+		('segment', 'primary named RFM segment'),
+		('segments', 'every segment the customer belongs to: the RFM segments in the map''s order, then the rule segments by name'),
+		('lifecycle_stage', 'prospect, new, active, at_risk, lapsed or reactivated')
+	$$;
+COMMENT ON FUNCTION @extschema@.customer_view_columns() IS
+	'the columns segment adds to a customer in the views of an attachment';
+
+-- Comments a view or table (unless relation_comment is NULL) and its
+-- columns: pairs of column name and comment.
+CREATE OR REPLACE FUNCTION @extschema@.comment_relation(relation_name text, relation_comment text, VARIADIC columns text[])
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF relation_comment IS NOT NULL THEN
+		EXECUTE format('COMMENT ON %s %s IS %L',
+				   CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = relation_name::regclass)
+						WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END,
+				   relation_name, relation_comment);
+	END IF;
+	FOR i IN 1 .. coalesce(array_upper(columns, 1), 0) BY 2 LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', relation_name, columns[i], columns[i + 1]);
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.comment_relation(text, text, text[]) IS
+	'comments a view or table of an attachment and its columns, given as pairs of name and comment';
+
+-- The segments of an attachment in display order: the map's by priority,
+-- then the rules by name; kind is rfm or rule.
+CREATE FUNCTION @extschema@.attachment_segments(attachment_name text)
+	RETURNS TABLE (segment text, kind text, is_attribute boolean)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT s.segment, s.kind, s.is_attribute FROM (
+		SELECT b.segment_name AS segment, 'rfm'::text AS kind, false AS is_attribute, b.priority AS position,
+			   NULL::text AS rule_order
+		FROM attachments a JOIN segment_map_boxes b ON b.map_name = a.map_name
+		WHERE a.attachment_name = attachment_segments.attachment_name
+		UNION ALL
+		SELECT r.rule_name, 'rule', r.rule_name IN (SELECT t.rule_name FROM customer_tag_rules(r.attachment_name) t),
+			   NULL, r.rule_name
+		FROM segment_rules r WHERE r.attachment_name = attachment_segments.attachment_name) s
+	ORDER BY s.position NULLS LAST, s.rule_order $$;
+COMMENT ON FUNCTION @extschema@.attachment_segments(text) IS
+	'the segments of an attachment in display order (the map''s by priority, then the rules by name), with their kind and whether stored tags hold them';
+
+-- The query of the customers view: one row per customer (those of the
+-- customers table, prospects included, or those found in the orders),
+-- its statistics, scores, segments and lifecycle stage.
+CREATE FUNCTION @extschema@.customers_view_query(a @extschema@.attachments) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+							  WHERE e.extname = 'segment'));
+	stats_source text;
+	scoring text;
+	reference text := '';
+	population text;
+	customer_columns text := '';
+	rule_array text := '';
+	seg record;
+BEGIN
+	-- per-customer statistics: maintained by triggers with the scores and
+	-- stage they give, stored while time alone leaves them unchanged and
+	-- otherwise scored against the thresholds stored at the last refresh (no
+	-- window over all customers, so reading one customer is an index
+	-- lookup), or computed from the orders and scored against all customers
+	-- at read time.
+	IF a.state_table IS NOT NULL THEN
+		-- a customer whose last order is after the analysis time counts
+		-- with the orders at or before it, as an unmaintained attachment
+		-- counts it (state_stats_at_sql())
+		stats_source := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid
+	FROM (SELECT s.customer_id,
+				 CASE WHEN %2$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
+					  ELSE %2$s.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
+				 s.scores AS stored_scores, s.lifecycle_stage AS stored_stage,
+				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
+		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
+	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
+		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
+				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
+		   r.population_average_order_value', ext);
+		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
+		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
+	ELSE
+		scoring := format('%1$s.rfm_score(p.stats, p.judged_at, %2$s) OVER () AS scores,
+		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
+		   ext, a.bins);
+		stats_source := format(
+			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(%6$s, o.%4$I::numeric) AS stats,
+		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
+	FROM %5$s o
+	WHERE %6$s <= (SELECT %2$s.segment_as_of()) AND o.%1$I IS NOT NULL
+	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table,
+			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone));
+	END IF;
+
+	IF a.customers_table IS NOT NULL THEN
+		SELECT coalesce(string_agg(format(', c.%I', att.attname), '' ORDER BY att.attnum), '') INTO customer_columns
+		FROM pg_attribute att
+		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+		  AND att.attname <> a.customer_key;
+		population := format(
+			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid, %s AS stored_tags
+	FROM %s c LEFT JOIN (%s) s ON s.customer_id = c.%I%s',
+			a.customer_key, customer_columns,
+			CASE WHEN a.tags_table IS NULL THEN format('NULL::%s.segment_set', ext) ELSE 'g.segments' END,
+			a.customers_table, stats_source, a.customer_key,
+			CASE WHEN a.tags_table IS NULL THEN ''
+				 ELSE format(' LEFT JOIN %s g ON g.customer_id = c.%I', a.tags_table, a.customer_key) END);
+		customer_columns := replace(customer_columns, ', c.', ', p.');
+	ELSE
+		population := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid,
+		   NULL::%s.segment_set AS stored_tags FROM (%s) s', ext, stats_source);
+	END IF;
+
+	-- each rule once per customer; an attribute rule's segment is stored
+	-- with the customer when the attachment has tags
+	FOR seg IN SELECT s.segment, s.is_attribute, r.expression
+			   FROM attachment_segments(a.attachment_name) s
+					JOIN segment_rules r ON r.attachment_name = a.attachment_name AND r.rule_name = s.segment
+	LOOP
+		PERFORM segment_rule_check(seg.expression);
+		IF seg.is_attribute THEN
+			rule_array := rule_array || format(', CASE WHEN customer.stored_tags OPERATOR(%s.?) %L THEN %L END',
+											   ext, seg.segment, seg.segment);
+		ELSE
+			-- CASE WHEN takes booleans only, so a number is an error; the
+			-- newline after an expression ends its trailing -- comment
+			rule_array := rule_array || format(', CASE WHEN (%s
+) THEN %L END', seg.expression, seg.segment);
+		END IF;
+	END LOOP;
+
+	RETURN format($view$
+SELECT customer.customer_id%7$s, customer.order_count, customer.total_amount, customer.average_order_value,
+	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
+	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
+	   customer.rfm_cell, customer.rfm, customer.segment,
+	   coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments,
+	   customer.lifecycle_stage
+FROM (
+	SELECT p.customer_id%5$s,
+		   coalesce(%1$s.order_count(p.stats), 0) AS order_count,
+		   coalesce(%1$s.total_amount(p.stats), 0) AS total_amount,
+		   %1$s.total_amount(p.stats) / %1$s.order_count(p.stats) AS average_order_value,
+		   p.population_average_order_value,
+		   %1$s.first_order_time(p.stats) AS first_order_time,
+		   %1$s.last_order_time(p.stats) AS last_order_time,
+		   round(%1$s.recency_days(p.stats, p.judged_at)::numeric, 6) AS recency_days,
+		   %1$s.recency_score(p.scores) AS recency_score,
+		   %1$s.frequency_score(p.scores) AS frequency_score,
+		   %1$s.monetary_score(p.scores) AS monetary_score,
+		   %1$s.rfm_cell(p.scores) AS rfm_cell,
+		   p.scores::text AS rfm,
+		   %1$s.segment_assign(p.scores, %6$L) AS segment,
+		   %1$s.segment_memberships(p.scores, %6$L) AS rfm_segments,
+		   CASE WHEN p.stored_valid THEN p.stored_stage
+				ELSE %1$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
+		   p.stored_tags
+	FROM (
+		SELECT p.*, %3$s
+		FROM (
+			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p.stats)) AS judged_at
+			FROM (%2$s) p, (SELECT %1$s.segment_as_of() AS as_of) clock
+		) p%4$s
+	) p
+) AS customer
+$view$, ext, population, scoring, reference, customer_columns, a.map_name,
+		replace(customer_columns, ', p.', ', customer.'), rule_array);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.customers_view_query(@extschema@.attachments) IS
+	'the query of an attachment''s customers view';
+
+-- The columns of the customers view but segments, as customer.<column>:
+-- what a segment view shows of its members.  A rule is judged over these
+-- columns in a segment view, so a segment view evaluates no other rule.
+CREATE FUNCTION @extschema@.member_columns(customers_view regclass) RETURNS text
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT string_agg(pg_catalog.format('customer.%I', att.attname), ', ' ORDER BY att.attnum)
+		  FROM pg_catalog.pg_attribute att
+		  WHERE att.attrelid = customers_view AND att.attnum > 0 AND NOT att.attisdropped
+			AND att.attname OPERATOR(pg_catalog.<>) 'segments' $$;
+COMMENT ON FUNCTION @extschema@.member_columns(regclass) IS
+	'the columns of a customers view a segment view shows, qualified by customer: all but segments';
+
+-- The query of the view of one segment's members.
+CREATE FUNCTION @extschema@.segment_view_query(a @extschema@.attachments, customers_view regclass,
+											   segment text, kind text, is_attribute boolean)
+	RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+							  WHERE e.extname = 'segment'));
+	columns text := member_columns(customers_view);
+	segment_literal text;
+BEGIN
+	IF is_attribute OR (kind = 'rfm' AND a.state_table IS NOT NULL) THEN
+		-- only stored segments are sets; a rule's name may be too long for one
+		segment_literal := format('%L::%s.segment_set', segment_set(ARRAY[segment])::text, ext);
+	END IF;
+	IF kind = 'rule' AND is_attribute THEN
+		-- an attribute rule's members are exactly the customers tagged with
+		-- it, each looked up in the customers view: OFFSET 0 keeps the
+		-- lookup per member, where a join would derive every customer
+		-- first; customer_id is the tags', so that a filter on it is a
+		-- lookup in the tags too
+		RETURN format($view$
+SELECT g.customer_id, %1$s
+FROM %2$s g
+	 CROSS JOIN LATERAL (SELECT * FROM %3$s AS own WHERE own.customer_id = g.customer_id OFFSET 0) AS customer
+WHERE g.segments OPERATOR(%4$s.@>) %5$s
+$view$, regexp_replace(columns, '^customer\.customer_id, ', ''), a.tags_table, customers_view, ext, segment_literal);
+	ELSIF kind = 'rule' THEN
+		-- the row is named customer, as the rules know it: a rule's text is
+		-- spliced as it is, never rewritten
+		RETURN format($view$
+SELECT %1$s FROM %2$s AS customer
+WHERE (%3$s
+) IS TRUE
+$view$, columns, customers_view,
+			(SELECT r.expression FROM segment_rules r
+			 WHERE r.attachment_name = a.attachment_name AND r.rule_name = segment));
+	END IF;
+	-- with maintained state, an RFM segment's members are among the
+	-- customers whose stored segments hold it (the GIN index) and those
+	-- whose stored values do not hold at the analysis time (index ranges)
+	RETURN format($view$
+SELECT %1$s FROM %2$s AS customer
+WHERE %3$L = ANY (%4$s.segment_memberships(customer.rfm::%4$s.rfm, %5$L))%6$s
+$view$, columns, customers_view, segment, ext, a.map_name,
+		CASE WHEN a.state_table IS NULL THEN '' ELSE format($candidates$
+  AND customer.customer_id IN (
+	SELECT s.customer_id FROM %1$s s
+	WHERE s.segments OPERATOR(%2$s.@>) %3$s
+	UNION ALL
+	SELECT s.customer_id FROM %1$s s
+	WHERE s.valid_until <= %2$s.segment_as_of() OR s.valid_from > %2$s.segment_as_of())$candidates$,
+			a.state_table, ext, segment_literal) END);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.segment_view_query(@extschema@.attachments, regclass, text, text, boolean) IS
+	'the query of the view of one segment''s members; it judges that segment alone';
+
+-- The query of the segment_members view: one row per membership.
+CREATE FUNCTION @extschema@.segment_members_view_query(a @extschema@.attachments, customers_view regclass)
+	RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+SELECT customer.customer_id, m.segment,
+	   CASE WHEN m.segment = ANY (%2$L::text[]) THEN 'rfm' ELSE 'rule' END AS kind,
+	   customer.order_count, customer.total_amount
+FROM %1$s AS customer CROSS JOIN LATERAL unnest(customer.segments) AS m(segment)
+$view$, customers_view,
+		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s WHERE s.kind = 'rfm')) $$;
+COMMENT ON FUNCTION @extschema@.segment_members_view_query(@extschema@.attachments, regclass) IS
+	'the query of an attachment''s segment_members view';
+
+-- The query of the segment_summary view: customers counts each member
+-- (a customer in several segments counts in each), primary_customers each
+-- customer once, in its primary segment.
+CREATE FUNCTION @extschema@.segment_summary_view_query(a @extschema@.attachments, customers_view regclass)
+	RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+WITH customer AS NOT MATERIALIZED (
+	SELECT customer.customer_id, customer.segment, customer.segments, customer.order_count, customer.total_amount
+	FROM %1$s AS customer
+), membership AS (
+	SELECT customer.customer_id, m.segment, customer.order_count, customer.total_amount
+	FROM customer CROSS JOIN LATERAL unnest(customer.segments) AS m(segment)
+), segment_list AS (
+	SELECT s.segment, s.kind, s.position
+	FROM unnest(%2$L::text[], %3$L::text[]) WITH ORDINALITY AS s(segment, kind, position)
+), primary_count AS (
+	SELECT customer.segment, count(*) AS customers FROM customer WHERE customer.segment IS NOT NULL GROUP BY customer.segment
+)
+SELECT l.segment, l.kind, count(m.customer_id)::integer AS customers,
+	   round(count(m.customer_id)::numeric / nullif((SELECT count(*) FROM customer), 0), 4) AS share_of_customers,
+	   CASE WHEN l.kind = 'rfm' THEN coalesce(p.customers, 0)::integer END AS primary_customers,
+	   coalesce(sum(m.order_count), 0)::numeric AS orders,
+	   coalesce(sum(m.total_amount), 0) AS revenue,
+	   round(sum(m.total_amount) / nullif(sum(m.order_count), 0), 2) AS average_order_value
+FROM segment_list l LEFT JOIN membership m ON m.segment = l.segment
+	 LEFT JOIN primary_count p ON p.segment = l.segment
+GROUP BY l.segment, l.kind, l.position, p.customers
+ORDER BY l.position
+$view$, customers_view,
+		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s),
+		(SELECT coalesce(array_agg(s.kind), '{}') FROM attachment_segments(a.attachment_name) s)) $$;
+COMMENT ON FUNCTION @extschema@.segment_summary_view_query(@extschema@.attachments, regclass) IS
+	'the query of an attachment''s segment_summary view';
+
+CREATE FUNCTION @extschema@.lifecycle_summary_view_query(customers_view regclass) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+WITH customer AS NOT MATERIALIZED (
+	SELECT customer.lifecycle_stage, customer.order_count, customer.total_amount FROM %1$s AS customer
+)
+SELECT s.stage AS lifecycle_stage, count(c.lifecycle_stage)::integer AS customers,
+	   round(count(c.lifecycle_stage)::numeric / nullif((SELECT count(*) FROM customer), 0), 4) AS share_of_customers,
+	   coalesce(sum(c.order_count), 0)::numeric AS orders,
+	   coalesce(sum(c.total_amount), 0) AS revenue,
+	   round(sum(c.total_amount) / nullif(sum(c.order_count), 0), 2) AS average_order_value
+FROM %2$I.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
+GROUP BY s.stage, s.position
+ORDER BY s.position
+$view$, customers_view, (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+						 WHERE e.extname = 'segment')) $$;
+COMMENT ON FUNCTION @extschema@.lifecycle_summary_view_query(regclass) IS
+	'the query of an attachment''s lifecycle_summary view';
+
+CREATE FUNCTION @extschema@.rf_grid_view_query(a @extschema@.attachments, customers_view regclass) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+SELECT r.score AS recency_score, f.score AS frequency_score,
+	   count(c.rfm_cell)::integer AS customers,
+	   round(avg(c.total_amount), 2) AS average_total_amount
+FROM generate_series(1, %2$s) r(score)
+	 CROSS JOIN generate_series(1, %2$s) f(score)
+	 LEFT JOIN %1$s c ON c.recency_score = r.score AND c.frequency_score = f.score
+GROUP BY r.score, f.score
+ORDER BY r.score, f.score
+$view$, customers_view, a.bins) $$;
+COMMENT ON FUNCTION @extschema@.rf_grid_view_query(@extschema@.attachments, regclass) IS
+	'the query of an attachment''s rf_grid view';
+
+-- Creates one view of an attachment, or replaces in place the one of the
+-- same name it built before (in_place), so that views of users built on it
+-- and its grants stay.  Returns the view's qualified name.
+CREATE FUNCTION @extschema@.put_attachment_view(a @extschema@.attachments, view_name text, query text,
+												view_comment text, in_place boolean)
+	RETURNS text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	qualified text := format('%I.%I', a.view_schema, left(view_name, 63));
+BEGIN
+	EXECUTE format('CREATE %sVIEW %s%s AS %s',
+				   CASE WHEN in_place AND qualified = ANY (a.views) THEN 'OR REPLACE ' ELSE '' END, qualified,
+				   CASE WHEN current_setting('server_version_num')::int >= 150000
+						THEN ' WITH (security_invoker = true)' ELSE '' END, query);
+	EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, view_comment);
+	RETURN qualified;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.put_attachment_view(@extschema@.attachments, text, text, text, boolean) IS
+	'creates a view of an attachment, or replaces in place the one of the same name it built before';
+
+-- Drops views an attachment built, dependents first; a view of a user on
+-- one of them stops it with a hint.
+CREATE FUNCTION @extschema@.drop_attachment_views(attachment_name text, views text[]) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	problem text;
+	problem_detail text;
+BEGIN
+	FOR i IN REVERSE coalesce(array_upper(views, 1), 0) .. 1 LOOP
+		BEGIN
+			EXECUTE format('DROP VIEW IF EXISTS %s', views[i]);
+		EXCEPTION WHEN dependent_objects_still_exist THEN
+			GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_detail = PG_EXCEPTION_DETAIL;
+			RAISE EXCEPTION 'the views of attachment "%" cannot be built again: %', attachment_name, problem
+				USING ERRCODE = 'dependent_objects_still_exist', DETAIL = problem_detail,
+					  HINT = 'A view whose columns change, or of a segment that is gone, is dropped and built again; drop the views that use it first, and create them again after.';
+		END;
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.drop_attachment_views(text, text[]) IS
+	'drops views of an attachment, dependents first; views of users on them stop it';
+
+-- Builds the views of an attachment: the customers view and the views
+-- over it.  Views it built before are replaced in place while their
+-- columns stay (so views of users on them stay); otherwise all are dropped
+-- and created again, with the grants others had on them.  Returns the
+-- views' names.
+CREATE FUNCTION @extschema@.build_attachment_views(attachment_name text) RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	built text[];
+	granted record;
+	grants_kept text[] := '{}';
+	grant_views text[] := '{}';
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = build_attachment_views.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', build_attachment_views.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF current_setting('server_version_num')::int < 150000 THEN
+		RAISE WARNING 'views of attachment "%" run with the rights of their owner', a.attachment_name
+			USING DETAIL = 'security_invoker views need PostgreSQL 15.';
+	END IF;
+	BEGIN
+		built := put_attachment_views(a, in_place => true);
+	EXCEPTION WHEN invalid_table_definition THEN
+		-- a view's columns changed (those of the customers table did, say):
+		-- drop them all and build them anew, keeping what others were granted
+		FOR granted IN
+			SELECT v.name, format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
+								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS statement
+			FROM unnest(a.views) v(name)
+				 JOIN pg_class c ON c.oid = to_regclass(v.name)
+				 CROSS JOIN LATERAL aclexplode(c.relacl) g
+			WHERE g.grantee <> c.relowner
+			ORDER BY 1, 2
+		LOOP
+			grant_views := grant_views || granted.name;
+			grants_kept := grants_kept || granted.statement;
+		END LOOP;
+		PERFORM drop_attachment_views(a.attachment_name, a.views);
+		built := put_attachment_views(a, in_place => false);
+		FOR i IN 1 .. coalesce(array_upper(grants_kept, 1), 0) LOOP
+			IF grant_views[i] = ANY (built) THEN
+				EXECUTE grants_kept[i];
+			END IF;
+		END LOOP;
+	END;
+	-- the views of segments that are gone
+	PERFORM drop_attachment_views(a.attachment_name, ARRAY(SELECT v FROM unnest(a.views) v WHERE v <> ALL (built)));
+	UPDATE attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
+	RETURN QUERY SELECT unnest(built);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.build_attachment_views(text) IS
+	'creates the views of an attachment from its configuration, or replaces those it built before';
+
+-- Creates every view of an attachment (or replaces those it built before,
+-- in_place) and comments them and their columns.  Returns their names, in
+-- the order created.
+CREATE FUNCTION @extschema@.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	prefix text := a.attachment_name || '_';
+	customers regclass;
+	view_name text;
+	built text[] := '{}';
+	col record;
+	seg record;
+BEGIN
+	view_name := put_attachment_view(a, prefix || 'customers', customers_view_query(a),
+		format('one row per customer of %s with RFM scores, segments and lifecycle stage (segment attachment %s)',
+			   a.orders_table, a.attachment_name), in_place);
+	customers := view_name::regclass;
+	built := built || view_name;
+	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
+	FOR col IN SELECT * FROM customer_view_columns() LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
+	END LOOP;
+	FOR col IN
+		SELECT att.attname FROM pg_attribute att
+		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+		  AND att.attname <> a.customer_key
+	LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, format('from %s', a.customers_table));
+	END LOOP;
+
+	view_name := put_attachment_view(a, prefix || 'segment_members', segment_members_view_query(a, customers),
+		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'customer_id', 'the customer''s key',
+		'segment', 'a segment the customer belongs to',
+		'kind', 'rfm for a segment of the map, rule for a rule segment',
+		'order_count', 'the customer''s number of orders',
+		'total_amount', 'the customer''s total amount');
+
+	view_name := put_attachment_view(a, prefix || 'segment_summary', segment_summary_view_query(a, customers),
+		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'segment', 'segment name',
+		'kind', 'rfm for a segment of the map, rule for a rule segment',
+		'customers', 'customers in the segment; a customer in several segments counts in each',
+		'share_of_customers', 'customers in the segment over all customers, 0 to 1',
+		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them): each customer counts once; NULL for a rule segment',
+		'orders', 'orders of the customers in the segment',
+		'revenue', 'total amount of the customers in the segment',
+		'average_order_value', 'revenue over orders');
+
+	view_name := put_attachment_view(a, prefix || 'lifecycle_summary', lifecycle_summary_view_query(customers),
+		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
+		in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'lifecycle_stage', 'lifecycle stage',
+		'customers', 'customers in the stage',
+		'share_of_customers', 'customers in the stage over all customers, 0 to 1',
+		'orders', 'orders of the customers in the stage',
+		'revenue', 'total amount of the customers in the stage',
+		'average_order_value', 'revenue over orders');
+
+	view_name := put_attachment_view(a, prefix || 'rf_grid', rf_grid_view_query(a, customers),
+		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
+			   a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'recency_score', 'R score',
+		'frequency_score', 'F score',
+		'customers', 'customers in the cell',
+		'average_total_amount', 'mean total amount of the customers in the cell');
+
+	-- one view per segment, named after it
+	FOR seg IN SELECT * FROM attachment_segments(a.attachment_name) LOOP
+		IF segment_slug(seg.segment) = '' THEN
+			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
+				USING ERRCODE = 'invalid_name';
+		END IF;
+		view_name := format('%I.%I', a.view_schema, left(prefix || 'segment_' || segment_slug(seg.segment), 63));
+		IF view_name = ANY (built) THEN
+			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
+				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
+		END IF;
+		view_name := put_attachment_view(a, prefix || 'segment_' || segment_slug(seg.segment),
+			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute),
+			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name),
+			in_place);
+		built := built || view_name;
+		FOR col IN
+			SELECT att.attname, d.description FROM pg_attribute att
+			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
+			WHERE att.attrelid = customers AND att.attname <> 'segments'
+		LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
+		END LOOP;
+	END LOOP;
+	RETURN built;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.put_attachment_views(@extschema@.attachments, boolean) IS
+	'creates every view of an attachment, or replaces in place those it built before, with their comments';
+
+-- Brings the stored state and tags of an attachment in line with its map
+-- and rules, then builds its views.
+CREATE OR REPLACE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = rebuild_attachment_views.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', rebuild_attachment_views.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	-- the map may have changed: the stored segments follow it
+	IF a.state_table IS NOT NULL AND fill_segment_cells(a.attachment_name) THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => false);
+	END IF;
+	-- and the stored tags follow the rules
+	IF a.tags_table IS NOT NULL THEN
+		PERFORM store_customer_tags(a.attachment_name, only_if_rules_changed => true);
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
+	'brings the stored segments and tags of an attachment in line with its map and rules, and builds its views again';
+
+CREATE OR REPLACE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name text, expression text,
+												description text DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	problem text;
+	problem_state text;
+	problem_detail text;
+	problem_hint text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = define_segment_rule.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', define_segment_rule.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF EXISTS (SELECT 1 FROM segment_map_boxes b
+			   WHERE b.map_name = a.map_name AND b.segment_name = define_segment_rule.rule_name) THEN
+		RAISE EXCEPTION 'segment "%" is already a segment of the map of attachment "%"',
+			define_segment_rule.rule_name, define_segment_rule.attachment_name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	-- the expression, judged over the columns a segment view judges it
+	-- over, finds unknown columns and type errors now, not when a BI tool
+	-- reads; so does building the views and storing the tags with it
+	BEGIN
+		PERFORM segment_rule_check(define_segment_rule.expression);
+		IF to_regclass(a.views[1]) IS NOT NULL THEN
+			EXECUTE format('SELECT FROM (SELECT %s FROM %s AS customer) AS customer WHERE (%s
+) IS TRUE LIMIT 0', member_columns(a.views[1]::regclass), a.views[1], define_segment_rule.expression);
+		END IF;
+		INSERT INTO segment_rules AS r (attachment_name, rule_name, expression, description)
+		VALUES (define_segment_rule.attachment_name, define_segment_rule.rule_name,
+				define_segment_rule.expression, define_segment_rule.description)
+		ON CONFLICT ON CONSTRAINT segment_rules_pkey
+		DO UPDATE SET expression = excluded.expression, description = excluded.description;
+		PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_state = RETURNED_SQLSTATE,
+								problem_detail = PG_EXCEPTION_DETAIL, problem_hint = PG_EXCEPTION_HINT;
+		-- what is not the rule's fault is reported as what it is
+		IF problem_state = '42501' THEN
+			RAISE EXCEPTION '%', problem
+				USING ERRCODE = problem_state,
+					  HINT = format('Rule segment "%s" reads what you may not read, and so would its views.',
+									define_segment_rule.rule_name);
+		ELSIF problem_state = '2BP01' THEN
+			RAISE EXCEPTION '%', problem
+				USING ERRCODE = problem_state, DETAIL = problem_detail, HINT = problem_hint;
+		END IF;
+		RAISE EXCEPTION 'rule segment "%" of attachment "%" is not valid: %',
+			define_segment_rule.rule_name, define_segment_rule.attachment_name, problem
+			USING ERRCODE = problem_state,
+				  DETAIL = concat_ws(' ', nullif(problem_detail, ''),
+									 format('The expression is: %s', define_segment_rule.expression)),
+				  HINT = coalesce(nullif(problem_hint, ''),
+								  'A rule is one boolean expression over the columns of the attachment''s customers view.');
+	END;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
+	'defines or replaces a rule segment and rebuilds the views; a bad expression is reported here';
+
+CREATE OR REPLACE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS regclass
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	state text;
+	ext text;
+	key_type text;
+	key_collation text;
+	obstacle text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', maintain_attachment.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF a.state_table IS NOT NULL THEN
+		RAISE EXCEPTION 'attachment "%" is already maintained in %', a.attachment_name, a.state_table
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	obstacle := state_obstacle(a.attachment_name);
+	IF obstacle IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
+			USING ERRCODE = 'feature_not_supported', DETAIL = obstacle,
+				  HINT = 'Its views compute every customer from the orders when read.';
+	END IF;
+	state := format('%I.%I', a.view_schema, a.attachment_name || '_state');
+	key_type := format_type(column_type(a.orders_table, a.customer_column), NULL);
+	SELECT CASE WHEN att.attcollation <> 0 THEN format(' COLLATE %I.%I', n.nspname, c.collname) ELSE '' END
+	INTO key_collation
+	FROM pg_attribute att LEFT JOIN pg_collation c ON c.oid = att.attcollation
+		 LEFT JOIN pg_namespace n ON n.oid = c.collnamespace
+	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
+
+	-- no order may change between filling the state and the triggers' start
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	-- room on every page, so that the update of a row whose indexed
+	-- columns stay (segments and the bounds of validity, which the fold
+	-- keeps when it can) is a heap-only update, without index entries
+	EXECUTE format('CREATE TABLE %s (customer_id %s%s PRIMARY KEY, stats %s.rfm_stats NOT NULL, '
+				   'scores %s.rfm, lifecycle_stage text, segments %s.segment_set NOT NULL DEFAULT ''{}'', '
+				   'scored_at timestamptz, valid_until timestamptz, valid_from timestamptz) '
+				   'WITH (fillfactor = 80)',
+				   state, key_type, key_collation, ext, ext, ext);
+	EXECUTE format('CREATE INDEX ON %s USING gin (segments)', state);
+	-- the rows whose stored values do not hold at an analysis time
+	EXECUTE format('CREATE INDEX ON %s (valid_until)', state);
+	EXECUTE format('CREATE INDEX ON %s (valid_from)', state);
+	PERFORM comment_relation(state,
+		format('per-customer statistics of %s and what they give, written when each transaction that writes orders commits (segment attachment %s)',
+			   a.orders_table, a.attachment_name),
+		'customer_id', 'the customer''s key',
+		'stats', 'rfm_stats of all the customer''s orders',
+		'scores', 'RFM scores against the attachment''s stored thresholds, at scored_at',
+		'lifecycle_stage', 'lifecycle stage at scored_at',
+		'segments', 'RFM segments of the map at scored_at (GIN indexed)',
+		'scored_at', 'the analysis time (segment_as_of()) scores, stage and segments were computed at',
+		'valid_until', 'until when time alone leaves scores, stage and segments as stored; refresh_due_segments() rewrites rows past it',
+		'valid_from', 'since when scores, stage and segments have been as stored (at or before scored_at)');
+
+	UPDATE attachments t
+	SET state_table = state::regclass,
+		orders_partitions = orders_partitions(a.orders_table),
+		orders_types = ARRAY[column_type(a.orders_table, a.order_time_column),
+							 column_type(a.orders_table, a.amount_column)]
+	WHERE t.attachment_name = a.attachment_name;
+	PERFORM install_state_triggers(a.attachment_name);
+	PERFORM fill_segment_cells(a.attachment_name);
+	PERFORM rebuild_state(a.attachment_name);
+	IF NOT EXISTS (SELECT 1 FROM pg_index i
+				   WHERE i.indrelid = a.orders_table
+					 AND i.indkey[0] = (SELECT att.attnum FROM pg_attribute att
+										WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column)) THEN
+		RAISE WARNING 'no index on %(%) leads with the customer column', a.orders_table, a.customer_column
+			USING DETAIL = 'Updating or deleting an order reads all orders of its customer.',
+				  HINT = format('CREATE INDEX ON %s (%I)', a.orders_table, a.customer_column);
+	END IF;
+	PERFORM refresh_attachment_thresholds(a.attachment_name);
+	-- the attribute-rule segments of the customers, stored when the
+	-- customers table allows it
+	IF a.customers_table IS NOT NULL THEN
+		obstacle := customer_tags_obstacle(a.attachment_name);
+		IF obstacle IS NULL THEN
+			PERFORM refresh_customer_tags(a.attachment_name);
+		ELSE
+			RAISE WARNING 'rule segments of attachment "%" are judged when read, not stored', a.attachment_name
+				USING DETAIL = obstacle,
+					  HINT = 'Give the customers table a primary key, then call refresh_customer_tags().';
+		END IF;
+	END IF;
+	PERFORM build_attachment_views(a.attachment_name);
+	RETURN state::regclass;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.maintain_attachment(text) IS
+	'creates the per-customer state table of an attachment, fills it, has every transaction that writes orders keep it current as it commits, and makes the views read it';
+
+CREATE OR REPLACE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views boolean DEFAULT true) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	trigger_name name;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = stop_maintaining.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', stop_maintaining.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM drop_state_triggers(a.attachment_name);
+	-- the tags' triggers exist while the attachment has attribute rules
+	FOR trigger_name IN
+		SELECT t.tgname FROM pg_trigger t
+		WHERE a.tags_table IS NOT NULL AND t.tgrelid = a.customers_table
+		  AND t.tgname IN ('segment_' || a.attachment_name || '_tags', 'segment_' || a.attachment_name || '_tags_truncate')
+	LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, a.customers_table);
+	END LOOP;
+	UPDATE attachments t
+	SET state_table = NULL, cell_segments = NULL, thresholds = NULL, population_average_order_value = NULL,
+		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL
+	WHERE t.attachment_name = a.attachment_name;
+	IF rebuild_views THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
+	-- by OID: the tables may have moved to another schema
+	IF relation_exists(a.state_table) THEN
+		EXECUTE format('DROP TABLE %s', a.state_table);
+	END IF;
+	IF relation_exists(a.tags_table) THEN
+		EXECUTE format('DROP TABLE %s', a.tags_table);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
+	'drops the triggers, the state table and the customer tags of an attachment; its views read the orders again';

@@ -1,0 +1,157 @@
+-- views: what the views of an attachment judge, and what survives their
+-- rebuild.  Proves: a segment view judges its own rule and no other (its
+-- plan reads no table another rule reads) and the summary judges each rule
+-- once per customer; every segment view lists exactly the customers whose
+-- segments hold it; a label with a comma stays whole in segments; segment
+-- names in other alphabets give readable view names; primary_customers
+-- counts each customer once, as GROUP BY segment does; a user's view on the
+-- attachment's views survives define_segment_rule, one on a view that must
+-- go stops it with a hint; a rule reading a table its author may not read
+-- is refused as a missing privilege, not as an invalid rule.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
+SET TimeZone = 'UTC';
+\set SHOW_CONTEXT never
+SET segment.as_of = '2025-01-01 00:00:00+00';
+
+CREATE SCHEMA vw;
+CREATE TABLE vw.customers (customer_id bigint PRIMARY KEY, city text);
+CREATE TABLE vw.orders (customer_id bigint, ordered_at timestamptz, amount numeric);
+CREATE TABLE vw.events (customer_id bigint, kind text);   -- no index, as in the wild
+INSERT INTO vw.customers SELECT c, (ARRAY['Istanbul', 'Izmir', 'Ankara'])[1 + c % 3] FROM generate_series(1, 200) c;
+INSERT INTO vw.orders
+SELECT c, timestamptz '2024-12-31' - make_interval(days => (c * 7 + k * 13) % 400), 10 + (c * k) % 90
+FROM generate_series(1, 190) c, generate_series(1, 1 + c % 6) k;
+INSERT INTO vw.events SELECT c, 'click' FROM generate_series(1, 200, 7) c;
+SELECT count(*) AS views FROM attach('vw', 'vw.orders', 'customer_id', 'ordered_at', 'amount', 'vw.customers', 'customer_id');
+SELECT define_segment_rule('vw', 'Istanbul', $$city = 'Istanbul'$$);
+SELECT define_segment_rule('vw', 'Clicked', $$EXISTS (SELECT 1 FROM vw.events e WHERE e.customer_id = customer.customer_id)$$);
+SELECT define_segment_rule('vw', 'Books, music', 'order_count >= 3');
+SELECT define_segment_rule('vw', 'Öğrenci', 'order_count = 1');
+SELECT define_segment_rule('vw', 'Hűséges vásárlók', 'order_count >= 5');
+
+-- view names read as the segment names do
+SELECT v AS view_name FROM unnest((SELECT views FROM attachments WHERE attachment_name = 'vw')) v
+WHERE v ~ 'segment_(ogrenci|huseges|books|clicked)' ORDER BY 1;
+SELECT segment_slug('Öğrenci') AS turkish, segment_slug('Hűséges vásárlók') AS hungarian,
+	   segment_slug('Straße Œuvre Łódź') AS other_latin, segment_slug('постоянные клиенты') AS cyrillic,
+	   segment_slug('Top 10% «VIP» – 2024') AS punctuation, segment_slug('Can’t Lose Them') AS typographic,
+	   segment_slug('Can''t Lose Them') AS apostrophe;
+
+-- which tables a query reads, by the plan
+CREATE FUNCTION pg_temp.reads_of(query text, relation text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint := 0;
+	line text;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+		IF line ~ ('Scan on ' || relation || '( |$)') THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END $$;
+SELECT pg_temp.reads_of('SELECT * FROM vw.vw_segment_istanbul', 'events') AS istanbul_view,
+	   pg_temp.reads_of('SELECT * FROM vw.vw_segment_books_music', 'events') AS books_view,
+	   pg_temp.reads_of('SELECT * FROM vw.vw_segment_champions', 'events') AS champions_view,
+	   pg_temp.reads_of('SELECT * FROM vw.vw_segment_clicked', 'events') AS clicked_view,
+	   pg_temp.reads_of('SELECT * FROM vw.vw_customers', 'events') AS customers_view,
+	   pg_temp.reads_of('SELECT * FROM vw.vw_segment_summary', 'events') AS summary,
+	   pg_temp.reads_of('SELECT * FROM vw.vw_segment_members', 'events') AS members;
+
+-- every segment view lists exactly the customers whose segments hold the
+-- segment, and the members view the same pairs
+CREATE FUNCTION pg_temp.view_differences() RETURNS TABLE (segment text, differences bigint) LANGUAGE plpgsql AS $$
+DECLARE
+	s record;
+BEGIN
+	FOR s IN SELECT l.segment FROM vw.vw_segment_summary l LOOP
+		segment := s.segment;
+		EXECUTE format($q$SELECT count(*) FROM (
+			(SELECT customer_id FROM %I.%I EXCEPT ALL SELECT customer_id FROM vw.vw_customers WHERE %L = ANY (segments))
+			UNION ALL
+			(SELECT customer_id FROM vw.vw_customers WHERE %L = ANY (segments) EXCEPT ALL SELECT customer_id FROM %I.%I)
+			UNION ALL
+			(SELECT customer_id FROM vw.vw_segment_members WHERE segment = %L
+			 EXCEPT ALL SELECT customer_id FROM vw.vw_customers WHERE %L = ANY (segments))) d$q$,
+			'vw', 'vw_segment_' || segment_slug(s.segment), s.segment, s.segment, 'vw', 'vw_segment_' || segment_slug(s.segment),
+			s.segment, s.segment) INTO differences;
+		RETURN NEXT;
+	END LOOP;
+END $$;
+SELECT count(*) AS segments, sum(differences) AS differences FROM pg_temp.view_differences();
+-- the rules by hand
+SELECT (SELECT count(*) FROM vw.vw_segment_istanbul) AS istanbul,
+	   (SELECT count(*) FROM vw.customers WHERE city = 'Istanbul') AS by_hand,
+	   (SELECT count(*) FROM vw.vw_segment_clicked) AS clicked,
+	   (SELECT count(DISTINCT customer_id) FROM vw.events) AS clicked_by_hand;
+
+-- a label with a comma is one element of segments
+SELECT count(*) FILTER (WHERE 'Books, music' = ANY (segments)) AS labelled,
+	   count(*) FILTER (WHERE order_count >= 3) AS by_hand,
+	   count(*) FILTER (WHERE 'Books' = ANY (segments)) AS split
+FROM vw.vw_customers;
+
+-- the summary: customers counts memberships, primary_customers each
+-- customer once, as GROUP BY segment over the customers view does
+SELECT s.segment, s.customers, s.primary_customers, coalesce(g.customers, 0) AS grouped
+FROM vw.vw_segment_summary s
+	 LEFT JOIN (SELECT segment, count(*) AS customers FROM vw.vw_customers GROUP BY segment) g USING (segment)
+WHERE s.kind = 'rfm' AND s.primary_customers IS DISTINCT FROM coalesce(g.customers, 0);
+SELECT sum(primary_customers) AS primary_total,
+	   (SELECT count(*) FROM vw.vw_customers WHERE segment IS NOT NULL) AS with_a_segment,
+	   count(*) FILTER (WHERE kind = 'rule' AND primary_customers IS NOT NULL) AS rules_with_primary
+FROM vw.vw_segment_summary;
+SELECT count(*) AS wrong_counts FROM vw.vw_segment_summary s
+WHERE s.customers <> (SELECT count(*) FROM vw.vw_customers c WHERE s.segment = ANY (c.segments));
+
+-- a user's views on the attachment's views survive a new rule, and so do
+-- the grants on them
+CREATE ROLE segment_view_reader;
+GRANT USAGE ON SCHEMA vw TO segment_view_reader;
+GRANT SELECT ON vw.vw_segment_istanbul TO segment_view_reader;
+CREATE VIEW vw.istanbul_report AS SELECT count(*) AS customers FROM vw.vw_segment_istanbul;
+CREATE VIEW vw.everyone AS SELECT customer_id, segments FROM vw.vw_customers;
+SELECT define_segment_rule('vw', 'Ankara', $$city = 'Ankara'$$);
+SELECT (SELECT customers FROM vw.istanbul_report) AS istanbul,
+	   (SELECT count(*) FROM vw.everyone WHERE 'Ankara' = ANY (segments)) AS ankara,
+	   has_table_privilege('segment_view_reader', 'vw.vw_segment_istanbul', 'SELECT') AS still_granted;
+-- one on the view of a segment that goes stops it, with a hint
+CREATE VIEW vw.ankara_report AS SELECT count(*) AS customers FROM vw.vw_segment_ankara;
+SELECT drop_segment_rule('vw', 'Ankara');
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW vw.ankara_report;
+SELECT drop_segment_rule('vw', 'Ankara');
+-- a new column of the customers table changes the customers view's
+-- columns: its views are built anew, which the user's views stop
+ALTER TABLE vw.customers ADD COLUMN plan text;
+SELECT count(*) AS views FROM rebuild_attachment_views('vw');
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW vw.everyone, vw.istanbul_report;
+SELECT count(*) AS views FROM rebuild_attachment_views('vw');
+SELECT has_table_privilege('segment_view_reader', 'vw.vw_segment_istanbul', 'SELECT') AS granted_after_rebuild,
+	   (SELECT count(*) FROM pg_attribute WHERE attrelid = 'vw.vw_customers'::regclass AND attname = 'plan') AS new_column;
+
+-- a rule that reads what its author may not read is refused for that
+CREATE ROLE segment_view_author;
+CREATE SCHEMA vw_own AUTHORIZATION segment_view_author;
+CREATE TABLE vw.secret (customer_id bigint);
+GRANT USAGE ON SCHEMA vw TO segment_view_author;
+-- as the README says a DBA lets a role attach its own tables
+GRANT INSERT, UPDATE, DELETE ON attachments, segment_rules TO segment_view_author;
+SET ROLE segment_view_author;
+CREATE TABLE vw_own.orders (customer_id bigint, ordered_at timestamptz, amount numeric);
+INSERT INTO vw_own.orders VALUES (1, '2024-12-01', 10);
+SELECT count(*) AS views FROM attach('mine', 'vw_own.orders', 'customer_id', 'ordered_at', 'amount');
+SELECT define_segment_rule('mine', 'Secret', 'EXISTS (SELECT 1 FROM vw.secret s WHERE s.customer_id = customer.customer_id)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT define_segment_rule('mine', 'Unknown', 'no_such_column > 1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT detach('mine');
+RESET ROLE;
+
+SELECT detach('vw');
+DROP SCHEMA vw, vw_own CASCADE;
+DROP OWNED BY segment_view_author;
+DROP ROLE segment_view_reader, segment_view_author;
