@@ -19,7 +19,7 @@ MODULE_big = segment
 OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/rfm.o src/rfm_thresholds.o src/rfm_thresholds_agg.o src/rfm_score.o \
 	src/segment_map.o src/lifecycle.o src/segment_rule.o \
-	src/segment_set.o src/segment_set_gin.o src/analysis_time.o \
+	src/segment_set.o src/segment_set_agg.o src/segment_set_gin.o src/analysis_time.o \
 	src/prepared.o src/state_trigger.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
 	src/tags_trigger.o
 

@@ -101,5 +101,6 @@ extern struct varlena *segment_set_from_labels(const SegmentSetLabel *labels,
 
 /* The GIN key of a label: a 32-bit hash of its bytes. */
 extern int32 segment_set_label_key(const char *data, int len);
+extern void segment_set_check_label(int len);
 
 #endif							/* SEGMENT_SET_H */
