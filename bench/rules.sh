@@ -15,7 +15,8 @@
 # what the rule costs.
 #
 # Server and environment as for bench/run.sh (PGHOST/PGPORT, SEED,
-# BENCH_RUNS, BENCH_WORKERS).
+# BENCH_RUNS, BENCH_WORKERS); SEGMENT_VERSION=0.6.0 measures an older
+# version of the extension's views (installed through the update chain).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 COMMAND="bash bench/rules.sh${*:+ $*}"
@@ -26,7 +27,7 @@ source bench/common.sh
 bench_server
 bench_data "$CUSTOMERS"
 
-sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE; CREATE EXTENSION segment" >/dev/null
+sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE; CREATE EXTENSION segment${SEGMENT_VERSION:+ VERSION '$SEGMENT_VERSION'}" >/dev/null
 sql "DROP TABLE IF EXISTS events;
 	CREATE TABLE events AS SELECT customer_id, k AS kind FROM customers, generate_series(1, 4) k;
 	ANALYZE events" >/dev/null
@@ -72,6 +73,7 @@ median() {
 	printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p"
 }
 
+echo "segment $(sql "SELECT extversion FROM pg_extension WHERE extname = 'segment'")"
 echo "| attachments | view | rows | without the slow rule, s | with it, s | ratio |"
 echo "|---|---|---:|---:|---:|---:|"
 for mode in unmaintained maintained; do
