@@ -588,7 +588,9 @@ BEGIN
 		ELSE
 			RAISE WARNING 'rule segments of attachment "%" are judged when read, not stored', a.attachment_name
 				USING DETAIL = obstacle,
-					  HINT = 'Give the customers table a primary key, then call refresh_customer_tags().';
+					  HINT = CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = a.customers_table) IN ('r', 'p')
+								  THEN 'Give the customers table a primary key, then call refresh_customer_tags().'
+								  ELSE 'Attach the customers table itself, not a view of it, to have the attribute rules stored.' END;
 		END IF;
 	END IF;
 	PERFORM build_attachment_views(a.attachment_name);

@@ -331,6 +331,8 @@ SELECT count(*) AS views FROM attach('deferred', 'tags.orders', 'customer_id', '
 SELECT count(*) AS views FROM attach('nullable', 'tags.orders', 'customer_id', 'ordered_at', 'amount', 'tags.nullable', 'id');
 SELECT count(*) AS views FROM attach('viewed', 'tags.orders', 'customer_id', 'ordered_at', 'amount', 'tags.customer_view', 'id');
 SELECT n AS attachment, customer_tags_obstacle(n) FROM unnest(ARRAY['deferred', 'nullable', 'viewed']) n;
+-- the warning's hint fits a view
+SELECT maintain_attachment('viewed') IS NOT NULL AS maintained;
 SELECT customer_tags_obstacle('plain') IS NULL AS plain_could, customer_tags_obstacle('nothing');
 \echo :LAST_ERROR_SQLSTATE
 SELECT refresh_customer_tags('plain');
