@@ -92,11 +92,14 @@ COMMENT ON COLUMN @extschema@.segment_rules.expression IS 'one boolean SQL expre
 COMMENT ON COLUMN @extschema@.segment_rules.description IS 'what the segment means, for people';
 
 CREATE FUNCTION @extschema@.segment_rule_check(expression text) RETURNS void
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	-- a rule's text is read the same way in every session
+	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_check(text) IS
 	'raises an error unless the text is exactly one SQL expression';
 CREATE FUNCTION @extschema@.segment_rules_check_trigger() RETURNS trigger
-	AS 'MODULE_PATHNAME' LANGUAGE C;
+	AS 'MODULE_PATHNAME' LANGUAGE C
+	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rules_check_trigger() IS
 	'checks the expression of every rule written to segment_rules';
 CREATE TRIGGER check_expression BEFORE INSERT OR UPDATE ON @extschema@.segment_rules
@@ -217,12 +220,7 @@ BEGIN
 				USING ERRCODE = 'collation_mismatch',
 					  HINT = 'Attach a view of the customers table that gives its key the collation of the orders'' key.';
 		END IF;
-		SELECT c.column_name INTO clash
-		FROM customer_view_columns() c
-		WHERE column_type(customers, c.column_name) IS NOT NULL
-		   OR (c.column_name = 'customer_id' AND customer_key <> 'customer_id'
-			   AND column_type(customers, 'customer_id') IS NOT NULL)
-		LIMIT 1;
+		clash := customers_column_clash(customers, customer_key);
 		IF clash IS NOT NULL THEN
 			RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
 				USING ERRCODE = 'duplicate_column',
@@ -274,19 +272,17 @@ CREATE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	built text[];
+	a attachments;
 BEGIN
-	SELECT t.views INTO built FROM attachments t WHERE t.attachment_name = detach.attachment_name;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = detach.attachment_name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'attachment "%" does not exist', detach.attachment_name USING ERRCODE = 'undefined_object';
 	END IF;
-	FOR i IN REVERSE coalesce(array_upper(built, 1), 0) .. 1 LOOP
-		EXECUTE format('DROP VIEW IF EXISTS %s', built[i]);
-	END LOOP;
-	IF (SELECT t.state_table FROM attachments t WHERE t.attachment_name = detach.attachment_name) IS NOT NULL THEN
-		PERFORM stop_maintaining(detach.attachment_name, rebuild_views => false);
+	PERFORM drop_attachment_views(a, a.views);
+	IF a.state_table IS NOT NULL THEN
+		PERFORM stop_maintaining(a.attachment_name, rebuild_views => false);
 	END IF;
-	DELETE FROM attachments t WHERE t.attachment_name = detach.attachment_name;
+	DELETE FROM attachments t WHERE t.attachment_name = a.attachment_name;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules and the attachment';
@@ -296,6 +292,7 @@ CREATE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name 
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
 	a attachments;
@@ -317,7 +314,8 @@ BEGIN
 	END IF;
 	-- the expression, judged over the columns a segment view judges it
 	-- over, finds unknown columns and type errors now, not when a BI tool
-	-- reads; so does building the views and storing the tags with it
+	-- reads; storing an attribute rule's tags finds errors it raises on
+	-- the customers there are
 	BEGIN
 		PERFORM segment_rule_check(define_segment_rule.expression);
 		IF to_regclass(a.views[1]) IS NOT NULL THEN
@@ -329,19 +327,19 @@ BEGIN
 				define_segment_rule.expression, define_segment_rule.description)
 		ON CONFLICT ON CONSTRAINT segment_rules_pkey
 		DO UPDATE SET expression = excluded.expression, description = excluded.description;
-		PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
+		-- an attribute rule is judged now for every customer of the table
+		IF a.tags_table IS NOT NULL THEN
+			PERFORM store_customer_tags(a.attachment_name, only_if_rules_changed => true);
+		END IF;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_state = RETURNED_SQLSTATE,
 								problem_detail = PG_EXCEPTION_DETAIL, problem_hint = PG_EXCEPTION_HINT;
-		-- what is not the rule's fault is reported as what it is
+		-- a missing privilege is reported as what it is
 		IF problem_state = '42501' THEN
 			RAISE EXCEPTION '%', problem
 				USING ERRCODE = problem_state,
 					  HINT = format('Rule segment "%s" reads what you may not read, and so would its views.',
 									define_segment_rule.rule_name);
-		ELSIF problem_state = '2BP01' THEN
-			RAISE EXCEPTION '%', problem
-				USING ERRCODE = problem_state, DETAIL = problem_detail, HINT = problem_hint;
 		END IF;
 		RAISE EXCEPTION 'rule segment "%" of attachment "%" is not valid: %',
 			define_segment_rule.rule_name, define_segment_rule.attachment_name, problem
@@ -351,6 +349,8 @@ BEGIN
 				  HINT = coalesce(nullif(problem_hint, ''),
 								  'A rule is one boolean expression over the columns of the attachment''s customers view.');
 	END;
+	-- what fails from here is not the rule's doing, and says so itself
+	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS

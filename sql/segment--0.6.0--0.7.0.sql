@@ -15,6 +15,20 @@
 -- they are built again:
 --   SELECT rebuild_attachment_views(attachment_name) FROM attachments;
 -- (a view of a user on them must be dropped first: their columns change).
+
+CREATE OR REPLACE FUNCTION @extschema@.segment_rule_check(expression text) RETURNS void
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	-- a rule's text is read the same way in every session
+	SET standard_conforming_strings = on;
+COMMENT ON FUNCTION @extschema@.segment_rule_check(text) IS
+	'raises an error unless the text is exactly one SQL expression';
+
+CREATE OR REPLACE FUNCTION @extschema@.segment_rules_check_trigger() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C
+	SET standard_conforming_strings = on;
+COMMENT ON FUNCTION @extschema@.segment_rules_check_trigger() IS
+	'checks the expression of every rule written to segment_rules';
+
 -- A view-name fragment of a segment name: lower case, words joined by _,
 -- letters with accents as the letters they carry (Öğrenci gives ogrenci)
 -- when the database is UTF-8; letters of other alphabets stay, lower case
@@ -114,7 +128,9 @@ COMMENT ON FUNCTION @extschema@.attachment_segments(text) IS
 
 -- The query of the customers view: one row per customer (those of the
 -- customers table, prospects included, or those found in the orders),
--- its statistics, scores, segments and lifecycle stage.
+-- its statistics, scores, segments and lifecycle stage.  The columns it
+-- carries between its levels are named _segment_*, so that no column of
+-- the customers table can be mistaken for one.
 CREATE FUNCTION @extschema@.customers_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -122,14 +138,26 @@ CREATE FUNCTION @extschema@.customers_view_query(a @extschema@.attachments) RETU
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 							  WHERE e.extname = 'segment'));
+	own name[] := '{}';
+	clash name;
 	stats_source text;
 	scoring text;
 	reference text := '';
 	population text;
-	customer_columns text := '';
 	rule_array text := '';
 	seg record;
 BEGIN
+	IF a.customers_table IS NOT NULL THEN
+		clash := customers_column_clash(a.customers_table, a.customer_key);
+		IF clash IS NOT NULL THEN
+			RAISE EXCEPTION '% has a column "%", which the customers view computes', a.customers_table, clash
+				USING ERRCODE = 'duplicate_column',
+					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
+		END IF;
+		own := ARRAY(SELECT att.attname FROM pg_attribute att
+					 WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+					   AND att.attname <> a.customer_key ORDER BY att.attnum);
+	END IF;
 	-- per-customer statistics: maintained by triggers with the scores and
 	-- stage they give, stored while time alone leaves them unchanged and
 	-- otherwise scored against the thresholds stored at the last refresh (no
@@ -148,15 +176,15 @@ BEGIN
 				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
 		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
 	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
-		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
-				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
-		   r.population_average_order_value', ext);
+		scoring := format('CASE WHEN p._segment_stored_valid THEN p._segment_stored_scores
+				ELSE %1$s.rfm_score(p._segment_stats, p._segment_judged_at, r.thresholds) END AS _segment_scores,
+		   r.population_average_order_value AS _segment_population_average', ext);
 		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
 		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
 	ELSE
-		scoring := format('%1$s.rfm_score(p.stats, p.judged_at, %2$s) OVER () AS scores,
-		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
-		   ext, a.bins);
+		scoring := format('%1$s.rfm_score(p._segment_stats, p._segment_judged_at, %2$s) OVER () AS _segment_scores,
+		   sum(%1$s.total_amount(p._segment_stats)) OVER () / sum(%1$s.order_count(p._segment_stats)) OVER ()
+			   AS _segment_population_average', ext, a.bins);
 		stats_source := format(
 			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(%6$s, o.%4$I::numeric) AS stats,
 		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
@@ -167,22 +195,19 @@ BEGIN
 	END IF;
 
 	IF a.customers_table IS NOT NULL THEN
-		SELECT coalesce(string_agg(format(', c.%I', att.attname), '' ORDER BY att.attnum), '') INTO customer_columns
-		FROM pg_attribute att
-		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
-		  AND att.attname <> a.customer_key;
 		population := format(
-			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid, %s AS stored_tags
+			'SELECT c.%I AS customer_id%s, s.stats AS _segment_stats, s.stored_scores AS _segment_stored_scores,
+		   s.stored_stage AS _segment_stored_stage, s.stored_valid AS _segment_stored_valid, %s AS _segment_stored_tags
 	FROM %s c LEFT JOIN (%s) s ON s.customer_id = c.%I%s',
-			a.customer_key, customer_columns,
+			a.customer_key, column_list('c', own),
 			CASE WHEN a.tags_table IS NULL THEN format('NULL::%s.segment_set', ext) ELSE 'g.segments' END,
 			a.customers_table, stats_source, a.customer_key,
 			CASE WHEN a.tags_table IS NULL THEN ''
 				 ELSE format(' LEFT JOIN %s g ON g.customer_id = c.%I', a.tags_table, a.customer_key) END);
-		customer_columns := replace(customer_columns, ', c.', ', p.');
 	ELSE
-		population := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid,
-		   NULL::%s.segment_set AS stored_tags FROM (%s) s', ext, stats_source);
+		population := format('SELECT s.customer_id, s.stats AS _segment_stats, s.stored_scores AS _segment_stored_scores,
+		   s.stored_stage AS _segment_stored_stage, s.stored_valid AS _segment_stored_valid,
+		   NULL::%s.segment_set AS _segment_stored_tags FROM (%s) s', ext, stats_source);
 	END IF;
 
 	-- each rule once per customer; an attribute rule's segment is stored
@@ -193,7 +218,7 @@ BEGIN
 	LOOP
 		PERFORM segment_rule_check(seg.expression);
 		IF seg.is_attribute THEN
-			rule_array := rule_array || format(', CASE WHEN customer.stored_tags OPERATOR(%s.?) %L THEN %L END',
+			rule_array := rule_array || format(', CASE WHEN customer._segment_stored_tags OPERATOR(%s.?) %L THEN %L END',
 											   ext, seg.segment, seg.segment);
 		ELSE
 			-- CASE WHEN takes booleans only, so a number is an error; the
@@ -208,41 +233,63 @@ SELECT customer.customer_id%7$s, customer.order_count, customer.total_amount, cu
 	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
 	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
 	   customer.rfm_cell, customer.rfm, customer.segment,
-	   coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments,
+	   coalesce(customer._segment_rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments,
 	   customer.lifecycle_stage
 FROM (
 	SELECT p.customer_id%5$s,
-		   coalesce(%1$s.order_count(p.stats), 0) AS order_count,
-		   coalesce(%1$s.total_amount(p.stats), 0) AS total_amount,
-		   %1$s.total_amount(p.stats) / %1$s.order_count(p.stats) AS average_order_value,
-		   p.population_average_order_value,
-		   %1$s.first_order_time(p.stats) AS first_order_time,
-		   %1$s.last_order_time(p.stats) AS last_order_time,
-		   round(%1$s.recency_days(p.stats, p.judged_at)::numeric, 6) AS recency_days,
-		   %1$s.recency_score(p.scores) AS recency_score,
-		   %1$s.frequency_score(p.scores) AS frequency_score,
-		   %1$s.monetary_score(p.scores) AS monetary_score,
-		   %1$s.rfm_cell(p.scores) AS rfm_cell,
-		   p.scores::text AS rfm,
-		   %1$s.segment_assign(p.scores, %6$L) AS segment,
-		   %1$s.segment_memberships(p.scores, %6$L) AS rfm_segments,
-		   CASE WHEN p.stored_valid THEN p.stored_stage
-				ELSE %1$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
-		   p.stored_tags
+		   coalesce(%1$s.order_count(p._segment_stats), 0) AS order_count,
+		   coalesce(%1$s.total_amount(p._segment_stats), 0) AS total_amount,
+		   %1$s.total_amount(p._segment_stats) / %1$s.order_count(p._segment_stats) AS average_order_value,
+		   p._segment_population_average AS population_average_order_value,
+		   %1$s.first_order_time(p._segment_stats) AS first_order_time,
+		   %1$s.last_order_time(p._segment_stats) AS last_order_time,
+		   round(%1$s.recency_days(p._segment_stats, p._segment_judged_at)::numeric, 6) AS recency_days,
+		   %1$s.recency_score(p._segment_scores) AS recency_score,
+		   %1$s.frequency_score(p._segment_scores) AS frequency_score,
+		   %1$s.monetary_score(p._segment_scores) AS monetary_score,
+		   %1$s.rfm_cell(p._segment_scores) AS rfm_cell,
+		   p._segment_scores::text AS rfm,
+		   %1$s.segment_assign(p._segment_scores, %6$L) AS segment,
+		   %1$s.segment_memberships(p._segment_scores, %6$L) AS _segment_rfm_segments,
+		   CASE WHEN p._segment_stored_valid THEN p._segment_stored_stage
+				ELSE %1$s.lifecycle_stage(p._segment_stats, p._segment_judged_at) END AS lifecycle_stage,
+		   p._segment_stored_tags
 	FROM (
 		SELECT p.*, %3$s
 		FROM (
-			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p.stats)) AS judged_at
+			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p._segment_stats)) AS _segment_judged_at
 			FROM (%2$s) p, (SELECT %1$s.segment_as_of() AS as_of) clock
 		) p%4$s
 	) p
 ) AS customer
-$view$, ext, population, scoring, reference, customer_columns, a.map_name,
-		replace(customer_columns, ', p.', ', customer.'), rule_array);
+$view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.customers_view_query(@extschema@.attachments) IS
 	'the query of an attachment''s customers view';
+
+-- ", alias.column" for each column, quoted.
+CREATE FUNCTION @extschema@.column_list(alias text, columns name[]) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT coalesce(pg_catalog.string_agg(pg_catalog.format(', %s.%I', alias, c), '' ORDER BY n), '')
+		  FROM pg_catalog.unnest(columns) WITH ORDINALITY AS u(c, n) $$;
+COMMENT ON FUNCTION @extschema@.column_list(text, name[]) IS
+	'a list ", alias.column" of the columns, quoted, in their order';
+
+-- The first column of a customers table that the customers view computes
+-- itself (or customer_id, when the key has another name); NULL if none.
+CREATE FUNCTION @extschema@.customers_column_clash(customers regclass, customer_key name) RETURNS name
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT att.attname FROM pg_attribute att
+		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
+			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
+				 OR (att.attname = 'customer_id' AND customer_key <> 'customer_id')
+				 OR att.attname LIKE '\_segment\_%')
+		  ORDER BY att.attnum LIMIT 1 $$;
+COMMENT ON FUNCTION @extschema@.customers_column_clash(regclass, name) IS
+	'the first column of a customers table whose name the customers view uses for a column of its own; NULL if none';
 
 -- The columns of the customers view but segments, as customer.<column>:
 -- what a segment view shows of its members.  A rule is judged over these
@@ -404,6 +451,31 @@ $view$, customers_view, a.bins) $$;
 COMMENT ON FUNCTION @extschema@.rf_grid_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s rf_grid view';
 
+-- A name cut to the 63 bytes PostgreSQL keeps of a name, on a character
+-- boundary, so that the name compared is the name created.
+CREATE FUNCTION @extschema@.clip_name(name text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.left(name, pg_catalog.max(n)) FROM pg_catalog.generate_series(0, 63) n
+		  WHERE pg_catalog.octet_length(pg_catalog.left(name, n)) OPERATOR(pg_catalog.<=) 63 $$;
+COMMENT ON FUNCTION @extschema@.clip_name(text) IS
+	'a name cut to at most 63 bytes, as PostgreSQL keeps it, without splitting a character';
+
+-- Whether a view named in attachments.views is the attachment's own: a
+-- view owned by a role with the rights of the orders table's owner, who
+-- alone may change the attachment (any listed view once the orders table is
+-- gone).  A view of the same name that another role created meanwhile is
+-- neither replaced nor dropped.
+CREATE FUNCTION @extschema@.is_attachment_view(a @extschema@.attachments, qualified text) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT coalesce((SELECT v.relkind = 'v' AND qualified = ANY (a.views)
+								  AND pg_has_role(v.relowner, coalesce(o.relowner, v.relowner), 'USAGE')
+						   FROM pg_class v LEFT JOIN pg_class o ON o.oid = a.orders_table
+						   WHERE v.oid = to_regclass(qualified)), false) $$;
+COMMENT ON FUNCTION @extschema@.is_attachment_view(@extschema@.attachments, text) IS
+	'whether a view is one the attachment built: listed in its views and owned by a role with the rights of the orders table''s owner';
+
 -- Creates one view of an attachment, or replaces in place the one of the
 -- same name it built before (in_place), so that views of users built on it
 -- and its grants stay.  Returns the view's qualified name.
@@ -414,10 +486,10 @@ CREATE FUNCTION @extschema@.put_attachment_view(a @extschema@.attachments, view_
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	qualified text := format('%I.%I', a.view_schema, left(view_name, 63));
+	qualified text := format('%I.%I', a.view_schema, view_name);
 BEGIN
 	EXECUTE format('CREATE %sVIEW %s%s AS %s',
-				   CASE WHEN in_place AND qualified = ANY (a.views) THEN 'OR REPLACE ' ELSE '' END, qualified,
+				   CASE WHEN in_place AND is_attachment_view(a, qualified) THEN 'OR REPLACE ' ELSE '' END, qualified,
 				   CASE WHEN current_setting('server_version_num')::int >= 150000
 						THEN ' WITH (security_invoker = true)' ELSE '' END, query);
 	EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, view_comment);
@@ -428,8 +500,9 @@ COMMENT ON FUNCTION @extschema@.put_attachment_view(@extschema@.attachments, tex
 	'creates a view of an attachment, or replaces in place the one of the same name it built before';
 
 -- Drops views an attachment built, dependents first; a view of a user on
--- one of them stops it with a hint.
-CREATE FUNCTION @extschema@.drop_attachment_views(attachment_name text, views text[]) RETURNS void
+-- one of them stops it with a hint.  A view of the same name that is not
+-- the attachment's own is left alone.
+CREATE FUNCTION @extschema@.drop_attachment_views(a @extschema@.attachments, views text[]) RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -438,19 +511,20 @@ DECLARE
 	problem_detail text;
 BEGIN
 	FOR i IN REVERSE coalesce(array_upper(views, 1), 0) .. 1 LOOP
+		CONTINUE WHEN NOT is_attachment_view(a, views[i]);
 		BEGIN
-			EXECUTE format('DROP VIEW IF EXISTS %s', views[i]);
+			EXECUTE format('DROP VIEW %s', views[i]);
 		EXCEPTION WHEN dependent_objects_still_exist THEN
 			GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_detail = PG_EXCEPTION_DETAIL;
-			RAISE EXCEPTION 'the views of attachment "%" cannot be built again: %', attachment_name, problem
+			RAISE EXCEPTION 'a view of attachment "%" must be dropped: %', a.attachment_name, problem
 				USING ERRCODE = 'dependent_objects_still_exist', DETAIL = problem_detail,
-					  HINT = 'A view whose columns change, or of a segment that is gone, is dropped and built again; drop the views that use it first, and create them again after.';
+					  HINT = 'A view whose columns change, or whose segment is gone, is dropped (and built again); drop the views that use it first, and create them again after.';
 		END;
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.drop_attachment_views(text, text[]) IS
-	'drops views of an attachment, dependents first; views of users on them stop it';
+COMMENT ON FUNCTION @extschema@.drop_attachment_views(@extschema@.attachments, text[]) IS
+	'drops views an attachment built, dependents first; views of users on them stop it';
 
 -- Builds the views of an attachment: the customers view and the views
 -- over it.  Views it built before are replaced in place while their
@@ -460,6 +534,8 @@ COMMENT ON FUNCTION @extschema@.drop_attachment_views(text, text[]) IS
 CREATE FUNCTION @extschema@.build_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	-- the rules' text is read as segment_rule_check() read it
+	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
 	a attachments;
@@ -495,7 +571,7 @@ BEGIN
 			grant_views := grant_views || granted.name;
 			grants_kept := grants_kept || granted.statement;
 		END LOOP;
-		PERFORM drop_attachment_views(a.attachment_name, a.views);
+		PERFORM drop_attachment_views(a, a.views);
 		built := put_attachment_views(a, in_place => false);
 		FOR i IN 1 .. coalesce(array_upper(grants_kept, 1), 0) LOOP
 			IF grant_views[i] = ANY (built) THEN
@@ -504,7 +580,7 @@ BEGIN
 		END LOOP;
 	END;
 	-- the views of segments that are gone
-	PERFORM drop_attachment_views(a.attachment_name, ARRAY(SELECT v FROM unnest(a.views) v WHERE v <> ALL (built)));
+	PERFORM drop_attachment_views(a, ARRAY(SELECT v FROM unnest(a.views) v WHERE v <> ALL (built)));
 	UPDATE attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
 	RETURN QUERY SELECT unnest(built);
 END
@@ -595,12 +671,12 @@ BEGIN
 			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
 				USING ERRCODE = 'invalid_name';
 		END IF;
-		view_name := format('%I.%I', a.view_schema, left(prefix || 'segment_' || segment_slug(seg.segment), 63));
+		view_name := format('%I.%I', a.view_schema, clip_name(prefix || 'segment_' || segment_slug(seg.segment)));
 		IF view_name = ANY (built) THEN
 			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
 				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
 		END IF;
-		view_name := put_attachment_view(a, prefix || 'segment_' || segment_slug(seg.segment),
+		view_name := put_attachment_view(a, clip_name(prefix || 'segment_' || segment_slug(seg.segment)),
 			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute),
 			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name),
 			in_place);
@@ -647,11 +723,157 @@ $function$;
 COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
 	'brings the stored segments and tags of an attachment in line with its map and rules, and builds its views again';
 
+CREATE OR REPLACE FUNCTION @extschema@.attach(
+	attachment_name text,
+	orders regclass,
+	customer_column name,
+	order_time_column name,
+	amount_column name,
+	customers regclass DEFAULT NULL,
+	customer_key name DEFAULT NULL,
+	view_schema name DEFAULT NULL,
+	map_name text DEFAULT 'default',
+	bins integer DEFAULT 5)
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	key_type regtype;
+	time_type regtype;
+	amount_type regtype;
+	target name := attach.view_schema;
+	clash name;
+BEGIN
+	IF attach.attachment_name IS NULL OR attach.attachment_name !~ '^[a-z][a-z0-9_]{0,29}$' THEN
+		RAISE EXCEPTION 'invalid attachment name "%"', attach.attachment_name
+			USING ERRCODE = 'invalid_name',
+				  HINT = 'Use up to 30 lower-case letters, digits and underscores, starting with a letter: it prefixes the view names.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM attachments t WHERE t.attachment_name = attach.attachment_name) THEN
+		RAISE EXCEPTION 'attachment "%" already exists', attach.attachment_name
+			USING ERRCODE = 'duplicate_object', HINT = 'Detach it first with detach(), or pick another name.';
+	END IF;
+	IF orders IS NULL OR customer_column IS NULL OR order_time_column IS NULL OR amount_column IS NULL
+	   OR attach.map_name IS NULL OR attach.bins IS NULL THEN
+		RAISE EXCEPTION 'orders, its three columns, map_name and bins must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+
+	key_type := column_type(orders, customer_column);
+	time_type := column_type(orders, order_time_column);
+	amount_type := column_type(orders, amount_column);
+	IF key_type IS NULL OR time_type IS NULL OR amount_type IS NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %',
+			CASE WHEN key_type IS NULL THEN customer_column
+				 WHEN time_type IS NULL THEN order_time_column ELSE amount_column END, orders
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF time_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+		RAISE EXCEPTION 'order time column "%" of % has type %', order_time_column, orders, time_type
+			USING ERRCODE = 'datatype_mismatch', HINT = 'It must be timestamp with time zone, timestamp or date.';
+	END IF;
+	IF amount_type NOT IN ('numeric'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
+						   'real'::regtype, 'double precision'::regtype, 'money'::regtype) THEN
+		RAISE EXCEPTION 'amount column "%" of % has type %', amount_column, orders, amount_type
+			USING ERRCODE = 'datatype_mismatch', HINT = 'It must be a number: numeric, an integer, real, double precision or money.';
+	END IF;
+
+	IF (customers IS NULL) <> (customer_key IS NULL) THEN
+		RAISE EXCEPTION 'customers and customer_key go together'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF customers IS NOT NULL THEN
+		IF column_type(customers, customer_key) IS NULL THEN
+			RAISE EXCEPTION 'column "%" does not exist in %', customer_key, customers
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF column_type(customers, customer_key) <> key_type THEN
+			RAISE EXCEPTION 'customer keys differ in type: %.% is %, %.% is %',
+				orders, customer_column, key_type, customers, customer_key,
+				column_type(customers, customer_key)
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		IF (SELECT att.attcollation FROM pg_attribute att WHERE att.attrelid = customers AND att.attname = customer_key)
+		   IS DISTINCT FROM
+		   (SELECT att.attcollation FROM pg_attribute att WHERE att.attrelid = orders AND att.attname = customer_column) THEN
+			RAISE EXCEPTION 'customer keys differ in collation: %.% and %.%', orders, customer_column, customers, customer_key
+				USING ERRCODE = 'collation_mismatch',
+					  HINT = 'Attach a view of the customers table that gives its key the collation of the orders'' key.';
+		END IF;
+		clash := customers_column_clash(customers, customer_key);
+		IF clash IS NOT NULL THEN
+			RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
+				USING ERRCODE = 'duplicate_column',
+					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
+		END IF;
+	END IF;
+
+	IF target IS NULL THEN
+		SELECT n.nspname INTO target FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.oid = orders;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = target) THEN
+		RAISE EXCEPTION 'schema "%" does not exist', target USING ERRCODE = 'invalid_schema_name';
+	END IF;
+	IF NOT has_schema_privilege(target, 'CREATE') THEN
+		RAISE EXCEPTION 'permission denied to create views in schema %', target
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM segment_maps m WHERE m.map_name = attach.map_name) THEN
+		RAISE EXCEPTION 'segment map "%" does not exist', attach.map_name
+			USING ERRCODE = 'undefined_object', HINT = 'The maps are listed in segment_maps.';
+	END IF;
+	IF attach.bins NOT BETWEEN 1 AND 9 THEN
+		RAISE EXCEPTION 'number of bins must be between 1 and 9, not %', attach.bins
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF attach.bins <> (SELECT m.bins FROM segment_maps m WHERE m.map_name = attach.map_name) THEN
+		RAISE EXCEPTION 'segment map "%" is for % bins, not %', attach.map_name,
+			(SELECT m.bins FROM segment_maps m WHERE m.map_name = attach.map_name), attach.bins
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Score with as many bins as the map has, or pick a map made for your number of bins.';
+	END IF;
+
+	-- a timestamp or date order time is read in the session's time zone
+	-- now, and in that one whoever reads or writes later
+	INSERT INTO attachments (attachment_name, orders_table, customer_column, order_time_column,
+										 amount_column, customers_table, customer_key, view_schema, map_name, bins,
+										 time_zone)
+	VALUES (attach.attachment_name, orders, customer_column, order_time_column, amount_column,
+			customers, customer_key, target, attach.map_name, attach.bins, current_setting('TimeZone'));
+	RETURN QUERY SELECT * FROM rebuild_attachment_views(attach.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclass, name, name, text, integer) IS
+	'binds segment to an orders table (and optionally a customers table) and builds the views BI tools read';
+
+CREATE OR REPLACE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = detach.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', detach.attachment_name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM drop_attachment_views(a, a.views);
+	IF a.state_table IS NOT NULL THEN
+		PERFORM stop_maintaining(a.attachment_name, rebuild_views => false);
+	END IF;
+	DELETE FROM attachments t WHERE t.attachment_name = a.attachment_name;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules and the attachment';
+
 CREATE OR REPLACE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name text, expression text,
 												description text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
 	a attachments;
@@ -673,7 +895,8 @@ BEGIN
 	END IF;
 	-- the expression, judged over the columns a segment view judges it
 	-- over, finds unknown columns and type errors now, not when a BI tool
-	-- reads; so does building the views and storing the tags with it
+	-- reads; storing an attribute rule's tags finds errors it raises on
+	-- the customers there are
 	BEGIN
 		PERFORM segment_rule_check(define_segment_rule.expression);
 		IF to_regclass(a.views[1]) IS NOT NULL THEN
@@ -685,19 +908,19 @@ BEGIN
 				define_segment_rule.expression, define_segment_rule.description)
 		ON CONFLICT ON CONSTRAINT segment_rules_pkey
 		DO UPDATE SET expression = excluded.expression, description = excluded.description;
-		PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
+		-- an attribute rule is judged now for every customer of the table
+		IF a.tags_table IS NOT NULL THEN
+			PERFORM store_customer_tags(a.attachment_name, only_if_rules_changed => true);
+		END IF;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_state = RETURNED_SQLSTATE,
 								problem_detail = PG_EXCEPTION_DETAIL, problem_hint = PG_EXCEPTION_HINT;
-		-- what is not the rule's fault is reported as what it is
+		-- a missing privilege is reported as what it is
 		IF problem_state = '42501' THEN
 			RAISE EXCEPTION '%', problem
 				USING ERRCODE = problem_state,
 					  HINT = format('Rule segment "%s" reads what you may not read, and so would its views.',
 									define_segment_rule.rule_name);
-		ELSIF problem_state = '2BP01' THEN
-			RAISE EXCEPTION '%', problem
-				USING ERRCODE = problem_state, DETAIL = problem_detail, HINT = problem_hint;
 		END IF;
 		RAISE EXCEPTION 'rule segment "%" of attachment "%" is not valid: %',
 			define_segment_rule.rule_name, define_segment_rule.attachment_name, problem
@@ -707,6 +930,8 @@ BEGIN
 				  HINT = coalesce(nullif(problem_hint, ''),
 								  'A rule is one boolean expression over the columns of the attachment''s customers view.');
 	END;
+	-- what fails from here is not the rule's doing, and says so itself
+	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
@@ -854,3 +1079,141 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
 	'drops the triggers, the state table and the customer tags of an attachment; its views read the orders again';
+
+CREATE OR REPLACE FUNCTION @extschema@.segment_rule_is_attribute(expression text, customers regclass, customer_key name)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on;
+COMMENT ON FUNCTION @extschema@.segment_rule_is_attribute(text, regclass, name) IS
+	'whether a rule is an attribute rule: boolean over the columns of the customers table alone (key named customer_id), without subqueries, aggregates or functions whose result may change';
+
+CREATE OR REPLACE FUNCTION @extschema@.segment_tags_trigger() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on;
+COMMENT ON FUNCTION @extschema@.segment_tags_trigger() IS
+	'keeps the tags table of a maintained attachment current as customers are inserted, updated, deleted and truncated';
+
+-- Brings the tags of an attachment in line with its attribute rules: the
+-- trigger on the customers table and the stored rows.  With
+-- only_if_rules_changed, does nothing while the trigger already evaluates
+-- the current rules.  Returns the number of rows written, or NULL if it
+-- did nothing.
+CREATE OR REPLACE FUNCTION @extschema@.store_customer_tags(attachment_name text, only_if_rules_changed boolean) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on
+	AS $function$
+DECLARE
+	a attachments;
+	ext text;
+	obstacle text;
+	customer_columns text;
+	labels text := '';
+	segments text;
+	store text;
+	trigger_name text;
+	wanted bytea;
+	present bytea;
+	written bigint;
+	r record;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = store_customer_tags.attachment_name;
+	IF NOT FOUND OR a.tags_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" has no stored customer tags', store_customer_tags.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	obstacle := customer_tags_obstacle(a.attachment_name);
+	IF obstacle IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot store the customer tags of attachment "%"', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = obstacle,
+				  HINT = 'Fix that, or call stop_maintaining() and maintain_attachment() to judge rules when read.';
+	END IF;
+	SELECT format('%I', n.nspname) INTO ext
+	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	trigger_name := 'segment_' || a.attachment_name || '_tags';
+
+	-- a customer's row as the customers view names its columns
+	SELECT coalesce(string_agg(format(', c.%I', att.attname), '' ORDER BY att.attnum), '') INTO customer_columns
+	FROM pg_attribute att
+	WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+	  AND att.attname <> a.customer_key;
+	FOR r IN SELECT * FROM customer_tag_rules(a.attachment_name) LOOP
+		-- the newline ends a trailing -- comment of the expression
+		labels := labels || format(', CASE WHEN (%s
+) THEN %L::pg_catalog.text END', r.expression, r.rule_name);
+	END LOOP;
+	IF labels <> '' THEN
+		segments := format('%s.segment_set(pg_catalog.array_remove(ARRAY[NULL::pg_catalog.text%s], NULL::pg_catalog.text))',
+						   ext, labels);
+		-- $1 is the customer's row
+		store := format($store$WITH judged AS (
+	SELECT customer.customer_id, %1$s AS segments
+	FROM (SELECT c.%2$I AS customer_id%3$s FROM (SELECT ($1).*) c) AS customer
+), untagged AS (
+	DELETE FROM %4$s t USING judged j
+	WHERE t.customer_id OPERATOR(pg_catalog.=) j.customer_id AND j.segments OPERATOR(%5$s.=) '{}'::%5$s.segment_set
+)
+INSERT INTO %4$s AS t (customer_id, segments)
+SELECT j.customer_id, j.segments FROM judged j WHERE j.segments OPERATOR(%5$s.<>) '{}'::%5$s.segment_set
+ON CONFLICT (customer_id) DO UPDATE SET segments = excluded.segments
+WHERE t.segments OPERATOR(%5$s.<>) excluded.segments$store$,
+			segments, a.customer_key, customer_columns, a.tags_table, ext);
+		wanted := convert_to(a.attachment_name, getdatabaseencoding()) || '\x00'::bytea
+				  || convert_to(a.tags_table::text, getdatabaseencoding()) || '\x00'::bytea
+				  || convert_to(a.customer_key, getdatabaseencoding()) || '\x00'::bytea
+				  || convert_to(store, getdatabaseencoding()) || '\x00'::bytea;
+	END IF;
+	SELECT t.tgargs INTO present FROM pg_trigger t
+	WHERE t.tgrelid = a.customers_table AND t.tgname = trigger_name;
+	IF only_if_rules_changed AND present IS NOT DISTINCT FROM wanted THEN
+		RETURN NULL;
+	END IF;
+
+	-- no customer may change between the triggers' start and the refill
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.customers_table);
+	IF present IS DISTINCT FROM wanted THEN
+		FOR r IN SELECT t.tgname FROM pg_trigger t
+				 WHERE t.tgrelid = a.customers_table AND t.tgname IN (trigger_name, trigger_name || '_truncate') LOOP
+			EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, a.customers_table);
+		END LOOP;
+		IF store IS NOT NULL THEN
+			EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
+						   'EXECUTE FUNCTION %s.segment_tags_trigger(%L, %L, %L, %L)',
+						   trigger_name, a.customers_table, ext, a.attachment_name, a.tags_table, a.customer_key, store);
+			EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+						   'EXECUTE FUNCTION %s.segment_tags_trigger(%L, %L)',
+						   trigger_name || '_truncate', a.customers_table, ext, a.attachment_name, a.tags_table);
+		END IF;
+	END IF;
+	IF store IS NULL THEN
+		EXECUTE format('DELETE FROM %s', a.tags_table);
+		GET DIAGNOSTICS written = ROW_COUNT;
+		RETURN written;
+	END IF;
+	-- rewrite only the rows whose tags differ
+	EXECUTE format($refill$
+		WITH judged AS MATERIALIZED (
+			SELECT customer.customer_id, %1$s AS segments
+			FROM (SELECT c.%2$I AS customer_id%3$s FROM %6$s c) AS customer
+		), removed AS (
+			DELETE FROM %4$s t
+			WHERE NOT EXISTS (SELECT 1 FROM judged j WHERE j.customer_id = t.customer_id
+														AND j.segments <> '{}'::%5$s.segment_set)
+			RETURNING 1
+		), stored AS (
+			INSERT INTO %4$s AS t (customer_id, segments)
+			SELECT j.customer_id, j.segments FROM judged j WHERE j.segments <> '{}'::%5$s.segment_set
+			ON CONFLICT (customer_id) DO UPDATE SET segments = excluded.segments
+			WHERE t.segments <> excluded.segments
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM stored)$refill$,
+		segments, a.customer_key, customer_columns, a.tags_table, ext, a.customers_table)
+		INTO written;
+	RETURN written;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.store_customer_tags(text, boolean) IS
+	'makes the trigger on the customers table evaluate the attachment''s attribute rules and rewrites the tags that differ; returns the rows written';

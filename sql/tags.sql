@@ -8,13 +8,15 @@
 CREATE FUNCTION @extschema@.segment_rule_is_attribute(expression text, customers regclass, customer_key name)
 	RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, @extschema@, pg_temp;
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_is_attribute(text, regclass, name) IS
 	'whether a rule is an attribute rule: boolean over the columns of the customers table alone (key named customer_id), without subqueries, aggregates or functions whose result may change';
 
 CREATE FUNCTION @extschema@.segment_tags_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
-	SET search_path = pg_catalog, @extschema@, pg_temp;
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_tags_trigger() IS
 	'keeps the tags table of a maintained attachment current as customers are inserted, updated, deleted and truncated';
 
@@ -89,6 +91,7 @@ COMMENT ON FUNCTION @extschema@.customer_tag_rules(text) IS
 CREATE FUNCTION @extschema@.store_customer_tags(attachment_name text, only_if_rules_changed boolean) RETURNS bigint
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
 	a attachments;

@@ -109,7 +109,9 @@ COMMENT ON FUNCTION @extschema@.attachment_segments(text) IS
 
 -- The query of the customers view: one row per customer (those of the
 -- customers table, prospects included, or those found in the orders),
--- its statistics, scores, segments and lifecycle stage.
+-- its statistics, scores, segments and lifecycle stage.  The columns it
+-- carries between its levels are named _segment_*, so that no column of
+-- the customers table can be mistaken for one.
 CREATE FUNCTION @extschema@.customers_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -117,14 +119,26 @@ CREATE FUNCTION @extschema@.customers_view_query(a @extschema@.attachments) RETU
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 							  WHERE e.extname = 'segment'));
+	own name[] := '{}';
+	clash name;
 	stats_source text;
 	scoring text;
 	reference text := '';
 	population text;
-	customer_columns text := '';
 	rule_array text := '';
 	seg record;
 BEGIN
+	IF a.customers_table IS NOT NULL THEN
+		clash := customers_column_clash(a.customers_table, a.customer_key);
+		IF clash IS NOT NULL THEN
+			RAISE EXCEPTION '% has a column "%", which the customers view computes', a.customers_table, clash
+				USING ERRCODE = 'duplicate_column',
+					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
+		END IF;
+		own := ARRAY(SELECT att.attname FROM pg_attribute att
+					 WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+					   AND att.attname <> a.customer_key ORDER BY att.attnum);
+	END IF;
 	-- per-customer statistics: maintained by triggers with the scores and
 	-- stage they give, stored while time alone leaves them unchanged and
 	-- otherwise scored against the thresholds stored at the last refresh (no
@@ -143,15 +157,15 @@ BEGIN
 				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
 		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
 	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
-		scoring := format('CASE WHEN p.stored_valid THEN p.stored_scores
-				ELSE %1$s.rfm_score(p.stats, p.judged_at, r.thresholds) END AS scores,
-		   r.population_average_order_value', ext);
+		scoring := format('CASE WHEN p._segment_stored_valid THEN p._segment_stored_scores
+				ELSE %1$s.rfm_score(p._segment_stats, p._segment_judged_at, r.thresholds) END AS _segment_scores,
+		   r.population_average_order_value AS _segment_population_average', ext);
 		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
 		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
 	ELSE
-		scoring := format('%1$s.rfm_score(p.stats, p.judged_at, %2$s) OVER () AS scores,
-		   sum(%1$s.total_amount(p.stats)) OVER () / sum(%1$s.order_count(p.stats)) OVER () AS population_average_order_value',
-		   ext, a.bins);
+		scoring := format('%1$s.rfm_score(p._segment_stats, p._segment_judged_at, %2$s) OVER () AS _segment_scores,
+		   sum(%1$s.total_amount(p._segment_stats)) OVER () / sum(%1$s.order_count(p._segment_stats)) OVER ()
+			   AS _segment_population_average', ext, a.bins);
 		stats_source := format(
 			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(%6$s, o.%4$I::numeric) AS stats,
 		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
@@ -162,22 +176,19 @@ BEGIN
 	END IF;
 
 	IF a.customers_table IS NOT NULL THEN
-		SELECT coalesce(string_agg(format(', c.%I', att.attname), '' ORDER BY att.attnum), '') INTO customer_columns
-		FROM pg_attribute att
-		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
-		  AND att.attname <> a.customer_key;
 		population := format(
-			'SELECT c.%I AS customer_id%s, s.stats, s.stored_scores, s.stored_stage, s.stored_valid, %s AS stored_tags
+			'SELECT c.%I AS customer_id%s, s.stats AS _segment_stats, s.stored_scores AS _segment_stored_scores,
+		   s.stored_stage AS _segment_stored_stage, s.stored_valid AS _segment_stored_valid, %s AS _segment_stored_tags
 	FROM %s c LEFT JOIN (%s) s ON s.customer_id = c.%I%s',
-			a.customer_key, customer_columns,
+			a.customer_key, column_list('c', own),
 			CASE WHEN a.tags_table IS NULL THEN format('NULL::%s.segment_set', ext) ELSE 'g.segments' END,
 			a.customers_table, stats_source, a.customer_key,
 			CASE WHEN a.tags_table IS NULL THEN ''
 				 ELSE format(' LEFT JOIN %s g ON g.customer_id = c.%I', a.tags_table, a.customer_key) END);
-		customer_columns := replace(customer_columns, ', c.', ', p.');
 	ELSE
-		population := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid,
-		   NULL::%s.segment_set AS stored_tags FROM (%s) s', ext, stats_source);
+		population := format('SELECT s.customer_id, s.stats AS _segment_stats, s.stored_scores AS _segment_stored_scores,
+		   s.stored_stage AS _segment_stored_stage, s.stored_valid AS _segment_stored_valid,
+		   NULL::%s.segment_set AS _segment_stored_tags FROM (%s) s', ext, stats_source);
 	END IF;
 
 	-- each rule once per customer; an attribute rule's segment is stored
@@ -188,7 +199,7 @@ BEGIN
 	LOOP
 		PERFORM segment_rule_check(seg.expression);
 		IF seg.is_attribute THEN
-			rule_array := rule_array || format(', CASE WHEN customer.stored_tags OPERATOR(%s.?) %L THEN %L END',
+			rule_array := rule_array || format(', CASE WHEN customer._segment_stored_tags OPERATOR(%s.?) %L THEN %L END',
 											   ext, seg.segment, seg.segment);
 		ELSE
 			-- CASE WHEN takes booleans only, so a number is an error; the
@@ -203,41 +214,63 @@ SELECT customer.customer_id%7$s, customer.order_count, customer.total_amount, cu
 	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
 	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
 	   customer.rfm_cell, customer.rfm, customer.segment,
-	   coalesce(customer.rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments,
+	   coalesce(customer._segment_rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments,
 	   customer.lifecycle_stage
 FROM (
 	SELECT p.customer_id%5$s,
-		   coalesce(%1$s.order_count(p.stats), 0) AS order_count,
-		   coalesce(%1$s.total_amount(p.stats), 0) AS total_amount,
-		   %1$s.total_amount(p.stats) / %1$s.order_count(p.stats) AS average_order_value,
-		   p.population_average_order_value,
-		   %1$s.first_order_time(p.stats) AS first_order_time,
-		   %1$s.last_order_time(p.stats) AS last_order_time,
-		   round(%1$s.recency_days(p.stats, p.judged_at)::numeric, 6) AS recency_days,
-		   %1$s.recency_score(p.scores) AS recency_score,
-		   %1$s.frequency_score(p.scores) AS frequency_score,
-		   %1$s.monetary_score(p.scores) AS monetary_score,
-		   %1$s.rfm_cell(p.scores) AS rfm_cell,
-		   p.scores::text AS rfm,
-		   %1$s.segment_assign(p.scores, %6$L) AS segment,
-		   %1$s.segment_memberships(p.scores, %6$L) AS rfm_segments,
-		   CASE WHEN p.stored_valid THEN p.stored_stage
-				ELSE %1$s.lifecycle_stage(p.stats, p.judged_at) END AS lifecycle_stage,
-		   p.stored_tags
+		   coalesce(%1$s.order_count(p._segment_stats), 0) AS order_count,
+		   coalesce(%1$s.total_amount(p._segment_stats), 0) AS total_amount,
+		   %1$s.total_amount(p._segment_stats) / %1$s.order_count(p._segment_stats) AS average_order_value,
+		   p._segment_population_average AS population_average_order_value,
+		   %1$s.first_order_time(p._segment_stats) AS first_order_time,
+		   %1$s.last_order_time(p._segment_stats) AS last_order_time,
+		   round(%1$s.recency_days(p._segment_stats, p._segment_judged_at)::numeric, 6) AS recency_days,
+		   %1$s.recency_score(p._segment_scores) AS recency_score,
+		   %1$s.frequency_score(p._segment_scores) AS frequency_score,
+		   %1$s.monetary_score(p._segment_scores) AS monetary_score,
+		   %1$s.rfm_cell(p._segment_scores) AS rfm_cell,
+		   p._segment_scores::text AS rfm,
+		   %1$s.segment_assign(p._segment_scores, %6$L) AS segment,
+		   %1$s.segment_memberships(p._segment_scores, %6$L) AS _segment_rfm_segments,
+		   CASE WHEN p._segment_stored_valid THEN p._segment_stored_stage
+				ELSE %1$s.lifecycle_stage(p._segment_stats, p._segment_judged_at) END AS lifecycle_stage,
+		   p._segment_stored_tags
 	FROM (
 		SELECT p.*, %3$s
 		FROM (
-			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p.stats)) AS judged_at
+			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p._segment_stats)) AS _segment_judged_at
 			FROM (%2$s) p, (SELECT %1$s.segment_as_of() AS as_of) clock
 		) p%4$s
 	) p
 ) AS customer
-$view$, ext, population, scoring, reference, customer_columns, a.map_name,
-		replace(customer_columns, ', p.', ', customer.'), rule_array);
+$view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.customers_view_query(@extschema@.attachments) IS
 	'the query of an attachment''s customers view';
+
+-- ", alias.column" for each column, quoted.
+CREATE FUNCTION @extschema@.column_list(alias text, columns name[]) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT coalesce(pg_catalog.string_agg(pg_catalog.format(', %s.%I', alias, c), '' ORDER BY n), '')
+		  FROM pg_catalog.unnest(columns) WITH ORDINALITY AS u(c, n) $$;
+COMMENT ON FUNCTION @extschema@.column_list(text, name[]) IS
+	'a list ", alias.column" of the columns, quoted, in their order';
+
+-- The first column of a customers table that the customers view computes
+-- itself (or customer_id, when the key has another name); NULL if none.
+CREATE FUNCTION @extschema@.customers_column_clash(customers regclass, customer_key name) RETURNS name
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT att.attname FROM pg_attribute att
+		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
+			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
+				 OR (att.attname = 'customer_id' AND customer_key <> 'customer_id')
+				 OR att.attname LIKE '\_segment\_%')
+		  ORDER BY att.attnum LIMIT 1 $$;
+COMMENT ON FUNCTION @extschema@.customers_column_clash(regclass, name) IS
+	'the first column of a customers table whose name the customers view uses for a column of its own; NULL if none';
 
 -- The columns of the customers view but segments, as customer.<column>:
 -- what a segment view shows of its members.  A rule is judged over these
@@ -399,6 +432,31 @@ $view$, customers_view, a.bins) $$;
 COMMENT ON FUNCTION @extschema@.rf_grid_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s rf_grid view';
 
+-- A name cut to the 63 bytes PostgreSQL keeps of a name, on a character
+-- boundary, so that the name compared is the name created.
+CREATE FUNCTION @extschema@.clip_name(name text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.left(name, pg_catalog.max(n)) FROM pg_catalog.generate_series(0, 63) n
+		  WHERE pg_catalog.octet_length(pg_catalog.left(name, n)) OPERATOR(pg_catalog.<=) 63 $$;
+COMMENT ON FUNCTION @extschema@.clip_name(text) IS
+	'a name cut to at most 63 bytes, as PostgreSQL keeps it, without splitting a character';
+
+-- Whether a view named in attachments.views is the attachment's own: a
+-- view owned by a role with the rights of the orders table's owner, who
+-- alone may change the attachment (any listed view once the orders table is
+-- gone).  A view of the same name that another role created meanwhile is
+-- neither replaced nor dropped.
+CREATE FUNCTION @extschema@.is_attachment_view(a @extschema@.attachments, qualified text) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$ SELECT coalesce((SELECT v.relkind = 'v' AND qualified = ANY (a.views)
+								  AND pg_has_role(v.relowner, coalesce(o.relowner, v.relowner), 'USAGE')
+						   FROM pg_class v LEFT JOIN pg_class o ON o.oid = a.orders_table
+						   WHERE v.oid = to_regclass(qualified)), false) $$;
+COMMENT ON FUNCTION @extschema@.is_attachment_view(@extschema@.attachments, text) IS
+	'whether a view is one the attachment built: listed in its views and owned by a role with the rights of the orders table''s owner';
+
 -- Creates one view of an attachment, or replaces in place the one of the
 -- same name it built before (in_place), so that views of users built on it
 -- and its grants stay.  Returns the view's qualified name.
@@ -409,10 +467,10 @@ CREATE FUNCTION @extschema@.put_attachment_view(a @extschema@.attachments, view_
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	qualified text := format('%I.%I', a.view_schema, left(view_name, 63));
+	qualified text := format('%I.%I', a.view_schema, view_name);
 BEGIN
 	EXECUTE format('CREATE %sVIEW %s%s AS %s',
-				   CASE WHEN in_place AND qualified = ANY (a.views) THEN 'OR REPLACE ' ELSE '' END, qualified,
+				   CASE WHEN in_place AND is_attachment_view(a, qualified) THEN 'OR REPLACE ' ELSE '' END, qualified,
 				   CASE WHEN current_setting('server_version_num')::int >= 150000
 						THEN ' WITH (security_invoker = true)' ELSE '' END, query);
 	EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, view_comment);
@@ -423,8 +481,9 @@ COMMENT ON FUNCTION @extschema@.put_attachment_view(@extschema@.attachments, tex
 	'creates a view of an attachment, or replaces in place the one of the same name it built before';
 
 -- Drops views an attachment built, dependents first; a view of a user on
--- one of them stops it with a hint.
-CREATE FUNCTION @extschema@.drop_attachment_views(attachment_name text, views text[]) RETURNS void
+-- one of them stops it with a hint.  A view of the same name that is not
+-- the attachment's own is left alone.
+CREATE FUNCTION @extschema@.drop_attachment_views(a @extschema@.attachments, views text[]) RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 	AS $function$
@@ -433,19 +492,20 @@ DECLARE
 	problem_detail text;
 BEGIN
 	FOR i IN REVERSE coalesce(array_upper(views, 1), 0) .. 1 LOOP
+		CONTINUE WHEN NOT is_attachment_view(a, views[i]);
 		BEGIN
-			EXECUTE format('DROP VIEW IF EXISTS %s', views[i]);
+			EXECUTE format('DROP VIEW %s', views[i]);
 		EXCEPTION WHEN dependent_objects_still_exist THEN
 			GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_detail = PG_EXCEPTION_DETAIL;
-			RAISE EXCEPTION 'the views of attachment "%" cannot be built again: %', attachment_name, problem
+			RAISE EXCEPTION 'a view of attachment "%" must be dropped: %', a.attachment_name, problem
 				USING ERRCODE = 'dependent_objects_still_exist', DETAIL = problem_detail,
-					  HINT = 'A view whose columns change, or of a segment that is gone, is dropped and built again; drop the views that use it first, and create them again after.';
+					  HINT = 'A view whose columns change, or whose segment is gone, is dropped (and built again); drop the views that use it first, and create them again after.';
 		END;
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.drop_attachment_views(text, text[]) IS
-	'drops views of an attachment, dependents first; views of users on them stop it';
+COMMENT ON FUNCTION @extschema@.drop_attachment_views(@extschema@.attachments, text[]) IS
+	'drops views an attachment built, dependents first; views of users on them stop it';
 
 -- Builds the views of an attachment: the customers view and the views
 -- over it.  Views it built before are replaced in place while their
@@ -455,6 +515,8 @@ COMMENT ON FUNCTION @extschema@.drop_attachment_views(text, text[]) IS
 CREATE FUNCTION @extschema@.build_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	-- the rules' text is read as segment_rule_check() read it
+	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
 	a attachments;
@@ -490,7 +552,7 @@ BEGIN
 			grant_views := grant_views || granted.name;
 			grants_kept := grants_kept || granted.statement;
 		END LOOP;
-		PERFORM drop_attachment_views(a.attachment_name, a.views);
+		PERFORM drop_attachment_views(a, a.views);
 		built := put_attachment_views(a, in_place => false);
 		FOR i IN 1 .. coalesce(array_upper(grants_kept, 1), 0) LOOP
 			IF grant_views[i] = ANY (built) THEN
@@ -499,7 +561,7 @@ BEGIN
 		END LOOP;
 	END;
 	-- the views of segments that are gone
-	PERFORM drop_attachment_views(a.attachment_name, ARRAY(SELECT v FROM unnest(a.views) v WHERE v <> ALL (built)));
+	PERFORM drop_attachment_views(a, ARRAY(SELECT v FROM unnest(a.views) v WHERE v <> ALL (built)));
 	UPDATE attachments t SET views = built WHERE t.attachment_name = a.attachment_name;
 	RETURN QUERY SELECT unnest(built);
 END
@@ -590,12 +652,12 @@ BEGIN
 			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
 				USING ERRCODE = 'invalid_name';
 		END IF;
-		view_name := format('%I.%I', a.view_schema, left(prefix || 'segment_' || segment_slug(seg.segment), 63));
+		view_name := format('%I.%I', a.view_schema, clip_name(prefix || 'segment_' || segment_slug(seg.segment)));
 		IF view_name = ANY (built) THEN
 			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
 				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
 		END IF;
-		view_name := put_attachment_view(a, prefix || 'segment_' || segment_slug(seg.segment),
+		view_name := put_attachment_view(a, clip_name(prefix || 'segment_' || segment_slug(seg.segment)),
 			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute),
 			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name),
 			in_place);

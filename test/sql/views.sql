@@ -7,7 +7,11 @@
 -- counts each customer once, as GROUP BY segment does; a user's view on the
 -- attachment's views survives define_segment_rule, one on a view that must
 -- go stops it with a hint; a rule reading a table its author may not read
--- is refused as a missing privilege, not as an invalid rule.
+-- is refused as a missing privilege, not as an invalid rule; a view of
+-- another role under an attachment view's name is left alone; a rule's
+-- text reads the same under any standard_conforming_strings; another
+-- rule's failure is not blamed on the rule defined; view names are cut at
+-- 63 bytes; customers columns named like the view's inner columns work.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
@@ -151,7 +155,63 @@ SELECT define_segment_rule('mine', 'Unknown', 'no_such_column > 1');
 SELECT detach('mine');
 RESET ROLE;
 
+-- a view another role created under the name of one of the attachment's
+-- views, once those were dropped, is neither replaced nor dropped
+CREATE ROLE segment_view_stranger;
+GRANT CREATE, USAGE ON SCHEMA vw TO segment_view_stranger;
+DROP VIEW vw.vw_segment_istanbul;
+SET ROLE segment_view_stranger;
+CREATE VIEW vw.vw_segment_istanbul AS SELECT 'mine'::text AS owner;
+RESET ROLE;
+SELECT count(*) AS views FROM rebuild_attachment_views('vw');
+\echo :LAST_ERROR_SQLSTATE
+SELECT owner FROM vw.vw_segment_istanbul;
+DROP VIEW vw.vw_segment_istanbul;
+SELECT count(*) AS views FROM rebuild_attachment_views('vw');
+
+-- a rule's text is read with standard_conforming_strings on, whatever
+-- the session says, so that a rebuild reads it as its check did
+SET standard_conforming_strings = off;
+SELECT define_segment_rule('vw', 'Not a backslash', $$city <> '\'$$);
+RESET standard_conforming_strings;
+SELECT count(*) AS views FROM rebuild_attachment_views('vw');
+SELECT count(*) AS members FROM vw.vw_segment_not_a_backslash;
+SELECT drop_segment_rule('vw', 'Not a backslash');
+
+-- another rule's failure is not blamed on the rule being defined
+CREATE FUNCTION vw.always() RETURNS boolean LANGUAGE sql AS 'SELECT true';
+SELECT define_segment_rule('vw', 'Always', 'vw.always()');
+SET client_min_messages = warning;
+DROP FUNCTION vw.always() CASCADE;   -- and every view of the attachment
+RESET client_min_messages;
+\set VERBOSITY terse
+SELECT define_segment_rule('vw', 'Izmir', $$city = 'Izmir'$$);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM segment_rules WHERE rule_name = 'Always';
+
+-- view names are cut at 63 bytes, not characters: two long names in
+-- Cyrillic that differ after the cut would share a view
+SELECT define_segment_rule('vw', repeat('д', 30) || ' один', 'order_count = 2');
+SELECT define_segment_rule('vw', repeat('д', 30) || ' два', 'order_count = 3');
+\echo :LAST_ERROR_SQLSTATE
+SELECT v AS long_view, octet_length(btrim(split_part(v, '.', 2), '"')) AS bytes
+FROM unnest((SELECT views FROM attachments WHERE attachment_name = 'vw')) v WHERE v ~ 'дд';
+
 SELECT detach('vw');
+
+-- columns of a customers table that the customers view computes are
+-- refused; the names it uses between its levels are its own
+CREATE TABLE vw.with_stats (customer_id bigint PRIMARY KEY, stats text, scores int, judged_at date);
+INSERT INTO vw.with_stats SELECT c, 's' || c, c, '2024-01-01' FROM generate_series(1, 20) c;
+SELECT count(*) AS views FROM attach('stats', 'vw.orders', 'customer_id', 'ordered_at', 'amount', 'vw.with_stats', 'customer_id');
+SELECT count(*) AS customers, count(segment) AS scored, min(stats) AS stats, max(scores) AS scores FROM vw.stats_customers;
+SELECT detach('stats');
+CREATE TABLE vw.clashing (customer_id bigint PRIMARY KEY, _segment_stats text);
+SELECT count(*) AS views FROM attach('clash', 'vw.orders', 'customer_id', 'ordered_at', 'amount', 'vw.clashing', 'customer_id');
+\echo :LAST_ERROR_SQLSTATE
+
 DROP SCHEMA vw, vw_own CASCADE;
 DROP OWNED BY segment_view_author;
-DROP ROLE segment_view_reader, segment_view_author;
+DROP OWNED BY segment_view_stranger;
+DROP ROLE segment_view_reader, segment_view_author, segment_view_stranger;
