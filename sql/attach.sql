@@ -1,13 +1,14 @@
 
--- attach: binding segment to the tables a CRM already has, and the views BI
--- tools read (src/attach.sql, src/segment_rule.c)
+-- attach: binding segment to the tables a CRM already has (sql/attach.sql,
+-- src/segment_rule.c)
 --
--- attach() records an attachment and builds its views; rule segments are
--- boolean expressions over a customer's row; every view is rebuilt from the
--- attachment, its map and its rules by rebuild_attachment_views().  The
--- functions run with search_path = pg_catalog, @extschema@, pg_temp and
--- quote every name with format('%I'); the only SQL they splice is a rule's
--- expression, which segment_rule_check() has proved to be one expression.
+-- attach() records an attachment; rule segments are boolean expressions
+-- over a customer's row; rebuild_attachment_views() brings the stored
+-- state and tags in line with the map and the rules and has the views
+-- built (sql/views.sql).  The functions run with search_path = pg_catalog,
+-- @extschema@, segment_internal, pg_temp and quote every name with
+-- format('%I'); the only SQL they splice is a rule's expression, which
+-- segment_rule_check() has proved to be one expression.
 
 CREATE FUNCTION @extschema@.segment_as_of() RETURNS timestamptz
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
@@ -97,19 +98,19 @@ CREATE FUNCTION @extschema@.segment_rule_check(expression text) RETURNS void
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_check(text) IS
 	'raises an error unless the text is exactly one SQL expression';
-CREATE FUNCTION @extschema@.segment_rules_check_trigger() RETURNS trigger
+CREATE FUNCTION segment_internal.segment_rules_check_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
 	SET standard_conforming_strings = on;
-COMMENT ON FUNCTION @extschema@.segment_rules_check_trigger() IS
+COMMENT ON FUNCTION segment_internal.segment_rules_check_trigger() IS
 	'checks the expression of every rule written to segment_rules';
 CREATE TRIGGER check_expression BEFORE INSERT OR UPDATE ON @extschema@.segment_rules
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_rules_check_trigger();
+	FOR EACH ROW EXECUTE FUNCTION segment_internal.segment_rules_check_trigger();
 
 -- Brings the stored state and tags of an attachment in line with its map
 -- and rules, then builds its views.
 CREATE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -134,12 +135,12 @@ COMMENT ON FUNCTION @extschema@.rebuild_attachment_views(text) IS
 	'brings the stored segments and tags of an attachment in line with its map and rules, and builds its views again';
 
 -- The type of a column, or NULL when the relation has no such column.
-CREATE FUNCTION @extschema@.column_type(relation regclass, column_name name) RETURNS regtype
+CREATE FUNCTION segment_internal.column_type(relation regclass, column_name name) RETURNS regtype
 	LANGUAGE sql STABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT a.atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute a
 		  WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped $$;
-COMMENT ON FUNCTION @extschema@.column_type(regclass, name) IS
+COMMENT ON FUNCTION segment_internal.column_type(regclass, name) IS
 	'type of a column of a table or view; NULL if there is no such column';
 
 CREATE FUNCTION @extschema@.attach(
@@ -155,7 +156,7 @@ CREATE FUNCTION @extschema@.attach(
 	bins integer DEFAULT 5)
 	RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	key_type regtype;
@@ -269,7 +270,7 @@ COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclas
 
 CREATE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -291,7 +292,7 @@ CREATE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name 
 												description text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
@@ -358,7 +359,7 @@ COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
 
 CREATE FUNCTION @extschema@.drop_segment_rule(attachment_name text, rule_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 BEGIN
 	DELETE FROM segment_rules r

@@ -3,29 +3,29 @@
 
 CREATE TYPE @extschema@.rfm_stats;
 
-CREATE FUNCTION @extschema@.rfm_stats_in(cstring) RETURNS @extschema@.rfm_stats
+CREATE FUNCTION segment_internal.rfm_stats_in(cstring) RETURNS @extschema@.rfm_stats
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_out(@extschema@.rfm_stats) RETURNS cstring
+CREATE FUNCTION segment_internal.rfm_stats_out(@extschema@.rfm_stats) RETURNS cstring
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_recv(internal) RETURNS @extschema@.rfm_stats
+CREATE FUNCTION segment_internal.rfm_stats_recv(internal) RETURNS @extschema@.rfm_stats
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_send(@extschema@.rfm_stats) RETURNS bytea
+CREATE FUNCTION segment_internal.rfm_stats_send(@extschema@.rfm_stats) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE TYPE @extschema@.rfm_stats (
-	INPUT = @extschema@.rfm_stats_in,
-	OUTPUT = @extschema@.rfm_stats_out,
-	RECEIVE = @extschema@.rfm_stats_recv,
-	SEND = @extschema@.rfm_stats_send,
+	INPUT = segment_internal.rfm_stats_in,
+	OUTPUT = segment_internal.rfm_stats_out,
+	RECEIVE = segment_internal.rfm_stats_recv,
+	SEND = segment_internal.rfm_stats_send,
 	INTERNALLENGTH = VARIABLE,
 	ALIGNMENT = double
 );
 COMMENT ON TYPE @extschema@.rfm_stats IS
 	'a customer''s orders: count, first, second latest and latest order time, exact total amount';
-COMMENT ON FUNCTION @extschema@.rfm_stats_in(cstring) IS 'text input of rfm_stats';
-COMMENT ON FUNCTION @extschema@.rfm_stats_out(@extschema@.rfm_stats) IS 'text output of rfm_stats, times in UTC';
-COMMENT ON FUNCTION @extschema@.rfm_stats_recv(internal) IS 'binary input of rfm_stats';
-COMMENT ON FUNCTION @extschema@.rfm_stats_send(@extschema@.rfm_stats) IS 'binary output of rfm_stats';
+COMMENT ON FUNCTION segment_internal.rfm_stats_in(cstring) IS 'text input of rfm_stats';
+COMMENT ON FUNCTION segment_internal.rfm_stats_out(@extschema@.rfm_stats) IS 'text output of rfm_stats, times in UTC';
+COMMENT ON FUNCTION segment_internal.rfm_stats_recv(internal) IS 'binary input of rfm_stats';
+COMMENT ON FUNCTION segment_internal.rfm_stats_send(@extschema@.rfm_stats) IS 'binary output of rfm_stats';
 
 CREATE FUNCTION @extschema@.order_count(@extschema@.rfm_stats) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'rfm_stats_order_count' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -65,46 +65,46 @@ COMMENT ON FUNCTION @extschema@.recency_days(@extschema@.rfm_stats, timestamptz)
 	'days from the last order to as_of (recency); an error if the last order is after as_of';
 
 -- the aggregates' shared transition state
-CREATE FUNCTION @extschema@.rfm_stats_transfn(internal, timestamptz, numeric) RETURNS internal
+CREATE FUNCTION segment_internal.rfm_stats_transfn(internal, timestamptz, numeric) RETURNS internal
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_merge_transfn(internal, @extschema@.rfm_stats) RETURNS internal
+CREATE FUNCTION segment_internal.rfm_stats_merge_transfn(internal, @extschema@.rfm_stats) RETURNS internal
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_combinefn(internal, internal) RETURNS internal
+CREATE FUNCTION segment_internal.rfm_stats_combinefn(internal, internal) RETURNS internal
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_serializefn(internal) RETURNS bytea
+CREATE FUNCTION segment_internal.rfm_stats_serializefn(internal) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_deserializefn(bytea, internal) RETURNS internal
+CREATE FUNCTION segment_internal.rfm_stats_deserializefn(bytea, internal) RETURNS internal
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.rfm_stats_finalfn(internal) RETURNS @extschema@.rfm_stats
+CREATE FUNCTION segment_internal.rfm_stats_finalfn(internal) RETURNS @extschema@.rfm_stats
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.rfm_stats_transfn(internal, timestamptz, numeric) IS 'rfm_stats aggregate: adds an order';
-COMMENT ON FUNCTION @extschema@.rfm_stats_merge_transfn(internal, @extschema@.rfm_stats) IS 'rfm_stats_merge aggregate: adds stored statistics';
-COMMENT ON FUNCTION @extschema@.rfm_stats_combinefn(internal, internal) IS 'rfm_stats aggregates: combines partial states';
-COMMENT ON FUNCTION @extschema@.rfm_stats_serializefn(internal) IS 'rfm_stats aggregates: serializes a partial state';
-COMMENT ON FUNCTION @extschema@.rfm_stats_deserializefn(bytea, internal) IS 'rfm_stats aggregates: reads a serialized partial state';
-COMMENT ON FUNCTION @extschema@.rfm_stats_finalfn(internal) IS 'rfm_stats aggregates: the rfm_stats value of a state';
+COMMENT ON FUNCTION segment_internal.rfm_stats_transfn(internal, timestamptz, numeric) IS 'rfm_stats aggregate: adds an order';
+COMMENT ON FUNCTION segment_internal.rfm_stats_merge_transfn(internal, @extschema@.rfm_stats) IS 'rfm_stats_merge aggregate: adds stored statistics';
+COMMENT ON FUNCTION segment_internal.rfm_stats_combinefn(internal, internal) IS 'rfm_stats aggregates: combines partial states';
+COMMENT ON FUNCTION segment_internal.rfm_stats_serializefn(internal) IS 'rfm_stats aggregates: serializes a partial state';
+COMMENT ON FUNCTION segment_internal.rfm_stats_deserializefn(bytea, internal) IS 'rfm_stats aggregates: reads a serialized partial state';
+COMMENT ON FUNCTION segment_internal.rfm_stats_finalfn(internal) IS 'rfm_stats aggregates: the rfm_stats value of a state';
 
 CREATE AGGREGATE @extschema@.rfm_stats(order_time timestamptz, amount numeric) (
-	SFUNC = @extschema@.rfm_stats_transfn,
+	SFUNC = segment_internal.rfm_stats_transfn,
 	STYPE = internal,
 	SSPACE = 96,
-	FINALFUNC = @extschema@.rfm_stats_finalfn,
-	COMBINEFUNC = @extschema@.rfm_stats_combinefn,
-	SERIALFUNC = @extschema@.rfm_stats_serializefn,
-	DESERIALFUNC = @extschema@.rfm_stats_deserializefn,
+	FINALFUNC = segment_internal.rfm_stats_finalfn,
+	COMBINEFUNC = segment_internal.rfm_stats_combinefn,
+	SERIALFUNC = segment_internal.rfm_stats_serializefn,
+	DESERIALFUNC = segment_internal.rfm_stats_deserializefn,
 	PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rfm_stats(timestamptz, numeric) IS
 	'a customer''s rfm_stats from its orders; rows with a NULL time are skipped, NULL amounts add nothing';
 
 CREATE AGGREGATE @extschema@.rfm_stats_merge(stats @extschema@.rfm_stats) (
-	SFUNC = @extschema@.rfm_stats_merge_transfn,
+	SFUNC = segment_internal.rfm_stats_merge_transfn,
 	STYPE = internal,
 	SSPACE = 96,
-	FINALFUNC = @extschema@.rfm_stats_finalfn,
-	COMBINEFUNC = @extschema@.rfm_stats_combinefn,
-	SERIALFUNC = @extschema@.rfm_stats_serializefn,
-	DESERIALFUNC = @extschema@.rfm_stats_deserializefn,
+	FINALFUNC = segment_internal.rfm_stats_finalfn,
+	COMBINEFUNC = segment_internal.rfm_stats_combinefn,
+	SERIALFUNC = segment_internal.rfm_stats_serializefn,
+	DESERIALFUNC = segment_internal.rfm_stats_deserializefn,
 	PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rfm_stats_merge(@extschema@.rfm_stats) IS

@@ -10,26 +10,26 @@
 -- later drop and read what these rows name.
 
 -- Whether the current role has the rights of the owner of a relation.
-CREATE FUNCTION @extschema@.owns_relation(relation regclass) RETURNS boolean
+CREATE FUNCTION segment_internal.owns_relation(relation regclass) RETURNS boolean
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c
 		  WHERE c.oid OPERATOR(pg_catalog.=) relation $$;
-COMMENT ON FUNCTION @extschema@.owns_relation(regclass) IS
+COMMENT ON FUNCTION segment_internal.owns_relation(regclass) IS
 	'whether the current role has the rights of the owner of the relation; NULL if there is no such relation';
 
 -- Whether the current role may read what an attachment's views read.
-CREATE FUNCTION @extschema@.reads_attachment(orders_table regclass, state_table regclass) RETURNS boolean
+CREATE FUNCTION segment_internal.reads_attachment(orders_table regclass, state_table regclass) RETURNS boolean
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT coalesce(owns_relation(orders_table), false)
 			  OR coalesce(pg_catalog.has_table_privilege(coalesce(state_table, orders_table), 'SELECT'), false) $$;
-COMMENT ON FUNCTION @extschema@.reads_attachment(regclass, regclass) IS
+COMMENT ON FUNCTION segment_internal.reads_attachment(regclass, regclass) IS
 	'whether the current role owns the orders table of an attachment or may read the table its views read';
 
-CREATE FUNCTION @extschema@.attachments_check() RETURNS trigger
+CREATE FUNCTION segment_internal.attachments_check() RETURNS trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	view_oid oid;
@@ -95,25 +95,25 @@ BEGIN
 	RETURN NEW;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.attachments_check() IS
+COMMENT ON FUNCTION segment_internal.attachments_check() IS
 	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state table and tags table the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.attachments_check();
+	FOR EACH ROW EXECUTE FUNCTION segment_internal.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS
 	'checks that a row names only objects its writer owns or may read';
 
 ALTER TABLE @extschema@.attachments ENABLE ROW LEVEL SECURITY;
 CREATE POLICY attachments_read ON @extschema@.attachments FOR SELECT
-	USING (@extschema@.reads_attachment(orders_table, state_table));
+	USING (segment_internal.reads_attachment(orders_table, state_table));
 CREATE POLICY attachments_insert ON @extschema@.attachments FOR INSERT
-	WITH CHECK (@extschema@.owns_relation(orders_table));
+	WITH CHECK (segment_internal.owns_relation(orders_table));
 -- once the orders table is dropped, the owner of the state table (or, when
 -- that is gone too, anyone) may clean the attachment up
 CREATE POLICY attachments_update ON @extschema@.attachments FOR UPDATE
-	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true))
-	WITH CHECK (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true));
+	USING (coalesce(segment_internal.owns_relation(orders_table), segment_internal.owns_relation(state_table), true))
+	WITH CHECK (coalesce(segment_internal.owns_relation(orders_table), segment_internal.owns_relation(state_table), true));
 CREATE POLICY attachments_delete ON @extschema@.attachments FOR DELETE
-	USING (coalesce(@extschema@.owns_relation(orders_table), @extschema@.owns_relation(state_table), true));
+	USING (coalesce(segment_internal.owns_relation(orders_table), segment_internal.owns_relation(state_table), true));
 COMMENT ON POLICY attachments_read ON @extschema@.attachments IS
 	'an attachment is visible to the owner of its orders table and to roles that may read what its views read';
 COMMENT ON POLICY attachments_insert ON @extschema@.attachments IS 'a role attaches only orders tables it owns';
@@ -127,10 +127,10 @@ CREATE POLICY segment_rules_read ON @extschema@.segment_rules FOR SELECT
 CREATE POLICY segment_rules_write ON @extschema@.segment_rules FOR ALL
 	USING (EXISTS (SELECT 1 FROM @extschema@.attachments a
 				   WHERE a.attachment_name OPERATOR(pg_catalog.=) segment_rules.attachment_name
-					 AND @extschema@.owns_relation(a.orders_table)))
+					 AND segment_internal.owns_relation(a.orders_table)))
 	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.attachments a
 						WHERE a.attachment_name OPERATOR(pg_catalog.=) segment_rules.attachment_name
-						  AND @extschema@.owns_relation(a.orders_table)));
+						  AND segment_internal.owns_relation(a.orders_table)));
 COMMENT ON POLICY segment_rules_read ON @extschema@.segment_rules IS
 	'rules are visible with their attachment: the summary views read their names';
 COMMENT ON POLICY segment_rules_write ON @extschema@.segment_rules IS

@@ -62,25 +62,25 @@ COMMENT ON COLUMN @extschema@.segment_map_boxes.monetary_max IS 'highest monetar
 COMMENT ON CONSTRAINT segment_map_boxes_name_not_blank ON @extschema@.segment_map_boxes IS 'a segment name has a character other than white space';
 COMMENT ON CONSTRAINT segment_map_boxes_ranges ON @extschema@.segment_map_boxes IS 'every range is within 1 to 9 and not empty (the trigger checks the bins of the map)';
 
-CREATE FUNCTION @extschema@.segment_maps_check() RETURNS trigger
+CREATE FUNCTION segment_internal.segment_maps_check() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.segment_maps_check() IS
+COMMENT ON FUNCTION segment_internal.segment_maps_check() IS
 	'trigger of segment_maps: names not blank, bins 1 to 9 and no box beyond them, map default left alone';
 CREATE TRIGGER segment_maps_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.segment_maps
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_maps_check();
+	FOR EACH ROW EXECUTE FUNCTION segment_internal.segment_maps_check();
 CREATE TRIGGER segment_maps_truncate BEFORE TRUNCATE ON @extschema@.segment_maps
-	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.segment_maps_check();
+	FOR EACH STATEMENT EXECUTE FUNCTION segment_internal.segment_maps_check();
 COMMENT ON TRIGGER segment_maps_check ON @extschema@.segment_maps IS 'validates maps as they are written';
 COMMENT ON TRIGGER segment_maps_truncate ON @extschema@.segment_maps IS 'keeps map default from being truncated away';
 
-CREATE FUNCTION @extschema@.segment_map_boxes_check() RETURNS trigger
+CREATE FUNCTION segment_internal.segment_map_boxes_check() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.segment_map_boxes_check() IS
+COMMENT ON FUNCTION segment_internal.segment_map_boxes_check() IS
 	'trigger of segment_map_boxes: names not blank, ranges within the bins of the map, names and priorities unique, map default left alone';
 CREATE TRIGGER segment_map_boxes_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.segment_map_boxes
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_map_boxes_check();
+	FOR EACH ROW EXECUTE FUNCTION segment_internal.segment_map_boxes_check();
 CREATE TRIGGER segment_map_boxes_truncate BEFORE TRUNCATE ON @extschema@.segment_map_boxes
-	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.segment_map_boxes_check();
+	FOR EACH STATEMENT EXECUTE FUNCTION segment_internal.segment_map_boxes_check();
 COMMENT ON TRIGGER segment_map_boxes_check ON @extschema@.segment_map_boxes IS 'validates segments as they are written';
 COMMENT ON TRIGGER segment_map_boxes_truncate ON @extschema@.segment_map_boxes IS 'keeps map default from being truncated away';
 

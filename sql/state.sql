@@ -10,43 +10,43 @@ CREATE UNLOGGED TABLE @extschema@.state_commits ();
 COMMENT ON TABLE @extschema@.state_commits IS
 	'one row per transaction that wrote orders of a maintained attachment, while it runs; its deferred trigger writes the state at commit';
 
-CREATE FUNCTION @extschema@.segment_state_trigger() RETURNS trigger
+CREATE FUNCTION segment_internal.segment_state_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.segment_state_trigger() IS
+COMMENT ON FUNCTION segment_internal.segment_state_trigger() IS
 	'records the orders written to the orders table of a maintained attachment (its argument), for the state written at commit';
 
-CREATE FUNCTION @extschema@.segment_state_commit() RETURNS trigger
+CREATE FUNCTION segment_internal.segment_state_commit() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.segment_state_commit() IS
+COMMENT ON FUNCTION segment_internal.segment_state_commit() IS
 	'writes the orders recorded in the transaction into the state tables of their attachments, each customer once, in key order';
 CREATE CONSTRAINT TRIGGER state_commit AFTER INSERT ON @extschema@.state_commits
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_state_commit();
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION segment_internal.segment_state_commit();
 COMMENT ON TRIGGER state_commit ON @extschema@.state_commits IS
 	'writes the maintained state of a transaction when it commits';
 -- under session_replication_role = replica too, when the triggers that
 -- record orders are made to fire then
 ALTER TABLE @extschema@.state_commits ENABLE ALWAYS TRIGGER state_commit;
 
-CREATE FUNCTION @extschema@.state_derive_again(attachment_name text, source regclass)
+CREATE FUNCTION segment_internal.state_derive_again(attachment_name text, source regclass)
 	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.state_derive_again(text, regclass) IS
+COMMENT ON FUNCTION segment_internal.state_derive_again(text, regclass) IS
 	'has the commit derive again from the orders the customers found in table source (a partition attached or detached)';
 
-CREATE FUNCTION @extschema@.run_state_statement(attachment_name text, statement text)
+CREATE FUNCTION segment_internal.run_state_statement(attachment_name text, statement text)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
-COMMENT ON FUNCTION @extschema@.run_state_statement(text, text) IS
+COMMENT ON FUNCTION segment_internal.run_state_statement(text, text) IS
 	'runs one statement of state_statements() (refill, rescore or rescore_expired) on a maintained attachment, as the owner of its state table, restricted; for that owner';
 
-CREATE FUNCTION @extschema@.attachments_changed() RETURNS trigger
+CREATE FUNCTION segment_internal.attachments_changed() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION @extschema@.attachments_changed() IS
+COMMENT ON FUNCTION segment_internal.attachments_changed() IS
 	'has every session prepare the statements that write the maintained state again';
 CREATE TRIGGER attachments_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.attachments
-	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.attachments_changed();
+	FOR EACH STATEMENT EXECUTE FUNCTION segment_internal.attachments_changed();
 COMMENT ON TRIGGER attachments_changed ON @extschema@.attachments IS
 	'has every session prepare the statements that write the maintained state again';
 
-CREATE FUNCTION @extschema@.state_values(stats @extschema@.rfm_stats, as_of timestamptz,
+CREATE FUNCTION segment_internal.state_values(stats @extschema@.rfm_stats, as_of timestamptz,
 										 thresholds @extschema@.rfm_thresholds,
 										 cell_segments @extschema@.segment_set[],
 										 previous_from timestamptz, previous_until timestamptz,
@@ -55,7 +55,7 @@ CREATE FUNCTION @extschema@.state_values(stats @extschema@.rfm_stats, as_of time
 										 OUT valid_until timestamptz, OUT valid_from timestamptz)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, @extschema@.segment_set[], timestamptz, timestamptz) IS
+COMMENT ON FUNCTION segment_internal.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, @extschema@.segment_set[], timestamptz, timestamptz) IS
 	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage, the segments of the score''s cell (cell_segments: those of every cell, in the order of their codes), and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
 
 CREATE FUNCTION @extschema@.segments_valid_until(stats @extschema@.rfm_stats, as_of timestamptz,
@@ -74,7 +74,7 @@ COMMENT ON FUNCTION @extschema@.segments_valid_from(@extschema@.rfm_stats, times
 
 -- The SQL of an order's time as a timestamptz: a timestamp or date is a
 -- time in the attachment's time zone, whoever reads or writes.
-CREATE FUNCTION @extschema@.order_time_sql(expression text, time_type regtype, time_zone text) RETURNS text
+CREATE FUNCTION segment_internal.order_time_sql(expression text, time_type regtype, time_zone text) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT CASE time_type
@@ -84,16 +84,16 @@ CREATE FUNCTION @extschema@.order_time_sql(expression text, time_type regtype, t
 			WHEN 'date'::regtype
 				THEN format('pg_catalog.timezone(%L::pg_catalog.text, (%s)::pg_catalog.timestamp)', time_zone, expression)
 		  END $$;
-COMMENT ON FUNCTION @extschema@.order_time_sql(text, regtype, text) IS
+COMMENT ON FUNCTION segment_internal.order_time_sql(text, regtype, text) IS
 	'the SQL that reads an order time of this type as a timestamptz: timestamp and date in the attachment''s time zone';
 
 -- The SQL of a state row's values after customer_id, from the SQL of its
 -- statistics, of the thresholds it is scored against, of the segments of
 -- every score cell and of its previous span: one row of a SELECT.
-CREATE FUNCTION @extschema@.state_row_sql(stats_sql text, thresholds_sql text, cell_segments_sql text,
+CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql text, cell_segments_sql text,
 										  previous_from_sql text, previous_until_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	ext text;
@@ -102,22 +102,22 @@ BEGIN
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
 	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage, v.segments, v.scored_at, v.valid_until, v.valid_from
 FROM (SELECT %2$s AS stats) m,
-	 %1$s.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s) v$row$,
+	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s) v$row$,
 		ext, stats_sql, thresholds_sql, cell_segments_sql, previous_from_sql, previous_until_sql);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.state_row_sql(text, text, text, text, text) IS
+COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text) IS
 	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell and of its previous span; every statement that writes state rows uses it';
 
 -- The SQL of a column of an attachment's row, read when a statement runs.
-CREATE FUNCTION @extschema@.attachment_value_sql(attachment_name text, column_name name) RETURNS text
+CREATE FUNCTION segment_internal.attachment_value_sql(attachment_name text, column_name name) RETURNS text
 	LANGUAGE sql STABLE STRICT
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT format('(SELECT t.%I FROM %I.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
 						column_name, n.nspname, attachment_name)
 		  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
 		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
-COMMENT ON FUNCTION @extschema@.attachment_value_sql(text, name) IS
+COMMENT ON FUNCTION segment_internal.attachment_value_sql(text, name) IS
 	'the SQL of a column of an attachment''s row (its thresholds, the segments of its cells), read when a statement runs';
 
 -- The statements that write the state of a maintained attachment, for
@@ -126,12 +126,12 @@ COMMENT ON FUNCTION @extschema@.attachment_value_sql(text, name) IS
 -- segments of the score cells as $5 and $6, the derive as $2 and $3 (the
 -- fold reads them from the attachment once it holds the state table's
 -- lock).  No row if the attachment is not maintained.
-CREATE FUNCTION @extschema@.state_statements(attachment_name text, key_type regtype, time_type regtype,
+CREATE FUNCTION segment_internal.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, rescore text,
 				   rescore_expired text, owner oid, problem text, relations oid[])
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -279,16 +279,16 @@ WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
 	RETURN NEXT;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.state_statements(text, regtype, regtype, regtype) IS
+COMMENT ON FUNCTION segment_internal.state_statements(text, regtype, regtype, regtype) IS
 	'the statements that write the state of a maintained attachment: merge recorded orders, derive changed customers again, clear, refill from all orders, score every customer or the expired ones again';
 
 -- Locks the state table of a maintained attachment against writers, with
 -- those of the other maintained attachments of its orders table, in the
 -- order of their names: the order in which a transaction that writes the
 -- orders writes their states at commit, so that the two never deadlock.
-CREATE FUNCTION @extschema@.lock_state_tables(attachment_name text) RETURNS void
+CREATE FUNCTION segment_internal.lock_state_tables(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	state regclass;
@@ -305,15 +305,15 @@ BEGIN
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.lock_state_tables(text) IS
+COMMENT ON FUNCTION segment_internal.lock_state_tables(text) IS
 	'locks the state tables of the maintained attachments of an attachment''s orders table against writers, in the order writers take them';
 
 -- The RFM segments of every score cell of an attachment's map, in the order
 -- of the cells' codes, stored in the attachment for the state to be written
 -- with.  True if they changed.
-CREATE FUNCTION @extschema@.fill_segment_cells(attachment_name text) RETURNS boolean
+CREATE FUNCTION segment_internal.fill_segment_cells(attachment_name text) RETURNS boolean
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -335,15 +335,15 @@ BEGIN
 	RETURN true;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.fill_segment_cells(text) IS
+COMMENT ON FUNCTION segment_internal.fill_segment_cells(text) IS
 	'stores the RFM segments of every score cell of a maintained attachment''s map in attachments.cell_segments; true if they changed';
 
 -- Stores again the scores, stage, segments and validity of the customers
 -- of a maintained attachment: all of them, or those whose stored values
 -- have expired by segment_as_of().  Returns the number of rows rewritten.
-CREATE FUNCTION @extschema@.rescore_state(attachment_name text, only_expired boolean) RETURNS bigint
+CREATE FUNCTION segment_internal.rescore_state(attachment_name text, only_expired boolean) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -359,12 +359,12 @@ BEGIN
 	RETURN rewritten;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.rescore_state(text, boolean) IS
+COMMENT ON FUNCTION segment_internal.rescore_state(text, boolean) IS
 	'stores again the scores, stage and segments of all customers of a maintained attachment, or of those whose stored values expired';
 
 CREATE FUNCTION @extschema@.refresh_due_segments(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 BEGIN
 	RETURN rescore_state(refresh_due_segments.attachment_name, only_expired => true);
@@ -374,27 +374,27 @@ COMMENT ON FUNCTION @extschema@.refresh_due_segments(text) IS
 	'stores again the segments of the customers of a maintained attachment whom time alone has moved since they were stored (valid_until passed); returns how many';
 
 -- Whether a relation (an OID kept in a regclass column) still exists.
-CREATE FUNCTION @extschema@.relation_exists(relation regclass) RETURNS boolean
+CREATE FUNCTION segment_internal.relation_exists(relation regclass) RETURNS boolean
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relation) $$;
-COMMENT ON FUNCTION @extschema@.relation_exists(regclass) IS
+COMMENT ON FUNCTION segment_internal.relation_exists(regclass) IS
 	'whether the relation still exists; false for NULL';
 
 -- The orders table of an attachment and its partitions, as they are now.
-CREATE FUNCTION @extschema@.orders_partitions(orders regclass) RETURNS regclass[]
+CREATE FUNCTION segment_internal.orders_partitions(orders regclass) RETURNS regclass[]
 	LANGUAGE sql STABLE STRICT
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT coalesce(array_agg(t.relid ORDER BY t.relid::oid), '{}')
 		  FROM pg_catalog.pg_partition_tree(orders) t WHERE t.relid OPERATOR(pg_catalog.<>) orders $$;
-COMMENT ON FUNCTION @extschema@.orders_partitions(regclass) IS
+COMMENT ON FUNCTION segment_internal.orders_partitions(regclass) IS
 	'the partitions of an orders table at every level, none for a plain table';
 
 -- Why the orders table of an attachment cannot have maintained state, in a
 -- sentence; NULL if it can.
-CREATE FUNCTION @extschema@.state_obstacle(attachment_name text) RETURNS text
+CREATE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -433,52 +433,49 @@ BEGIN
 	RETURN NULL;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.state_obstacle(text) IS
+COMMENT ON FUNCTION segment_internal.state_obstacle(text) IS
 	'why the orders table of an attachment cannot have maintained state (not a table, row-level security, a nondeterministic collation of the key); NULL if it can';
 
 -- The triggers that record the writes of orders: a row trigger on the
 -- orders table, which PostgreSQL clones to every partition, present and
 -- future; TRUNCATE triggers on the table and on each partition, which are
 -- not cloned.
-CREATE FUNCTION @extschema@.install_state_triggers(attachment_name text) RETURNS void
+CREATE FUNCTION segment_internal.install_state_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
-	ext text;
 	trigger_name text;
 	partition regclass;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = install_state_triggers.attachment_name;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
 	trigger_name := 'segment_' || a.attachment_name || '_state';
 	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-					   'EXECUTE FUNCTION %s.segment_state_trigger(%L)',
-					   trigger_name, a.orders_table, ext, a.attachment_name);
+					   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+					   trigger_name, a.orders_table, a.attachment_name);
 		EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-					   'EXECUTE FUNCTION %s.segment_state_trigger(%L)',
-					   trigger_name || '_truncate', a.orders_table, ext, a.attachment_name);
+					   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+					   trigger_name || '_truncate', a.orders_table, a.attachment_name);
 	END IF;
 	FOREACH partition IN ARRAY orders_partitions(a.orders_table) LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = partition AND t.tgname = trigger_name || '_truncate')
 		   AND (SELECT c.relkind FROM pg_class c WHERE c.oid = partition) = 'r' THEN
 			EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT '
-						   'EXECUTE FUNCTION %s.segment_state_trigger(%L)',
-						   trigger_name || '_truncate', partition, ext, a.attachment_name);
+						   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+						   trigger_name || '_truncate', partition, a.attachment_name);
 		END IF;
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.install_state_triggers(text) IS
+COMMENT ON FUNCTION segment_internal.install_state_triggers(text) IS
 	'creates the triggers that record the writes of the orders of a maintained attachment, on the table and each partition';
 
 -- Derives the state of every customer again from all the orders, now.
 CREATE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -500,7 +497,7 @@ COMMENT ON FUNCTION @extschema@.rebuild_state(text) IS
 
 CREATE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS regclass
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -601,9 +598,9 @@ COMMENT ON FUNCTION @extschema@.maintain_attachment(text) IS
 	'creates the per-customer state table of an attachment, fills it, has every transaction that writes orders keep it current as it commits, and makes the views read it';
 
 -- Drops the triggers of the state of an attachment, wherever they are.
-CREATE FUNCTION @extschema@.drop_state_triggers(attachment_name text) RETURNS void
+CREATE FUNCTION segment_internal.drop_state_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	found record;
@@ -619,12 +616,12 @@ BEGIN
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.drop_state_triggers(text) IS
+COMMENT ON FUNCTION segment_internal.drop_state_triggers(text) IS
 	'drops the triggers that record the writes of the orders of an attachment, on the table and its partitions';
 
 CREATE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views boolean DEFAULT true) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -665,7 +662,7 @@ COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
 
 CREATE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -713,10 +710,10 @@ COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
 -- or before it, NULL if none.  Read through the orders table, which the
 -- views of a maintained attachment otherwise do not read (so that they do
 -- not hold its columns against ALTER TABLE).
-CREATE FUNCTION @extschema@.state_stats_at(attachment_name text, customer anyelement, as_of timestamptz)
+CREATE FUNCTION segment_internal.state_stats_at(attachment_name text, customer anyelement, as_of timestamptz)
 	RETURNS @extschema@.rfm_stats
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -737,16 +734,16 @@ BEGIN
 	RETURN result;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.state_stats_at(text, anyelement, timestamptz) IS
+COMMENT ON FUNCTION segment_internal.state_stats_at(text, anyelement, timestamptz) IS
 	'the statistics of a customer of a maintained attachment from the orders at or before as_of; for customers whose last order is later';
 
 -- The SQL of (customer_id, stats) of a maintained attachment's customers as
 -- of an analysis time (the SQL of a timestamptz): the stored statistics, or
 -- for a customer whose last order is later, those of the orders at or
 -- before it.  A customer without orders by then has no row.
-CREATE FUNCTION @extschema@.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
+CREATE FUNCTION segment_internal.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -758,18 +755,18 @@ BEGIN
 	RETURN format($sql$SELECT k.customer_id, k.stats FROM (
 	SELECT s.customer_id,
 		   CASE WHEN %1$s.last_order_time(s.stats) OPERATOR(pg_catalog.<=) %2$s THEN s.stats
-				ELSE %1$s.state_stats_at(%3$L, s.customer_id, %2$s) END AS stats
+				ELSE segment_internal.state_stats_at(%3$L, s.customer_id, %2$s) END AS stats
 	FROM %4$s s) k WHERE k.stats IS NOT NULL$sql$,
 		ext, as_of_sql, a.attachment_name, a.state_table);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.state_stats_at_sql(text, text) IS
+COMMENT ON FUNCTION segment_internal.state_stats_at_sql(text, text) IS
 	'the SQL of the statistics of a maintained attachment''s customers at an analysis time: stored, or from the orders for customers with later orders';
 
 -- Whether the current role may read the attachments table: the event
 -- triggers fire for every role's DDL, and one that cannot has no
 -- attachment to follow.
-CREATE FUNCTION @extschema@.readable_attachments() RETURNS boolean
+CREATE FUNCTION segment_internal.readable_attachments() RETURNS boolean
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
@@ -778,7 +775,7 @@ CREATE FUNCTION @extschema@.readable_attachments() RETURNS boolean
 			   JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace
 										 AND c.relname OPERATOR(pg_catalog.=) 'attachments'
 		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
-COMMENT ON FUNCTION @extschema@.readable_attachments() IS
+COMMENT ON FUNCTION segment_internal.readable_attachments() IS
 	'whether the current role may read the attachments table, which the event triggers read';
 
 -- Follows what ALTER TABLE and CREATE TABLE do to the orders tables of
@@ -786,9 +783,9 @@ COMMENT ON FUNCTION @extschema@.readable_attachments() IS
 -- its customers derived again and gets a TRUNCATE trigger; a changed type
 -- of the order time or amount derives every customer again; the customer
 -- column's type may not change.
-CREATE FUNCTION @extschema@.follow_orders_ddl_changes() RETURNS void
+CREATE FUNCTION segment_internal.follow_orders_ddl_changes() RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -872,14 +869,14 @@ BEGIN
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.follow_orders_ddl_changes() IS
+COMMENT ON FUNCTION segment_internal.follow_orders_ddl_changes() IS
 	'what follow_orders_ddl() does, for a role that may use the extension''s schema';
 
 -- The event triggers fire for every role's DDL; a role that may not use
 -- the extension's schema has no attachment, and must not meet its types.
-CREATE FUNCTION @extschema@.follow_orders_ddl() RETURNS event_trigger
+CREATE FUNCTION segment_internal.follow_orders_ddl() RETURNS event_trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 BEGIN
 	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
@@ -888,19 +885,19 @@ BEGIN
 	END IF;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.follow_orders_ddl() IS
+COMMENT ON FUNCTION segment_internal.follow_orders_ddl() IS
 	'event trigger: keeps the maintained state of attachments right after ALTER TABLE or CREATE TABLE changes their orders tables';
 CREATE EVENT TRIGGER segment_follow_orders_ddl ON ddl_command_end
 	WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
-	EXECUTE FUNCTION @extschema@.follow_orders_ddl();
+	EXECUTE FUNCTION segment_internal.follow_orders_ddl();
 COMMENT ON EVENT TRIGGER segment_follow_orders_ddl IS
 	'keeps the maintained state of attachments right after ALTER TABLE or CREATE TABLE changes their orders tables';
 
 -- Follows DROP: an attachment whose orders table is dropped is detached; a
 -- dropped partition of an orders table has every customer derived again.
-CREATE FUNCTION @extschema@.follow_orders_drop_changes() RETURNS void
+CREATE FUNCTION segment_internal.follow_orders_drop_changes() RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -925,12 +922,12 @@ BEGIN
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.follow_orders_drop_changes() IS
+COMMENT ON FUNCTION segment_internal.follow_orders_drop_changes() IS
 	'what follow_orders_drop() does, for a role that may use the extension''s schema';
 
-CREATE FUNCTION @extschema@.follow_orders_drop() RETURNS event_trigger
+CREATE FUNCTION segment_internal.follow_orders_drop() RETURNS event_trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 BEGIN
 	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
@@ -939,10 +936,10 @@ BEGIN
 	END IF;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.follow_orders_drop() IS
+COMMENT ON FUNCTION segment_internal.follow_orders_drop() IS
 	'event trigger: detaches attachments whose orders table is dropped and derives the state again when a partition is';
 CREATE EVENT TRIGGER segment_follow_orders_drop ON sql_drop
 	WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
-	EXECUTE FUNCTION @extschema@.follow_orders_drop();
+	EXECUTE FUNCTION segment_internal.follow_orders_drop();
 COMMENT ON EVENT TRIGGER segment_follow_orders_drop IS
 	'detaches attachments whose orders table is dropped and derives the state again when a partition is';

@@ -8,23 +8,23 @@
 CREATE FUNCTION @extschema@.segment_rule_is_attribute(expression text, customers regclass, customer_key name)
 	RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_is_attribute(text, regclass, name) IS
 	'whether a rule is an attribute rule: boolean over the columns of the customers table alone (key named customer_id), without subqueries, aggregates or functions whose result may change';
 
-CREATE FUNCTION @extschema@.segment_tags_trigger() RETURNS trigger
+CREATE FUNCTION segment_internal.segment_tags_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	SET standard_conforming_strings = on;
-COMMENT ON FUNCTION @extschema@.segment_tags_trigger() IS
+COMMENT ON FUNCTION segment_internal.segment_tags_trigger() IS
 	'keeps the tags table of a maintained attachment current as customers are inserted, updated, deleted and truncated';
 
 -- Why the customers table of an attachment cannot have stored tags, in a
 -- sentence; NULL if it can.
 CREATE FUNCTION @extschema@.customer_tags_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -70,17 +70,17 @@ COMMENT ON FUNCTION @extschema@.customer_tags_obstacle(text) IS
 
 -- The attribute rules of an attachment with stored tags, by name; none
 -- without.  Names longer than a segment_set label stay judged when read.
-CREATE FUNCTION @extschema@.customer_tag_rules(attachment_name text)
+CREATE FUNCTION segment_internal.customer_tag_rules(attachment_name text)
 	RETURNS TABLE (rule_name text, expression text)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT r.rule_name, r.expression
 		  FROM attachments a JOIN segment_rules r ON r.attachment_name = a.attachment_name
 		  WHERE a.attachment_name = customer_tag_rules.attachment_name AND a.tags_table IS NOT NULL
 			AND octet_length(r.rule_name) <= 255
 			AND segment_rule_is_attribute(r.expression, a.customers_table, a.customer_key)
 		  ORDER BY r.rule_name COLLATE "C" $$;
-COMMENT ON FUNCTION @extschema@.customer_tag_rules(text) IS
+COMMENT ON FUNCTION segment_internal.customer_tag_rules(text) IS
 	'the rules of an attachment whose segments its tags table stores: its attribute rules, if it has stored tags';
 
 -- Brings the tags of an attachment in line with its attribute rules: the
@@ -88,9 +88,9 @@ COMMENT ON FUNCTION @extschema@.customer_tag_rules(text) IS
 -- only_if_rules_changed, does nothing while the trigger already evaluates
 -- the current rules.  Returns the number of rows written, or NULL if it
 -- did nothing.
-CREATE FUNCTION @extschema@.store_customer_tags(attachment_name text, only_if_rules_changed boolean) RETURNS bigint
+CREATE FUNCTION segment_internal.store_customer_tags(attachment_name text, only_if_rules_changed boolean) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
@@ -168,11 +168,11 @@ WHERE t.segments OPERATOR(%5$s.<>) excluded.segments$store$,
 		END LOOP;
 		IF store IS NOT NULL THEN
 			EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-						   'EXECUTE FUNCTION %s.segment_tags_trigger(%L, %L, %L, %L)',
-						   trigger_name, a.customers_table, ext, a.attachment_name, a.tags_table, a.customer_key, store);
+						   'EXECUTE FUNCTION segment_internal.segment_tags_trigger(%L, %L, %L, %L)',
+						   trigger_name, a.customers_table, a.attachment_name, a.tags_table, a.customer_key, store);
 			EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-						   'EXECUTE FUNCTION %s.segment_tags_trigger(%L, %L)',
-						   trigger_name || '_truncate', a.customers_table, ext, a.attachment_name, a.tags_table);
+						   'EXECUTE FUNCTION segment_internal.segment_tags_trigger(%L, %L)',
+						   trigger_name || '_truncate', a.customers_table, a.attachment_name, a.tags_table);
 		END IF;
 	END IF;
 	IF store IS NULL THEN
@@ -203,12 +203,12 @@ WHERE t.segments OPERATOR(%5$s.<>) excluded.segments$store$,
 	RETURN written;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.store_customer_tags(text, boolean) IS
+COMMENT ON FUNCTION segment_internal.store_customer_tags(text, boolean) IS
 	'makes the trigger on the customers table evaluate the attachment''s attribute rules and rewrites the tags that differ; returns the rows written';
 
 CREATE FUNCTION @extschema@.refresh_customer_tags(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	a attachments;

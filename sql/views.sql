@@ -15,7 +15,7 @@
 -- when the database is UTF-8; letters of other alphabets stay, lower case
 -- where the database's locale knows them.  Latin letters give the same in
 -- any locale: accents go before lower(), and the classes are spelled out.
-CREATE FUNCTION @extschema@.segment_slug(segment_name text) RETURNS text
+CREATE FUNCTION segment_internal.segment_slug(segment_name text) RETURNS text
 	LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
@@ -37,11 +37,11 @@ BEGIN
 								'_', 'g'), '_');
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.segment_slug(text) IS
+COMMENT ON FUNCTION segment_internal.segment_slug(text) IS
 	'the name of a segment as it appears in view names: Can''t Lose Them gives cant_lose_them, Öğrenci gives ogrenci';
 
 -- The columns the customers view adds to the customers table's own.
-CREATE FUNCTION @extschema@.customer_view_columns()
+CREATE FUNCTION segment_internal.customer_view_columns()
 	RETURNS TABLE (column_name name, description text)
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -62,12 +62,12 @@ CREATE FUNCTION @extschema@.customer_view_columns()
 		('segments', 'every segment the customer belongs to: the RFM segments in the map''s order, then the rule segments by name'),
 		('lifecycle_stage', 'prospect, new, active, at_risk, lapsed or reactivated')
 	$$;
-COMMENT ON FUNCTION @extschema@.customer_view_columns() IS
+COMMENT ON FUNCTION segment_internal.customer_view_columns() IS
 	'the columns segment adds to a customer in the views of an attachment';
 
 -- Comments a view or table (unless relation_comment is NULL) and its
 -- columns: pairs of column name and comment.
-CREATE FUNCTION @extschema@.comment_relation(relation_name text, relation_comment text, VARIADIC columns text[])
+CREATE FUNCTION segment_internal.comment_relation(relation_name text, relation_comment text, VARIADIC columns text[])
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -84,15 +84,15 @@ BEGIN
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.comment_relation(text, text, text[]) IS
+COMMENT ON FUNCTION segment_internal.comment_relation(text, text, text[]) IS
 	'comments a view or table of an attachment and its columns, given as pairs of name and comment';
 
 -- The segments of an attachment in display order: the map's by priority,
 -- then the rules by name; kind is rfm or rule.
-CREATE FUNCTION @extschema@.attachment_segments(attachment_name text)
+CREATE FUNCTION segment_internal.attachment_segments(attachment_name text)
 	RETURNS TABLE (segment text, kind text, is_attribute boolean)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$
 	SELECT s.segment, s.kind, s.is_attribute FROM (
 		SELECT b.segment_name AS segment, 'rfm'::text AS kind, false AS is_attribute, b.priority AS position,
@@ -104,7 +104,7 @@ CREATE FUNCTION @extschema@.attachment_segments(attachment_name text)
 			   NULL, r.rule_name
 		FROM segment_rules r WHERE r.attachment_name = attachment_segments.attachment_name) s
 	ORDER BY s.position NULLS LAST, s.rule_order $$;
-COMMENT ON FUNCTION @extschema@.attachment_segments(text) IS
+COMMENT ON FUNCTION segment_internal.attachment_segments(text) IS
 	'the segments of an attachment in display order (the map''s by priority, then the rules by name), with their kind and whether stored tags hold them';
 
 -- The query of the customers view: one row per customer (those of the
@@ -112,9 +112,9 @@ COMMENT ON FUNCTION @extschema@.attachment_segments(text) IS
 -- its statistics, scores, segments and lifecycle stage.  The columns it
 -- carries between its levels are named _segment_*, so that no column of
 -- the customers table can be mistaken for one.
-CREATE FUNCTION @extschema@.customers_view_query(a @extschema@.attachments) RETURNS text
+CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -152,7 +152,7 @@ BEGIN
 		stats_source := format('SELECT s.customer_id, s.stats, s.stored_scores, s.stored_stage, s.stored_valid
 	FROM (SELECT s.customer_id,
 				 CASE WHEN %2$s.last_order_time(s.stats) <= clock.as_of THEN s.stats
-					  ELSE %2$s.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
+					  ELSE segment_internal.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
 				 s.scores AS stored_scores, s.lifecycle_stage AS stored_stage,
 				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
 		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
@@ -246,51 +246,51 @@ FROM (
 $view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.customers_view_query(@extschema@.attachments) IS
+COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS
 	'the query of an attachment''s customers view';
 
 -- ", alias.column" for each column, quoted.
-CREATE FUNCTION @extschema@.column_list(alias text, columns name[]) RETURNS text
+CREATE FUNCTION segment_internal.column_list(alias text, columns name[]) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT coalesce(pg_catalog.string_agg(pg_catalog.format(', %s.%I', alias, c), '' ORDER BY n), '')
 		  FROM pg_catalog.unnest(columns) WITH ORDINALITY AS u(c, n) $$;
-COMMENT ON FUNCTION @extschema@.column_list(text, name[]) IS
+COMMENT ON FUNCTION segment_internal.column_list(text, name[]) IS
 	'a list ", alias.column" of the columns, quoted, in their order';
 
 -- The first column of a customers table that the customers view computes
 -- itself (or customer_id, when the key has another name); NULL if none.
-CREATE FUNCTION @extschema@.customers_column_clash(customers regclass, customer_key name) RETURNS name
+CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name) RETURNS name
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT att.attname FROM pg_attribute att
 		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
 			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
 				 OR (att.attname = 'customer_id' AND customer_key <> 'customer_id')
 				 OR att.attname LIKE '\_segment\_%')
 		  ORDER BY att.attnum LIMIT 1 $$;
-COMMENT ON FUNCTION @extschema@.customers_column_clash(regclass, name) IS
+COMMENT ON FUNCTION segment_internal.customers_column_clash(regclass, name) IS
 	'the first column of a customers table whose name the customers view uses for a column of its own; NULL if none';
 
 -- The columns of the customers view but segments, as customer.<column>:
 -- what a segment view shows of its members.  A rule is judged over these
 -- columns in a segment view, so a segment view evaluates no other rule.
-CREATE FUNCTION @extschema@.member_columns(customers_view regclass) RETURNS text
+CREATE FUNCTION segment_internal.member_columns(customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE STRICT
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT string_agg(pg_catalog.format('customer.%I', att.attname), ', ' ORDER BY att.attnum)
 		  FROM pg_catalog.pg_attribute att
 		  WHERE att.attrelid = customers_view AND att.attnum > 0 AND NOT att.attisdropped
 			AND att.attname OPERATOR(pg_catalog.<>) 'segments' $$;
-COMMENT ON FUNCTION @extschema@.member_columns(regclass) IS
+COMMENT ON FUNCTION segment_internal.member_columns(regclass) IS
 	'the columns of a customers view a segment view shows, qualified by customer: all but segments';
 
 -- The query of the view of one segment's members.
-CREATE FUNCTION @extschema@.segment_view_query(a @extschema@.attachments, customers_view regclass,
+CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, customers_view regclass,
 											   segment text, kind text, is_attribute boolean)
 	RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -342,14 +342,14 @@ $view$, columns, customers_view, segment, ext, a.map_name,
 			a.state_table, ext, segment_literal) END);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.segment_view_query(@extschema@.attachments, regclass, text, text, boolean) IS
+COMMENT ON FUNCTION segment_internal.segment_view_query(@extschema@.attachments, regclass, text, text, boolean) IS
 	'the query of the view of one segment''s members; it judges that segment alone';
 
 -- The query of the segment_members view: one row per membership.
-CREATE FUNCTION @extschema@.segment_members_view_query(a @extschema@.attachments, customers_view regclass)
+CREATE FUNCTION segment_internal.segment_members_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT format($view$
 SELECT customer.customer_id, m.segment,
 	   CASE WHEN m.segment = ANY (%2$L::text[]) THEN 'rfm' ELSE 'rule' END AS kind,
@@ -357,16 +357,16 @@ SELECT customer.customer_id, m.segment,
 FROM %1$s AS customer CROSS JOIN LATERAL unnest(customer.segments) AS m(segment)
 $view$, customers_view,
 		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s WHERE s.kind = 'rfm')) $$;
-COMMENT ON FUNCTION @extschema@.segment_members_view_query(@extschema@.attachments, regclass) IS
+COMMENT ON FUNCTION segment_internal.segment_members_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s segment_members view';
 
 -- The query of the segment_summary view: customers counts each member
 -- (a customer in several segments counts in each), primary_customers each
 -- customer once, in its primary segment.
-CREATE FUNCTION @extschema@.segment_summary_view_query(a @extschema@.attachments, customers_view regclass)
+CREATE FUNCTION segment_internal.segment_summary_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.customer_id, customer.segment, customer.segments, customer.order_count, customer.total_amount
@@ -393,12 +393,12 @@ ORDER BY l.position
 $view$, customers_view,
 		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s),
 		(SELECT coalesce(array_agg(s.kind), '{}') FROM attachment_segments(a.attachment_name) s)) $$;
-COMMENT ON FUNCTION @extschema@.segment_summary_view_query(@extschema@.attachments, regclass) IS
+COMMENT ON FUNCTION segment_internal.segment_summary_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s segment_summary view';
 
-CREATE FUNCTION @extschema@.lifecycle_summary_view_query(customers_view regclass) RETURNS text
+CREATE FUNCTION segment_internal.lifecycle_summary_view_query(customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.lifecycle_stage, customer.order_count, customer.total_amount FROM %1$s AS customer
@@ -413,12 +413,12 @@ GROUP BY s.stage, s.position
 ORDER BY s.position
 $view$, customers_view, (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 						 WHERE e.extname = 'segment')) $$;
-COMMENT ON FUNCTION @extschema@.lifecycle_summary_view_query(regclass) IS
+COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(regclass) IS
 	'the query of an attachment''s lifecycle_summary view';
 
-CREATE FUNCTION @extschema@.rf_grid_view_query(a @extschema@.attachments, customers_view regclass) RETURNS text
+CREATE FUNCTION segment_internal.rf_grid_view_query(a @extschema@.attachments, customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT format($view$
 SELECT r.score AS recency_score, f.score AS frequency_score,
 	   count(c.rfm_cell)::integer AS customers,
@@ -429,17 +429,17 @@ FROM generate_series(1, %2$s) r(score)
 GROUP BY r.score, f.score
 ORDER BY r.score, f.score
 $view$, customers_view, a.bins) $$;
-COMMENT ON FUNCTION @extschema@.rf_grid_view_query(@extschema@.attachments, regclass) IS
+COMMENT ON FUNCTION segment_internal.rf_grid_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s rf_grid view';
 
 -- A name cut to the 63 bytes PostgreSQL keeps of a name, on a character
 -- boundary, so that the name compared is the name created.
-CREATE FUNCTION @extschema@.clip_name(name text) RETURNS text
+CREATE FUNCTION segment_internal.clip_name(name text) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT pg_catalog.left(name, pg_catalog.max(n)) FROM pg_catalog.generate_series(0, 63) n
 		  WHERE pg_catalog.octet_length(pg_catalog.left(name, n)) OPERATOR(pg_catalog.<=) 63 $$;
-COMMENT ON FUNCTION @extschema@.clip_name(text) IS
+COMMENT ON FUNCTION segment_internal.clip_name(text) IS
 	'a name cut to at most 63 bytes, as PostgreSQL keeps it, without splitting a character';
 
 -- Whether a view named in attachments.views is the attachment's own: a
@@ -447,24 +447,24 @@ COMMENT ON FUNCTION @extschema@.clip_name(text) IS
 -- alone may change the attachment (any listed view once the orders table is
 -- gone).  A view of the same name that another role created meanwhile is
 -- neither replaced nor dropped.
-CREATE FUNCTION @extschema@.is_attachment_view(a @extschema@.attachments, qualified text) RETURNS boolean
+CREATE FUNCTION segment_internal.is_attachment_view(a @extschema@.attachments, qualified text) RETURNS boolean
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$ SELECT coalesce((SELECT v.relkind = 'v' AND qualified = ANY (a.views)
 								  AND pg_has_role(v.relowner, coalesce(o.relowner, v.relowner), 'USAGE')
 						   FROM pg_class v LEFT JOIN pg_class o ON o.oid = a.orders_table
 						   WHERE v.oid = to_regclass(qualified)), false) $$;
-COMMENT ON FUNCTION @extschema@.is_attachment_view(@extschema@.attachments, text) IS
+COMMENT ON FUNCTION segment_internal.is_attachment_view(@extschema@.attachments, text) IS
 	'whether a view is one the attachment built: listed in its views and owned by a role with the rights of the orders table''s owner';
 
 -- Creates one view of an attachment, or replaces in place the one of the
 -- same name it built before (in_place), so that views of users built on it
 -- and its grants stay.  Returns the view's qualified name.
-CREATE FUNCTION @extschema@.put_attachment_view(a @extschema@.attachments, view_name text, query text,
+CREATE FUNCTION segment_internal.put_attachment_view(a @extschema@.attachments, view_name text, query text,
 												view_comment text, in_place boolean)
 	RETURNS text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	qualified text := format('%I.%I', a.view_schema, view_name);
@@ -477,15 +477,15 @@ BEGIN
 	RETURN qualified;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.put_attachment_view(@extschema@.attachments, text, text, text, boolean) IS
+COMMENT ON FUNCTION segment_internal.put_attachment_view(@extschema@.attachments, text, text, text, boolean) IS
 	'creates a view of an attachment, or replaces in place the one of the same name it built before';
 
 -- Drops views an attachment built, dependents first; a view of a user on
 -- one of them stops it with a hint.  A view of the same name that is not
 -- the attachment's own is left alone.
-CREATE FUNCTION @extschema@.drop_attachment_views(a @extschema@.attachments, views text[]) RETURNS void
+CREATE FUNCTION segment_internal.drop_attachment_views(a @extschema@.attachments, views text[]) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	problem text;
@@ -504,7 +504,7 @@ BEGIN
 	END LOOP;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.drop_attachment_views(@extschema@.attachments, text[]) IS
+COMMENT ON FUNCTION segment_internal.drop_attachment_views(@extschema@.attachments, text[]) IS
 	'drops views an attachment built, dependents first; views of users on them stop it';
 
 -- Builds the views of an attachment: the customers view and the views
@@ -512,9 +512,9 @@ COMMENT ON FUNCTION @extschema@.drop_attachment_views(@extschema@.attachments, t
 -- columns stay (so views of users on them stay); otherwise all are dropped
 -- and created again, with the grants others had on them.  Returns the
 -- views' names.
-CREATE FUNCTION @extschema@.build_attachment_views(attachment_name text) RETURNS SETOF text
+CREATE FUNCTION segment_internal.build_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	-- the rules' text is read as segment_rule_check() read it
 	SET standard_conforming_strings = on
 	AS $function$
@@ -566,15 +566,15 @@ BEGIN
 	RETURN QUERY SELECT unnest(built);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.build_attachment_views(text) IS
+COMMENT ON FUNCTION segment_internal.build_attachment_views(text) IS
 	'creates the views of an attachment from its configuration, or replaces those it built before';
 
 -- Creates every view of an attachment (or replaces those it built before,
 -- in_place) and comments them and their columns.  Returns their names, in
 -- the order created.
-CREATE FUNCTION @extschema@.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
+CREATE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, pg_temp
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
 DECLARE
 	prefix text := a.attachment_name || '_';
@@ -673,5 +673,5 @@ BEGIN
 	RETURN built;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.put_attachment_views(@extschema@.attachments, boolean) IS
+COMMENT ON FUNCTION segment_internal.put_attachment_views(@extschema@.attachments, boolean) IS
 	'creates every view of an attachment, or replaces in place those it built before, with their comments';

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 
 #include "rfm_stats.h"
 #include "rfm_thresholds.h"
@@ -68,6 +69,8 @@ struct TriggerData;
 extern void legacy_state_trigger(struct TriggerData *trigdata, const char *ext);
 
 /* state_fold.c */
+extern const char *state_schemas(FunctionCallInfo fcinfo);
+extern const char *state_internal_schema(void);
 extern void state_fold(PendingState *pending, const char *schema);
 extern Oid	relation_owner(Oid relid);
 extern void run_as_owner_begin(Oid owner, const char *schema, int *nest_level, Oid *saved_user,

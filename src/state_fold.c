@@ -42,9 +42,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -54,6 +58,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -129,8 +134,68 @@ relation_owner(Oid relid)
 }
 
 /*
+ * The extension's two schemas, as the entry point last called (a trigger or
+ * function of this module) sees them: the one it was created in (tables,
+ * types, the functions users call) and its own segment_internal (the
+ * functions only it calls, among them the entry points), where all of
+ * them lived before 0.7.0.
+ */
+static char api_schema[NAMEDATALEN];
+static char internal_schema[NAMEDATALEN];
+
+/* The schema the extension was created in. */
+static Oid
+extension_namespace(void)
+{
+	Relation	extensions = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			namespace = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("segment"));
+	scan = systable_beginscan(extensions, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		namespace = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+	systable_endscan(scan);
+	table_close(extensions, AccessShareLock);
+	if (!OidIsValid(namespace))
+		elog(ERROR, "extension \"segment\" is not installed");
+	return namespace;
+}
+
+/*
+ * Notes the schemas for the entry point fcinfo calls, looked up once per
+ * statement (fn_extra); returns the one the extension was created in.
+ */
+const char *
+state_schemas(FunctionCallInfo fcinfo)
+{
+	char	   *names = fcinfo->flinfo->fn_extra;
+
+	if (names == NULL)
+	{
+		names = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 2 * NAMEDATALEN);
+		strlcpy(names, get_namespace_name(extension_namespace()), NAMEDATALEN);
+		strlcpy(names + NAMEDATALEN, get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)), NAMEDATALEN);
+		fcinfo->flinfo->fn_extra = names;
+	}
+	strlcpy(api_schema, names, NAMEDATALEN);
+	strlcpy(internal_schema, names + NAMEDATALEN, NAMEDATALEN);
+	return api_schema;
+}
+
+/* The extension's own schema, as state_schemas() last noted it. */
+const char *
+state_internal_schema(void)
+{
+	return internal_schema;
+}
+
+/*
  * Runs what follows as owner, with search_path pinned to pg_catalog, the
- * extension's schema and pg_temp, until run_as_owner_end(), as a
+ * extension's schemas and pg_temp, until run_as_owner_end(), as a
  * security-restricted operation (as PostgreSQL runs the checks of foreign
  * keys and REFRESH MATERIALIZED VIEW): code of the owner's that runs
  * meanwhile, such as a trigger on the state table, can neither make
@@ -153,7 +218,8 @@ void
 run_as_begin(Oid owner, const char *schema, bool restricted, int *nest_level, Oid *saved_user,
 			 int *saved_context)
 {
-	char	   *path = psprintf("pg_catalog, %s, pg_temp", quote_identifier(schema));
+	char	   *path = psprintf("pg_catalog, %s, %s, pg_temp", quote_identifier(schema),
+								quote_identifier(internal_schema));
 
 	GetUserIdAndSecContext(saved_user, saved_context);
 	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE |
@@ -230,7 +296,7 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	args[3] = ObjectIdGetDatum(amount_type);
 	if (SPI_execute_with_args(psprintf("SELECT s.merge, s.merge_one, s.derive, s.clear, s.owner, s.problem, s.relations "
 									   "FROM %s.state_statements($1, $2, $3, $4) s",
-									   quote_identifier(schema)),
+									   quote_identifier(internal_schema)),
 							  4, (Oid[]) {TEXTOID, REGTYPEOID, REGTYPEOID, REGTYPEOID},
 							  args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the statements of attachment \"%s\"", attachment);
@@ -505,7 +571,7 @@ run_state_statement(PG_FUNCTION_ARGS)
 {
 	char	   *attachment = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *statement = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	const char *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	const char *schema = state_schemas(fcinfo);
 	Oid			attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
 	Oid			saved_user;
 	int			saved_context;
@@ -528,7 +594,7 @@ run_state_statement(PG_FUNCTION_ARGS)
 	run_as_owner_begin(relation_owner(attachments), schema, &nest_level, &saved_user, &saved_context);
 	args[0] = CStringGetTextDatum(attachment);
 	if (SPI_execute_with_args(psprintf("SELECT s.%s, s.owner, s.problem FROM %s.state_statements($1, NULL, NULL, NULL) s",
-									   statement, quote_identifier(schema)),
+									   statement, quote_identifier(internal_schema)),
 							  1, (Oid[]) {TEXTOID}, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the statements of attachment \"%s\"", attachment);
 	run_as_owner_end(nest_level, saved_user, saved_context);

@@ -271,20 +271,6 @@ pending_state_refilled(const char *attachment)
 }
 
 /*
- * The extension's schema: that of this module's functions, looked up once
- * per statement that calls the function (fn_extra), not once per row.
- */
-static char *
-extension_schema(FunctionCallInfo fcinfo)
-{
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra =
-			MemoryContextStrdup(fcinfo->flinfo->fn_mcxt,
-								get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
-	return (char *) fcinfo->flinfo->fn_extra;
-}
-
-/*
  * Inserts this transaction's row into state_commits, whose deferred
  * trigger folds the events at commit.  As the table's owner: writers of
  * orders need no privilege on it.
@@ -709,7 +695,7 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("segment_state_trigger must be called as a trigger")));
 	state_trigger_init();
-	schema = extension_schema(fcinfo);
+	schema = state_schemas(fcinfo);
 	if (trigdata->tg_trigger->tgnargs == 4 || trigdata->tg_trigger->tgnargs == 5)
 	{
 		/* a trigger of 0.1.0 to 0.5.0, until ALTER EXTENSION segment UPDATE */
@@ -793,7 +779,7 @@ segment_state_commit(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("segment_state_commit must fire after each insert into state_commits")));
 	state_trigger_init();
-	schema = extension_schema(fcinfo);
+	schema = state_schemas(fcinfo);
 	/* one search_path for every statement below, as the writer */
 	run_as_owner_begin(GetUserId(), schema, &nest_level, &saved_user, &saved_context);
 	/* events recorded by the fold itself (a trigger on a state table) come around again */
@@ -847,7 +833,7 @@ state_derive_again(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_VOID();
 	state_trigger_init();
-	schema = extension_schema(fcinfo);
+	schema = state_schemas(fcinfo);
 	attachment = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	source = PG_GETARG_OID(1);
 	if (strlen(attachment) >= NAMEDATALEN)
@@ -864,7 +850,7 @@ state_derive_again(PG_FUNCTION_ARGS)
 									   "%s.column_type(a.state_table, 'customer_id') "
 									   "FROM %s.attachments a "
 									   "WHERE a.attachment_name OPERATOR(pg_catalog.=) $1 AND a.state_table IS NOT NULL",
-									   quote_identifier(schema), quote_identifier(schema)),
+									   quote_identifier(state_internal_schema()), quote_identifier(schema)),
 							  1, (Oid[]) {TEXTOID}, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the attachment");
 	if (SPI_processed != 1)

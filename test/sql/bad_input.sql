@@ -499,7 +499,7 @@ CREATE TEMP TABLE bin_thresholds (v rfm_thresholds);
 SELECT current_setting('data_directory') || '/segment_bad_input.bin' AS binfile \gset
 COPY (SELECT '5-4-3'::rfm) TO :'binfile' (FORMAT binary);
 SELECT pg_read_binary_file('segment_bad_input.bin') = copy_binary_file('\x050403') AS same_file;
-SELECT load_binary('bin_rfm', rfm_send('5-4-3'));
+SELECT load_binary('bin_rfm', segment_internal.rfm_send('5-4-3'));
 
 -- rfm: three score bytes
 SELECT load_binary('bin_rfm', '\x000403');
@@ -518,8 +518,8 @@ SELECT load_binary('bin_rfm', '\x05040301');
 -- rfm_stats: what send produces, a version byte, int64 count, first,
 -- previous and last time (microseconds since 2000-01-01 UTC; previous is
 -- the minimum int64 for one order), then int32 length and numeric_send bytes
-SELECT rfm_stats_send('(orders=3, total=57.45, first=2000-01-01 00:00:00+00, previous=2000-01-02 00:00:00+00, last=2000-01-03 00:00:00+00)');
-SELECT rfm_stats_send('(orders=1, total=-1, first=2000-01-01 00:00:00+00, last=2000-01-01 00:00:00+00)');
+SELECT segment_internal.rfm_stats_send('(orders=3, total=57.45, first=2000-01-01 00:00:00+00, previous=2000-01-02 00:00:00+00, last=2000-01-03 00:00:00+00)');
+SELECT segment_internal.rfm_stats_send('(orders=1, total=-1, first=2000-01-01 00:00:00+00, last=2000-01-01 00:00:00+00)');
 CREATE FUNCTION stats_bytes(version int, orders bigint, first bigint, previous bigint, last bigint, total bytea)
 RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
 	SELECT set_byte('\x00'::bytea, 0, version) || int8send(orders) || int8send(first)
@@ -527,9 +527,9 @@ RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
 $$;
 -- the helper builds exactly what send produces (a day is 86400000000 us)
 SELECT stats_bytes(1, 3, 0, 86400000000, 172800000000, numeric_send(57.45))
-     = rfm_stats_send('(orders=3, total=57.45, first=2000-01-01 00:00:00+00, previous=2000-01-02 00:00:00+00, last=2000-01-03 00:00:00+00)') AS same_bytes,
+     = segment_internal.rfm_stats_send('(orders=3, total=57.45, first=2000-01-01 00:00:00+00, previous=2000-01-02 00:00:00+00, last=2000-01-03 00:00:00+00)') AS same_bytes,
        stats_bytes(1, 1, 0, -9223372036854775808, 0, numeric_send(-1))
-     = rfm_stats_send('(orders=1, total=-1, first=2000-01-01 00:00:00+00, last=2000-01-01 00:00:00+00)') AS same_bytes_one_order;
+     = segment_internal.rfm_stats_send('(orders=1, total=-1, first=2000-01-01 00:00:00+00, last=2000-01-01 00:00:00+00)') AS same_bytes_one_order;
 SELECT load_binary('bin_stats', stats_bytes(1, 3, 0, 86400000000, 172800000000, numeric_send(57.45)));
 SELECT load_binary('bin_stats', stats_bytes(1, 1, 0, -9223372036854775808, 0, numeric_send(-1)));
 -- wrong version
@@ -608,7 +608,7 @@ SELECT load_binary('bin_stats', stats_bytes(1, 1, 0, -9223372036854775808, 0, nu
 
 -- rfm_thresholds: what send produces, a version byte, then per dimension a
 -- count byte and that many float8 thresholds
-SELECT rfm_thresholds_send('{"recency": [1.5, 2], "frequency": [], "monetary": [3]}');
+SELECT segment_internal.rfm_thresholds_send('{"recency": [1.5, 2], "frequency": [], "monetary": [3]}');
 CREATE FUNCTION thresholds_bytes(version int, r float8[], f float8[], m float8[]) RETURNS bytea
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT set_byte('\x00'::bytea, 0, version)
@@ -619,7 +619,7 @@ LANGUAGE sql IMMUTABLE AS $$
 		    FROM (VALUES (1, r), (2, f), (3, m)) v(d, a))
 $$;
 SELECT thresholds_bytes(1, '{1.5,2}', '{}', '{3}')
-     = rfm_thresholds_send('{"recency": [1.5, 2], "frequency": [], "monetary": [3]}') AS same_bytes;
+     = segment_internal.rfm_thresholds_send('{"recency": [1.5, 2], "frequency": [], "monetary": [3]}') AS same_bytes;
 SELECT load_binary('bin_thresholds', thresholds_bytes(1, '{1.5,2}', '{}', '{3}'));
 SELECT load_binary('bin_thresholds', thresholds_bytes(1, '{1,2,3,4,5,6,7,8}', '{-1}', '{0,0}'));
 -- wrong version
@@ -680,8 +680,8 @@ SELECT (SELECT count(*) FROM typed) AS rows, (SELECT count(*) FROM typed_copy) A
 -- customers and row 200, are compared above)
 SELECT id, s, t, r FROM typed_copy WHERE id < 100 ORDER BY id;
 -- and send of the read value is the same bytes
-SELECT count(*) FILTER (WHERE rfm_stats_send(a.s) IS DISTINCT FROM rfm_stats_send(b.s)
-                           OR rfm_thresholds_send(a.t) IS DISTINCT FROM rfm_thresholds_send(b.t)) AS send_differs
+SELECT count(*) FILTER (WHERE segment_internal.rfm_stats_send(a.s) IS DISTINCT FROM segment_internal.rfm_stats_send(b.s)
+                           OR segment_internal.rfm_thresholds_send(a.t) IS DISTINCT FROM segment_internal.rfm_thresholds_send(b.t)) AS send_differs
 FROM typed a JOIN typed_copy b USING (id);
 
 -- the backend is still alive

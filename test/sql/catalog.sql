@@ -1,5 +1,7 @@
 -- Every object of the extension has a COMMENT, and so does every column of
--- its configuration tables, so \dx+ and \d+ explain themselves.
+-- its configuration tables, so \dx+ and \d+ explain themselves.  The
+-- schema the extension is created in holds the functions users call; the
+-- ones only the extension calls are in segment_internal.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
@@ -21,3 +23,14 @@ ORDER BY 1;
 SELECT count(*) > 100 AS many_objects
 FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 WHERE e.extname = 'segment' AND d.deptype = 'e';
+
+-- \df in the extension's schema: the functions users call, and no other
+SELECT p.proname AS api, count(*) AS overloads
+FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'segment'
+WHERE p.pronamespace = e.extnamespace
+GROUP BY 1 ORDER BY 1;
+-- the rest, in segment_internal: the API and the views run with the
+-- caller's rights and call them, so PUBLIC keeps EXECUTE
+SELECT count(*) > 100 AS internal_functions, bool_and(has_function_privilege('public', p.oid, 'EXECUTE')) AS public_may_call
+FROM pg_proc p WHERE p.pronamespace = 'segment_internal'::regnamespace;

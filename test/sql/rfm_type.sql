@@ -34,11 +34,11 @@ SELECT make_rfm(5, 4, 3), make_rfm(1, 1, 1), make_rfm(9, 9, 9),
 
 -- the type is two bytes, passed by value; its binary form is three bytes
 SELECT typlen, typbyval, typalign FROM pg_type WHERE typname = 'rfm';
-SELECT rfm_send('5-4-3'), rfm_send('1-9-1'), length(rfm_send('9-9-9'));
+SELECT segment_internal.rfm_send('5-4-3'), segment_internal.rfm_send('1-9-1'), length(segment_internal.rfm_send('9-9-9'));
 
 -- comparison operators follow the cell code
 SELECT a, b, a = b AS eq, a <> b AS ne, a < b AS lt, a <= b AS le,
-       a > b AS gt, a >= b AS ge, sign(rfm_cmp(a, b)) AS cmp
+       a > b AS gt, a >= b AS ge, sign(segment_internal.rfm_cmp(a, b)) AS cmp
 FROM (VALUES ('5-4-3'::rfm, '5-4-3'::rfm), ('5-4-3', '5-4-4'), ('5-4-3', '5-3-9'),
              ('1-9-9', '2-1-1'), ('9-1-1', '1-9-9')) t(a, b);
 
@@ -197,7 +197,7 @@ SELECT count(*) AS values,
        count(*) FILTER (WHERE v::text <> format('%s-%s-%s', r, f, m)) AS text_form_differs,
        count(*) FILTER (WHERE (recency_score(v), frequency_score(v), monetary_score(v)) <> (r, f, m)) AS scores_differ,
        count(*) FILTER (WHERE rfm_cell(v) <> 100 * r + 10 * f + m) AS cell_differs,
-       count(*) FILTER (WHERE rfm_send(v) <> set_byte(set_byte(set_byte('\x000000'::bytea, 0, r), 1, f), 2, m)) AS send_differs
+       count(*) FILTER (WHERE segment_internal.rfm_send(v) <> set_byte(set_byte(set_byte('\x000000'::bytea, 0, r), 1, f), 2, m)) AS send_differs
 FROM all_rfm;
 
 -- all 729 * 729 pairs: every operator agrees with the order of (r, f, m)
@@ -208,14 +208,14 @@ SELECT count(*) AS pairs,
        count(*) FILTER (WHERE (a.v <= b.v) <> ((a.r, a.f, a.m) <= (b.r, b.f, b.m))) AS le_disagrees,
        count(*) FILTER (WHERE (a.v > b.v) <> ((a.r, a.f, a.m) > (b.r, b.f, b.m))) AS gt_disagrees,
        count(*) FILTER (WHERE (a.v >= b.v) <> ((a.r, a.f, a.m) >= (b.r, b.f, b.m))) AS ge_disagrees,
-       count(*) FILTER (WHERE sign(rfm_cmp(a.v, b.v)) <> sign(100 * (a.r - b.r) + 10 * (a.f - b.f) + (a.m - b.m))) AS cmp_disagrees,
-       count(*) FILTER (WHERE (a.v = b.v) AND rfm_hash(a.v) <> rfm_hash(b.v)) AS hash_disagrees
+       count(*) FILTER (WHERE sign(segment_internal.rfm_cmp(a.v, b.v)) <> sign(100 * (a.r - b.r) + 10 * (a.f - b.f) + (a.m - b.m))) AS cmp_disagrees,
+       count(*) FILTER (WHERE (a.v = b.v) AND segment_internal.rfm_hash(a.v) <> segment_internal.rfm_hash(b.v)) AS hash_disagrees
 FROM all_rfm a, all_rfm b;
 
 -- hashes: the seeded hash with seed 0 matches the plain hash in its low 32 bits
-SELECT count(*) FILTER (WHERE (rfm_hash(v)::bigint & 4294967295) <> (rfm_hash_extended(v, 0) & 4294967295)) AS seed0_differs,
-       count(DISTINCT rfm_hash(v)) AS distinct_hashes,
-       count(DISTINCT rfm_hash_extended(v, 42)) AS distinct_seeded_hashes
+SELECT count(*) FILTER (WHERE (segment_internal.rfm_hash(v)::bigint & 4294967295) <> (segment_internal.rfm_hash_extended(v, 0) & 4294967295)) AS seed0_differs,
+       count(DISTINCT segment_internal.rfm_hash(v)) AS distinct_hashes,
+       count(DISTINCT segment_internal.rfm_hash_extended(v, 42)) AS distinct_seeded_hashes
 FROM all_rfm;
 
 -- binary round trip of all 729 values through a server-side COPY file
@@ -289,7 +289,7 @@ SELECT make_rfm(1, 1, -2147483648);
 
 -- NULLs: input, make_rfm and every accessor are strict
 SELECT NULL::rfm AS r, recency_score(NULL::rfm), frequency_score(NULL::rfm),
-       monetary_score(NULL::rfm), rfm_cell(NULL::rfm), rfm_send(NULL::rfm),
+       monetary_score(NULL::rfm), rfm_cell(NULL::rfm), segment_internal.rfm_send(NULL::rfm),
        make_rfm(NULL, 1, 1) IS NULL AS make_null,
        NULL::rfm = '5-4-3' AS eq_null, NULL::rfm < '5-4-3' AS lt_null;
 -- NULLs sort last, or first when asked

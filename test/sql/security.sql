@@ -30,7 +30,7 @@ SELECT function AS without_fixed_search_path, proconfig
 FROM security_functions
 WHERE lanname NOT IN ('c', 'internal')
   AND NOT EXISTS (SELECT 1 FROM unnest(proconfig) s
-				  WHERE s ~ '^search_path=pg_catalog(, [^,]+)?, pg_temp$')
+				  WHERE s ~ '^search_path=pg_catalog(, [^,]+(, segment_internal)?)?, pg_temp$')
 ORDER BY 1::text;
 SELECT lanname, count(*) > 0 AS some FROM security_functions GROUP BY lanname ORDER BY 1;
 

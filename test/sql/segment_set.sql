@@ -181,8 +181,8 @@ SELECT '{"\x"}'::segment_set;
 -- Binary form: a version byte (1), an int32 count, then each label as an
 -- int32 length and its bytes
 --
-SELECT segment_set_send('{}') AS empty, segment_set_send('{vip,champions}') AS two,
-       segment_set_send(segment_set(ARRAY['b', 'a', 'b'])) AS sorted;
+SELECT segment_internal.segment_set_send('{}') AS empty, segment_internal.segment_set_send('{vip,champions}') AS two,
+       segment_internal.segment_set_send(segment_set(ARRAY['b', 'a', 'b'])) AS sorted;
 
 -- COPY (FORMAT binary) through a server-side file round-trips every value,
 -- NULLs and empty sets included; so does COPY in text format
@@ -249,9 +249,9 @@ END
 $$;
 -- the helpers build exactly what COPY TO and send write
 COPY (SELECT '{vip,champions}'::segment_set) TO :'binfile' (FORMAT binary);
-SELECT pg_read_binary_file('segset.bin') = copy_binary_file(segment_set_send('{vip,champions}')) AS same_file,
-       set_bytes(1, 2, 'champions', 'vip') = segment_set_send('{vip,champions}') AS same_field,
-       set_bytes(1, 0) = segment_set_send('{}') AS same_empty;
+SELECT pg_read_binary_file('segset.bin') = copy_binary_file(segment_internal.segment_set_send('{vip,champions}')) AS same_file,
+       set_bytes(1, 2, 'champions', 'vip') = segment_internal.segment_set_send('{vip,champions}') AS same_field,
+       set_bytes(1, 0) = segment_internal.segment_set_send('{}') AS same_empty;
 SELECT load_binary(set_bytes(1, 2, 'champions', 'vip'));
 SELECT load_binary(set_bytes(1, 0));
 -- unsorted labels and duplicates are put in canonical order
@@ -304,7 +304,7 @@ INSERT INTO pairs VALUES
 SELECT a, b, a @> b AS contains, a <@ b AS contained, a && b AS overlaps,
        a = b AS eq, a <> b AS ne, a | b AS "union", a & b AS intersection
 FROM pairs;
-SELECT a, b, a < b AS lt, a <= b AS le, a > b AS gt, a >= b AS ge, sign(segment_set_cmp(a, b)) AS cmp
+SELECT a, b, a < b AS lt, a <= b AS le, a > b AS gt, a >= b AS ge, sign(segment_internal.segment_set_cmp(a, b)) AS cmp
 FROM pairs;
 
 -- one label: ?, segment_set_has, + and -
@@ -493,13 +493,13 @@ SELECT count(*) AS pairs,
        count(*) FILTER (WHERE (x.s = y.s) <> (x.a = y.a)) AS eq_disagrees,
        count(*) FILTER (WHERE (x.s @> y.s) <> (x.a @> y.a)) AS contains_disagrees,
        count(*) FILTER (WHERE (x.s && y.s) <> (x.a && y.a)) AS overlaps_disagrees,
-       count(*) FILTER (WHERE sign(segment_set_cmp(x.s, y.s)) <> sign(btarraycmp(x.a COLLATE "C", y.a COLLATE "C"))) AS cmp_disagrees,
+       count(*) FILTER (WHERE sign(segment_internal.segment_set_cmp(x.s, y.s)) <> sign(btarraycmp(x.a COLLATE "C", y.a COLLATE "C"))) AS cmp_disagrees,
        count(*) FILTER (WHERE x.s | y.s <> segment_set(x.a || y.a)) AS union_disagrees,
-       count(*) FILTER (WHERE x.s = y.s AND segment_set_hash(x.s) <> segment_set_hash(y.s)) AS hash_disagrees
+       count(*) FILTER (WHERE x.s = y.s AND segment_internal.segment_set_hash(x.s) <> segment_internal.segment_set_hash(y.s)) AS hash_disagrees
 FROM sample x, sample y;
-SELECT count(*) FILTER (WHERE (segment_set_hash(s)::bigint & 4294967295) <> (segment_set_hash_extended(s, 0) & 4294967295)) AS seed0_differs,
-       count(DISTINCT segment_set_hash(s)) = count(DISTINCT s) AS hashes_distinct,
-       count(DISTINCT segment_set_hash_extended(s, 42)) = count(DISTINCT s) AS seeded_distinct
+SELECT count(*) FILTER (WHERE (segment_internal.segment_set_hash(s)::bigint & 4294967295) <> (segment_internal.segment_set_hash_extended(s, 0) & 4294967295)) AS seed0_differs,
+       count(DISTINCT segment_internal.segment_set_hash(s)) = count(DISTINCT s) AS hashes_distinct,
+       count(DISTINCT segment_internal.segment_set_hash_extended(s, 42)) = count(DISTINCT s) AS seeded_distinct
 FROM sample;
 
 -- GROUP BY and DISTINCT, sorted and hashed, agree; so do hash and merge joins

@@ -4,7 +4,7 @@
 -- renames and drops, row-level security, time zones, collations, orders
 -- dated later than the analysis time.  After each step the state equals
 -- the statistics computed again from the orders (0 differences), and its
--- stored values are those state_values() gives.  Two sessions at once are
+-- stored values are those segment_internal.state_values() gives.  Two sessions at once are
 -- in test/specs/state_concurrency.spec.
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
@@ -26,10 +26,10 @@ BEGIN
 			SELECT o.%2$I AS customer_id, rfm_stats(%3$s, o.%4$I::numeric) AS stats
 			FROM %5$s o WHERE o.%2$I IS NOT NULL AND o.%6$I IS NOT NULL GROUP BY 1) o USING (customer_id)$q$,
 		a.state_table, a.customer_column,
-		order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
+		segment_internal.order_time_sql(format('o.%I', a.order_time_column), segment_internal.column_type(a.orders_table, a.order_time_column), a.time_zone),
 		a.amount_column, a.orders_table, a.order_time_column);
 END $$;
--- stored values that are not what state_values() gives for the statistics
+-- stored values that are not what segment_internal.state_values() gives for the statistics
 -- at the time they were stored
 CREATE FUNCTION prod.stored_differences(attachment text) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -39,7 +39,7 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = attachment;
 	EXECUTE format($q$
-		SELECT count(*) FROM %1$s s, state_values(s.stats, s.scored_at, $1, NULL, NULL, NULL) v
+		SELECT count(*) FROM %1$s s, segment_internal.state_values(s.stats, s.scored_at, $1, NULL, NULL, NULL) v
 		WHERE s.scores IS DISTINCT FROM v.scores OR s.lifecycle_stage IS DISTINCT FROM v.lifecycle_stage
 		   OR s.segments IS DISTINCT FROM segment_set(segment_memberships(v.scores, $2))
 		   OR s.valid_until > segments_valid_until(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), $1)
@@ -168,7 +168,7 @@ SELECT prod.stored_differences('plain');
 
 -- the trigger refuses to feed an attachment's state from another table
 CREATE TABLE prod.mine (customer_id int, t timestamp, amount numeric);
-CREATE TRIGGER feed AFTER INSERT ON prod.mine FOR EACH ROW EXECUTE FUNCTION segment_state_trigger('plain');
+CREATE TRIGGER feed AFTER INSERT ON prod.mine FOR EACH ROW EXECUTE FUNCTION segment_internal.segment_state_trigger('plain');
 INSERT INTO prod.mine VALUES (1, '2025-01-01', 1e9);
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE prod.mine;
@@ -178,8 +178,8 @@ DROP TABLE prod.mine;
 CREATE ROLE prod_intruder;
 SET ROLE prod_intruder;
 CREATE TEMP TABLE src (customer_id int);
-SELECT state_derive_again('plain', 'src');
-SELECT run_state_statement('plain', 'refill');
+SELECT segment_internal.state_derive_again('plain', 'src');
+SELECT segment_internal.run_state_statement('plain', 'refill');
 RESET ROLE;
 DROP TABLE src;
 DROP ROLE prod_intruder;

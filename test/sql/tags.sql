@@ -63,7 +63,7 @@ SELECT maintain_attachment('tagged');
 -- by itself; the others (derived columns, subqueries, now(),
 -- segment_as_of()) are behavioural and judged when read
 SELECT r.rule_name, segment_rule_is_attribute(r.expression, 'tags.customers', 'id') AS attribute,
-	   r.rule_name IN (SELECT rule_name FROM customer_tag_rules('tagged')) AS stored
+	   r.rule_name IN (SELECT rule_name FROM segment_internal.customer_tag_rules('tagged')) AS stored
 FROM segment_rules r WHERE r.attachment_name = 'tagged' ORDER BY r.rule_name COLLATE "C";
 SELECT tags_table, state_table FROM attachments WHERE attachment_name = 'tagged';
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'tags.customers'::regclass ORDER BY 1;
@@ -98,7 +98,7 @@ BEGIN
 		SELECT customer_id, unnest(segment_set_labels(segments)) AS segment FROM tags.tagged_tags
 	), judged AS MATERIALIZED (
 		SELECT customer_id, segment FROM tags.plain_segment_members
-		WHERE kind = 'rule' AND segment IN (SELECT rule_name FROM customer_tag_rules('tagged'))
+		WHERE kind = 'rule' AND segment IN (SELECT rule_name FROM segment_internal.customer_tag_rules('tagged'))
 	)
 	SELECT (SELECT count(*) FROM stored),
 		   (SELECT count(*) FROM ((SELECT * FROM stored EXCEPT ALL SELECT * FROM judged)
@@ -117,7 +117,7 @@ DECLARE
 	compared text;
 BEGIN
 	FOR v IN SELECT unnest(ARRAY['customers', 'segment_members', 'segment_summary'])
-			 UNION ALL SELECT 'segment_' || segment_slug(rule_name) FROM segment_rules WHERE attachment_name = 'tagged'
+			 UNION ALL SELECT 'segment_' || segment_internal.segment_slug(rule_name) FROM segment_rules WHERE attachment_name = 'tagged'
 	LOOP
 		compared := CASE WHEN whole_rows THEN 'SELECT * FROM tags.%1$I'
 						 WHEN v = 'customers' THEN 'SELECT customer_id, s FROM tags.%1$I, unnest(segments) s
@@ -219,7 +219,7 @@ SELECT tags.define('Istanbul', $$city IN ('Istanbul', 'Izmir')$$);
 SELECT * FROM tags.tag_differences();
 SELECT tags.define('Young pro', $$plan = 'pro' AND age < 30 AND recency_days < 100$$);
 SELECT tags.define('Recent', $$lower(city) = 'bursa'$$);
-SELECT rule_name FROM customer_tag_rules('tagged');
+SELECT rule_name FROM segment_internal.customer_tag_rules('tagged');
 SELECT * FROM tags.tag_differences();
 SELECT tags.drop('No city');
 SELECT * FROM tags.tag_differences();
@@ -254,7 +254,7 @@ SELECT count(*) AS views, sum(differences) AS differences FROM tags.view_differe
 
 -- without attribute rules there is no trigger and no tag; with one again,
 -- both come back
-SELECT tags.drop(rule_name) FROM customer_tag_rules('tagged');
+SELECT tags.drop(rule_name) FROM segment_internal.customer_tag_rules('tagged');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'tags.customers'::regclass AND tgname LIKE 'segment_tagged%';
 SELECT count(*) AS tag_rows FROM tags.tagged_tags;
 SELECT count(*) AS views, sum(differences) AS differences FROM tags.view_differences(whole_rows => false);
@@ -295,7 +295,7 @@ SELECT count(*) AS written FROM tags.customers WHERE id = 8000 OR age = 20;
 SELECT tags.drop('Ratio');
 -- rule names too long for a segment_set label stay judged when read
 SELECT tags.define(repeat('x', 256), 'age > 70');
-SELECT count(*) AS stored FROM customer_tag_rules('tagged') WHERE rule_name = repeat('x', 256);
+SELECT count(*) AS stored FROM segment_internal.customer_tag_rules('tagged') WHERE rule_name = repeat('x', 256);
 SELECT count(*) AS views, sum(differences) AS differences FROM tags.view_differences(whole_rows => false);
 SELECT tags.drop(repeat('x', 256));
 -- the classifier: NULL gives NULL, columns it does not have give false, not

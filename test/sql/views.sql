@@ -38,10 +38,10 @@ SELECT define_segment_rule('vw', 'Hűséges vásárlók', 'order_count >= 5');
 -- view names read as the segment names do
 SELECT v AS view_name FROM unnest((SELECT views FROM attachments WHERE attachment_name = 'vw')) v
 WHERE v ~ 'segment_(ogrenci|huseges|books|clicked)' ORDER BY 1;
-SELECT segment_slug('Öğrenci') AS turkish, segment_slug('Hűséges vásárlók') AS hungarian,
-	   segment_slug('Straße Œuvre Łódź') AS other_latin, segment_slug('постоянные клиенты') AS cyrillic,
-	   segment_slug('Top 10% «VIP» – 2024') AS punctuation, segment_slug('Can’t Lose Them') AS typographic,
-	   segment_slug('Can''t Lose Them') AS apostrophe;
+SELECT segment_internal.segment_slug('Öğrenci') AS turkish, segment_internal.segment_slug('Hűséges vásárlók') AS hungarian,
+	   segment_internal.segment_slug('Straße Œuvre Łódź') AS other_latin, segment_internal.segment_slug('постоянные клиенты') AS cyrillic,
+	   segment_internal.segment_slug('Top 10% «VIP» – 2024') AS punctuation, segment_internal.segment_slug('Can’t Lose Them') AS typographic,
+	   segment_internal.segment_slug('Can''t Lose Them') AS apostrophe;
 
 -- which tables a query reads, by the plan
 CREATE FUNCTION pg_temp.reads_of(query text, relation text) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -79,7 +79,7 @@ BEGIN
 			UNION ALL
 			(SELECT customer_id FROM vw.vw_segment_members WHERE segment = %L
 			 EXCEPT ALL SELECT customer_id FROM vw.vw_customers WHERE %L = ANY (segments))) d$q$,
-			'vw', 'vw_segment_' || segment_slug(s.segment), s.segment, s.segment, 'vw', 'vw_segment_' || segment_slug(s.segment),
+			'vw', 'vw_segment_' || segment_internal.segment_slug(s.segment), s.segment, s.segment, 'vw', 'vw_segment_' || segment_internal.segment_slug(s.segment),
 			s.segment, s.segment) INTO differences;
 		RETURN NEXT;
 	END LOOP;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The install pieces (sql/*.sql) and the update scripts follow the rules for
 # extension scripts that run as superuser: objects are created in
-# @extschema@ by qualified name, @extschema@ never stands inside quotes (a
-# string or a function body), nothing is created with CREATE OR REPLACE or
-# IF NOT EXISTS (which would take over an object someone planted; update
-# scripts may replace functions a released version had), and every
-# function is in C or pins its search_path.
+# @extschema@ (or the extension's own segment_internal) by qualified name,
+# @extschema@ never stands inside quotes (a string or a function body),
+# nothing is created with CREATE OR REPLACE or IF NOT EXISTS (which would
+# take over an object someone planted; update scripts may replace functions
+# a released version had), and every function is in C or pins its
+# search_path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 python3 - sql/*.sql <<'PY'
@@ -96,15 +97,15 @@ for path in sys.argv[1:]:
             problems.append(f'{path}: IF NOT EXISTS: {code[:80]}')
         if m:
             name = m.group(4)
-            if not name.startswith('@extschema@.'):
-                problems.append(f'{path}: not created in @extschema@: {code[:80]}')
+            if not name.startswith(('@extschema@.', 'segment_internal.')):
+                problems.append(f'{path}: not created in @extschema@ or segment_internal: {code[:80]}')
             if m.group(1):
                 base = re.sub(r'\(.*', '', name.split('.', 1)[-1])
                 if not (update and m.group(2).upper() == 'FUNCTION' and base in old_functions):
                     problems.append(f'{path}: CREATE OR REPLACE of what the extension did not have: {code[:80]}')
             if m.group(2).upper() == 'FUNCTION':
                 if not re.search(r"\bLANGUAGE\s+(C|internal)\b", whole, re.I) and \
-                   not re.search(r'\bSET search_path = pg_catalog,( @extschema@,)? pg_temp\b', code):
+                   not re.search(r'\bSET search_path = pg_catalog,( @extschema@,( segment_internal,)?)? pg_temp\b', code):
                     problems.append(f'{path}: function without a fixed search_path: {code[:80]}')
 for p in problems:
     print(p, file=sys.stderr)
