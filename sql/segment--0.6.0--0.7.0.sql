@@ -395,6 +395,52 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.drop_segment_rule(text, text) IS 'drops a rule segment and rebuilds the views';
 
+-- Names the RFM segments of an attachment with another map of as many
+-- bins; the stored segments and the views follow.
+CREATE FUNCTION @extschema@.set_segment_map(attachment_name text, map_name text) RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	map_bins integer;
+	clash text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = set_segment_map.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', set_segment_map.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF set_segment_map.map_name IS NULL THEN
+		RAISE EXCEPTION 'map_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT m.bins INTO map_bins FROM segment_maps m WHERE m.map_name = set_segment_map.map_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segment map "%" does not exist', set_segment_map.map_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'The maps are listed in segment_maps; copy_segment_map() makes one to edit.';
+	END IF;
+	IF map_bins <> a.bins THEN
+		RAISE EXCEPTION 'segment map "%" is for % bins; attachment "%" scores with %',
+			set_segment_map.map_name, map_bins, a.attachment_name, a.bins
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pick a map made for as many bins, or detach and attach again with the bins of the map.';
+	END IF;
+	SELECT r.rule_name INTO clash FROM segment_rules r JOIN segment_map_boxes b ON b.segment_name = r.rule_name
+	WHERE r.attachment_name = a.attachment_name AND b.map_name = set_segment_map.map_name
+	ORDER BY 1 LIMIT 1;
+	IF clash IS NOT NULL THEN
+		RAISE EXCEPTION 'segment map "%" has a segment "%", which is a rule segment of attachment "%"',
+			set_segment_map.map_name, clash, a.attachment_name
+			USING ERRCODE = 'duplicate_object', HINT = 'Rename the rule segment or the segment of the map.';
+	END IF;
+	UPDATE attachments t SET map_name = set_segment_map.map_name WHERE t.attachment_name = a.attachment_name;
+	RETURN QUERY SELECT * FROM rebuild_attachment_views(a.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.set_segment_map(text, text) IS
+	'names the RFM segments of an attachment with another map of as many bins; the stored segments and the views follow';
+
 -- A view-name fragment of a segment name: lower case, words joined by _,
 -- letters with accents as the letters they carry (Öğrenci gives ogrenci)
 -- when the database is UTF-8; letters of other alphabets stay, lower case

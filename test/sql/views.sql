@@ -198,7 +198,32 @@ SELECT define_segment_rule('vw', repeat('д', 30) || ' два', 'order_count = 3
 SELECT v AS long_view, octet_length(btrim(split_part(v, '.', 2), '"')) AS bytes
 FROM unnest((SELECT views FROM attachments WHERE attachment_name = 'vw')) v WHERE v ~ 'дд';
 
+-- another map: the views and the summary follow, and a map of other
+-- bins, a missing map or one naming a rule segment are refused
+SELECT copy_segment_map('default', 'vw_map');
+UPDATE segment_map_boxes SET segment_name = 'Best' WHERE map_name = 'vw_map' AND segment_name = 'Champions';
+SELECT count(*) AS views FROM set_segment_map('vw', 'vw_map');
+SELECT (SELECT map_name FROM attachments WHERE attachment_name = 'vw') AS map_name,
+	   to_regclass('vw.vw_segment_best') IS NOT NULL AS best_view, to_regclass('vw.vw_segment_champions') IS NULL AS champions_gone,
+	   (SELECT customers FROM vw.vw_segment_summary WHERE segment = 'Best')
+	   = (SELECT count(*) FROM vw.vw_customers WHERE segment = 'Best' OR 'Best' = ANY (segments)) AS best_counted;
+SELECT set_segment_map('vw', 'no such map');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO segment_maps (map_name, bins, description) VALUES ('vw_three', 3, 'three bins');
+SELECT set_segment_map('vw', 'vw_three');
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_segment_map('vw', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_segment_map('nothing', 'default');
+\echo :LAST_ERROR_SQLSTATE
+SELECT copy_segment_map('default', 'vw_clash');
+UPDATE segment_map_boxes SET segment_name = 'Istanbul' WHERE map_name = 'vw_clash' AND segment_name = 'Lost';
+SELECT set_segment_map('vw', 'vw_clash');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS views FROM set_segment_map('vw', 'default');
+
 SELECT detach('vw');
+DELETE FROM segment_maps WHERE map_name IN ('vw_map', 'vw_three', 'vw_clash');
 
 -- columns of a customers table that the customers view computes are
 -- refused; the names it uses between its levels are its own
