@@ -98,6 +98,11 @@ CREATE FUNCTION @extschema@.segment_rule_check(expression text) RETURNS void
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_check(text) IS
 	'raises an error unless the text is exactly one SQL expression';
+CREATE FUNCTION segment_internal.segment_rule_names_segments(expression text) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	SET standard_conforming_strings = on;
+COMMENT ON FUNCTION segment_internal.segment_rule_names_segments(text) IS
+	'whether a rule refers to the customer''s segments, and so is judged after the rules that do not';
 CREATE FUNCTION segment_internal.segment_rules_check_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
 	SET standard_conforming_strings = on;
@@ -320,7 +325,7 @@ BEGIN
 	BEGIN
 		PERFORM segment_rule_check(define_segment_rule.expression);
 		IF to_regclass(a.views[1]) IS NOT NULL THEN
-			EXECUTE format('SELECT FROM (SELECT %s FROM %s AS customer) AS customer WHERE (%s
+			EXECUTE format('SELECT FROM (SELECT %s, customer.segments FROM %s AS customer) AS customer WHERE (%s
 ) IS TRUE LIMIT 0', member_columns(a.views[1]::regclass), a.views[1], define_segment_rule.expression);
 		END IF;
 		INSERT INTO segment_rules AS r (attachment_name, rule_name, expression, description)

@@ -131,6 +131,12 @@ CREATE OR REPLACE FUNCTION @extschema@.segment_rule_check(expression text) RETUR
 COMMENT ON FUNCTION @extschema@.segment_rule_check(text) IS
 	'raises an error unless the text is exactly one SQL expression';
 
+CREATE FUNCTION segment_internal.segment_rule_names_segments(expression text) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	SET standard_conforming_strings = on;
+COMMENT ON FUNCTION segment_internal.segment_rule_names_segments(text) IS
+	'whether a rule refers to the customer''s segments, and so is judged after the rules that do not';
+
 CREATE OR REPLACE FUNCTION segment_internal.segment_rules_check_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
 	SET standard_conforming_strings = on;
@@ -342,7 +348,7 @@ BEGIN
 	BEGIN
 		PERFORM segment_rule_check(define_segment_rule.expression);
 		IF to_regclass(a.views[1]) IS NOT NULL THEN
-			EXECUTE format('SELECT FROM (SELECT %s FROM %s AS customer) AS customer WHERE (%s
+			EXECUTE format('SELECT FROM (SELECT %s, customer.segments FROM %s AS customer) AS customer WHERE (%s
 ) IS TRUE LIMIT 0', member_columns(a.views[1]::regclass), a.views[1], define_segment_rule.expression);
 		END IF;
 		INSERT INTO segment_rules AS r (attachment_name, rule_name, expression, description)
@@ -490,7 +496,7 @@ CREATE OR REPLACE FUNCTION segment_internal.customer_view_columns()
 		('rfm_cell', 'three-digit cell code, such as 543'),
 		('rfm', 'scores as R-F-M, such as 5-4-3'),
 		('segment', 'primary named RFM segment'),
-		('segments', 'every segment the customer belongs to: the RFM segments in the map''s order, then the rule segments by name'),
+		('segments', 'every segment the customer belongs to: the RFM segments in the map''s order, then the rule segments by name, those that name segments last'),
 		('lifecycle_stage', 'prospect, new, active, at_risk, lapsed or reactivated')
 	$$;
 COMMENT ON FUNCTION segment_internal.customer_view_columns() IS
@@ -519,24 +525,25 @@ COMMENT ON FUNCTION segment_internal.comment_relation(text, text, text[]) IS
 	'comments a view or table of an attachment and its columns, given as pairs of name and comment';
 
 -- The segments of an attachment in display order: the map's by priority,
--- then the rules by name; kind is rfm or rule.
+-- then the rules by name; kind is rfm or rule.  A rule that names the
+-- customer's segments is judged after the others, over their result.
 CREATE FUNCTION segment_internal.attachment_segments(attachment_name text)
-	RETURNS TABLE (segment text, kind text, is_attribute boolean)
+	RETURNS TABLE (segment text, kind text, is_attribute boolean, names_segments boolean)
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $$
-	SELECT s.segment, s.kind, s.is_attribute FROM (
-		SELECT b.segment_name AS segment, 'rfm'::text AS kind, false AS is_attribute, b.priority AS position,
-			   NULL::text AS rule_order
+	SELECT s.segment, s.kind, s.is_attribute, s.names_segments FROM (
+		SELECT b.segment_name AS segment, 'rfm'::text AS kind, false AS is_attribute, false AS names_segments,
+			   b.priority AS position, NULL::text AS rule_order
 		FROM attachments a JOIN segment_map_boxes b ON b.map_name = a.map_name
 		WHERE a.attachment_name = attachment_segments.attachment_name
 		UNION ALL
 		SELECT r.rule_name, 'rule', r.rule_name IN (SELECT t.rule_name FROM customer_tag_rules(r.attachment_name) t),
-			   NULL, r.rule_name
+			   segment_rule_names_segments(r.expression), NULL, r.rule_name
 		FROM segment_rules r WHERE r.attachment_name = attachment_segments.attachment_name) s
 	ORDER BY s.position NULLS LAST, s.rule_order $$;
 COMMENT ON FUNCTION segment_internal.attachment_segments(text) IS
-	'the segments of an attachment in display order (the map''s by priority, then the rules by name), with their kind and whether stored tags hold them';
+	'the segments of an attachment in display order (the map''s by priority, then the rules by name), with their kind, whether stored tags hold them and whether they name the customer''s segments';
 
 -- The query of the customers view: one row per customer (those of the
 -- customers table, prospects included, or those found in the orders),
@@ -557,6 +564,7 @@ DECLARE
 	reference text := '';
 	population text;
 	rule_array text := '';
+	later_rule_array text := '';
 	seg record;
 BEGIN
 	IF a.customers_table IS NOT NULL THEN
@@ -623,8 +631,10 @@ BEGIN
 	END IF;
 
 	-- each rule once per customer; an attribute rule's segment is stored
-	-- with the customer when the attachment has tags
-	FOR seg IN SELECT s.segment, s.is_attribute, r.expression
+	-- with the customer when the attachment has tags; a rule that names the
+	-- customer's segments is judged over those of the map and of the other
+	-- rules
+	FOR seg IN SELECT s.segment, s.is_attribute, s.names_segments, r.expression
 			   FROM attachment_segments(a.attachment_name) s
 					JOIN segment_rules r ON r.attachment_name = a.attachment_name AND r.rule_name = s.segment
 	LOOP
@@ -632,6 +642,9 @@ BEGIN
 		IF seg.is_attribute THEN
 			rule_array := rule_array || format(', CASE WHEN customer._segment_stored_tags OPERATOR(%s.?) %L THEN %L END',
 											   ext, seg.segment, seg.segment);
+		ELSIF seg.names_segments THEN
+			later_rule_array := later_rule_array || format(', CASE WHEN (%s
+) THEN %L END', seg.expression, seg.segment);
 		ELSE
 			-- CASE WHEN takes booleans only, so a number is an error; the
 			-- newline after an expression ends its trailing -- comment
@@ -645,9 +658,12 @@ SELECT customer.customer_id%7$s, customer.order_count, customer.total_amount, cu
 	   customer.population_average_order_value, customer.first_order_time, customer.last_order_time,
 	   customer.recency_days, customer.recency_score, customer.frequency_score, customer.monetary_score,
 	   customer.rfm_cell, customer.rfm, customer.segment,
-	   coalesce(customer._segment_rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments,
+	   customer.segments || array_remove(ARRAY[NULL::text%9$s], NULL) AS segments,
 	   customer.lifecycle_stage
 FROM (
+	SELECT customer.*,
+		   coalesce(customer._segment_rfm_segments, '{}') || array_remove(ARRAY[NULL::text%8$s], NULL) AS segments
+	FROM (
 	SELECT p.customer_id%5$s,
 		   coalesce(%1$s.order_count(p._segment_stats), 0) AS order_count,
 		   coalesce(%1$s.total_amount(p._segment_stats), 0) AS total_amount,
@@ -673,8 +689,10 @@ FROM (
 			FROM (%2$s) p, (SELECT %1$s.segment_as_of() AS as_of) clock
 		) p%4$s
 	) p
+	) AS customer
 ) AS customer
-$view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array);
+$view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array,
+		later_rule_array);
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS
@@ -718,7 +736,8 @@ COMMENT ON FUNCTION segment_internal.member_columns(regclass) IS
 
 -- The query of the view of one segment's members.
 CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, customers_view regclass,
-											   segment text, kind text, is_attribute boolean)
+													segment text, kind text, is_attribute boolean,
+													names_segments boolean)
 	RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
@@ -745,6 +764,13 @@ FROM %2$s g
 	 CROSS JOIN LATERAL (SELECT * FROM %3$s AS own WHERE own.customer_id = g.customer_id OFFSET 0) AS customer
 WHERE g.segments OPERATOR(%4$s.@>) %5$s
 $view$, regexp_replace(columns, '^customer\.customer_id, ', ''), a.tags_table, customers_view, ext, segment_literal);
+	ELSIF kind = 'rule' AND names_segments THEN
+		-- judged over the segments of the other rules: its members are those
+		-- the customers view finds
+		RETURN format($view$
+SELECT %1$s FROM %2$s AS customer
+WHERE %3$L = ANY (customer.segments)
+$view$, columns, customers_view, segment);
 	ELSIF kind = 'rule' THEN
 		-- the row is named customer, as the rules know it: a rule's text is
 		-- spliced as it is, never rewritten
@@ -773,7 +799,7 @@ $view$, columns, customers_view, segment, ext, a.map_name,
 			a.state_table, ext, segment_literal) END);
 END
 $function$;
-COMMENT ON FUNCTION segment_internal.segment_view_query(@extschema@.attachments, regclass, text, text, boolean) IS
+COMMENT ON FUNCTION segment_internal.segment_view_query(@extschema@.attachments, regclass, text, text, boolean, boolean) IS
 	'the query of the view of one segment''s members; it judges that segment alone';
 
 -- The query of the segment_members view: one row per membership.
@@ -1089,7 +1115,7 @@ BEGIN
 				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
 		END IF;
 		view_name := put_attachment_view(a, clip_name(prefix || 'segment_' || segment_slug(seg.segment)),
-			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute),
+			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute, seg.names_segments),
 			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name),
 			in_place);
 		built := built || view_name;

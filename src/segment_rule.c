@@ -43,6 +43,7 @@
 PG_FUNCTION_INFO_V1(segment_rule_check);
 PG_FUNCTION_INFO_V1(segment_rules_check_trigger);
 PG_FUNCTION_INFO_V1(segment_rule_is_attribute);
+PG_FUNCTION_INFO_V1(segment_rule_names_segments);
 
 #if PG_VERSION_NUM >= 140000
 #define parse_sql(text) raw_parser(text, RAW_PARSE_DEFAULT)
@@ -121,8 +122,11 @@ check_tokens(const char *expression)
 		reject(expression, "It holds nothing but comments.");
 }
 
-/* Raises an error unless expression is exactly one SQL expression. */
-static void
+/*
+ * Raises an error unless expression is exactly one SQL expression; returns
+ * its raw parse tree.
+ */
+static Node *
 check_expression(const char *expression)
 {
 	MemoryContext context = CurrentMemoryContext;
@@ -163,6 +167,7 @@ check_expression(const char *expression)
 	target = linitial_node(ResTarget, select->targetList);
 	if (target->name != NULL)
 		reject(expression, "It names its result.");
+	return target->val;
 }
 
 /* segment_rule_check(expression text): errors unless one expression. */
@@ -171,6 +176,36 @@ segment_rule_check(PG_FUNCTION_ARGS)
 {
 	check_expression(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
+}
+
+/* Whether a raw expression refers to the customer's segments column. */
+static bool
+names_segments_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		List	   *fields = ((ColumnRef *) node)->fields;
+		Node	   *last = llast(fields);
+
+		return IsA(last, String) && strcmp(strVal(last), "segments") == 0 &&
+			(list_length(fields) == 1 ||
+			 (list_length(fields) == 2 && IsA(linitial(fields), String) &&
+			  strcmp(strVal(linitial(fields)), "customer") == 0));
+	}
+	return raw_expression_tree_walker(node, names_segments_walker, context);
+}
+
+/*
+ * segment_rule_names_segments(expression text): whether a rule refers to
+ * the customer's segments (segments or customer.segments), and so is judged
+ * after the rules that do not.
+ */
+Datum
+segment_rule_names_segments(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(names_segments_walker(check_expression(text_to_cstring(PG_GETARG_TEXT_PP(0))), NULL));
 }
 
 /* BEFORE INSERT OR UPDATE trigger of segment_rules: checks the expression. */

@@ -11,7 +11,8 @@
 -- another role under an attachment view's name is left alone; a rule's
 -- text reads the same under any standard_conforming_strings; another
 -- rule's failure is not blamed on the rule defined; view names are cut at
--- 63 bytes; customers columns named like the view's inner columns work.
+-- 63 bytes; customers columns named like the view's inner columns work;
+-- a rule may name the segments of the map and of the other rules.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
@@ -110,6 +111,26 @@ FROM vw.vw_segment_summary;
 SELECT count(*) AS wrong_counts FROM vw.vw_segment_summary s
 WHERE s.customers <> (SELECT count(*) FROM vw.vw_customers c WHERE s.segment = ANY (c.segments));
 
+-- a rule may name the customer's segments: those of the map and of the
+-- rules that do not name segments themselves
+SELECT define_segment_rule('vw', 'Istanbul regulars', $$'Istanbul' = ANY (segments) AND 'Books, music' = ANY (segments)$$);
+SELECT define_segment_rule('vw', 'Clicked twice', $$customer.segments @> ARRAY['Clicked', 'Books, music']$$);
+SELECT (SELECT count(*) FROM vw.vw_segment_istanbul_regulars) AS istanbul_regulars,
+	   (SELECT count(*) FROM vw.vw_customers WHERE city = 'Istanbul' AND order_count >= 3) AS by_hand,
+	   (SELECT count(*) FROM vw.vw_segment_clicked_twice) AS clicked_twice,
+	   (SELECT count(*) FROM vw.vw_customers c WHERE c.order_count >= 3
+		  AND EXISTS (SELECT 1 FROM vw.events e WHERE e.customer_id = c.customer_id)) AS clicked_twice_by_hand;
+SELECT count(*) AS segments, sum(differences) AS differences FROM pg_temp.view_differences();
+SELECT customer_id, segments FROM vw.vw_customers WHERE 'Istanbul regulars' = ANY (segments) ORDER BY customer_id LIMIT 1;
+-- one that names a rule which names segments finds nothing there
+SELECT define_segment_rule('vw', 'Nested', $$'Istanbul regulars' = ANY (segments)$$);
+SELECT count(*) AS nested FROM vw.vw_segment_nested;
+SELECT segment_internal.segment_rule_names_segments('segments IS NULL') AS bare,
+	   segment_internal.segment_rule_names_segments('customer.segments IS NULL') AS qualified,
+	   segment_internal.segment_rule_names_segments($$'segments' = city$$) AS in_a_string,
+	   segment_internal.segment_rule_names_segments('EXISTS (SELECT 1 FROM vw.events e WHERE e.kind = ANY (segments))') AS in_a_subquery;
+SELECT drop_segment_rule('vw', 'Nested'), drop_segment_rule('vw', 'Clicked twice'), drop_segment_rule('vw', 'Istanbul regulars');
+
 -- a user's views on the attachment's views survive a new rule, and so do
 -- the grants on them
 CREATE ROLE segment_view_reader;
@@ -184,10 +205,12 @@ SELECT define_segment_rule('vw', 'Always', 'vw.always()');
 SET client_min_messages = warning;
 DROP FUNCTION vw.always() CASCADE;   -- and every view of the attachment
 RESET client_min_messages;
-\set VERBOSITY terse
-SELECT define_segment_rule('vw', 'Izmir', $$city = 'Izmir'$$);
-\set VERBOSITY default
-\echo :LAST_ERROR_SQLSTATE
+DO $$
+BEGIN
+	PERFORM define_segment_rule('vw', 'Izmir', $r$city = 'Izmir'$r$);
+EXCEPTION WHEN OTHERS THEN
+	RAISE NOTICE '% %', SQLSTATE, SQLERRM;
+END $$;
 DELETE FROM segment_rules WHERE rule_name = 'Always';
 
 -- view names are cut at 63 bytes, not characters: two long names in
