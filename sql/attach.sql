@@ -306,6 +306,7 @@ DECLARE
 	problem_state text;
 	problem_detail text;
 	problem_hint text;
+	scan record;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = define_segment_rule.attachment_name;
 	IF NOT FOUND THEN
@@ -357,6 +358,15 @@ BEGIN
 	END;
 	-- what fails from here is not the rule's doing, and says so itself
 	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
+	-- a subquery without an index reads its table for every customer
+	FOR scan IN SELECT * FROM rule_full_scans(a.views[1]::regclass, define_segment_rule.expression) LOOP
+		RAISE WARNING 'rule segment "%" reads all of % for every customer it judges',
+			define_segment_rule.rule_name, scan.relation
+			USING DETAIL = 'No index lets its subquery look the customer up.',
+				  HINT = CASE WHEN scan.column_name IS NULL
+							  THEN 'Index the column its subquery compares with the customer.'
+							  ELSE format('CREATE INDEX ON %s (%I);', scan.relation, scan.column_name) END;
+	END LOOP;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS

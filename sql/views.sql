@@ -297,6 +297,38 @@ CREATE FUNCTION segment_internal.member_columns(customers_view regclass) RETURNS
 COMMENT ON FUNCTION segment_internal.member_columns(regclass) IS
 	'the columns of a customers view a segment view shows, qualified by customer: all but segments';
 
+-- The tables a rule reads in full to judge one customer: a sequential
+-- scan in one of its subqueries filtered on the customer, for want of an
+-- index to look the customer up; with the column compared, if it shows.
+-- Judged on a plan for one customer, where no hash table pays, and with
+-- sequential scans disabled, so that one stays only where no index serves.
+CREATE FUNCTION segment_internal.rule_full_scans(customers_view regclass, expression text)
+	RETURNS TABLE (relation text, column_name text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET standard_conforming_strings = on
+	SET enable_seqscan = off
+	AS $function$
+DECLARE
+	plan json;
+BEGIN
+	PERFORM segment_rule_check(expression);
+	EXECUTE format('EXPLAIN (VERBOSE, FORMAT JSON) SELECT (%s
+) FROM (SELECT %s, customer.segments FROM %s AS customer LIMIT 1) AS customer',
+				   expression, member_columns(customers_view), customers_view) INTO plan;
+	RETURN QUERY
+	SELECT DISTINCT format('%I.%I', n ->> 'Schema', n ->> 'Relation Name'),
+		   coalesce(substring(n ->> 'Filter' FROM '\m\w+\.(\w+) = customer\.'),
+					substring(n ->> 'Filter' FROM 'customer\.\w+ = \w+\.(\w+)\M'))
+	FROM jsonb_path_query(plan::jsonb,
+						  'strict $.**? (@."Parent Relationship" == "SubPlan").**? (@."Node Type" == "Seq Scan")') n
+	WHERE n ->> 'Filter' ~ '\mcustomer\.'
+	ORDER BY 1, 2;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.rule_full_scans(regclass, text) IS
+	'the tables a rule''s subqueries read in full to judge one customer, for want of an index, with the column they compare with the customer';
+
 -- The query of the view of one segment's members.
 CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, customers_view regclass,
 													segment text, kind text, is_attribute boolean,

@@ -36,6 +36,15 @@ SELECT define_segment_rule('vw', 'Books, music', 'order_count >= 3');
 SELECT define_segment_rule('vw', 'Öğrenci', 'order_count = 1');
 SELECT define_segment_rule('vw', 'Hűséges vásárlók', 'order_count >= 5');
 
+-- a subquery without an index on the customer is reported when defined,
+-- with the index to make; with it, nothing is
+CREATE INDEX events_customer ON vw.events (customer_id);
+SELECT define_segment_rule('vw', 'Clicked', $$EXISTS (SELECT 1 FROM vw.events e WHERE e.customer_id = customer.customer_id)$$);
+SELECT * FROM segment_internal.rule_full_scans('vw.vw_customers', 'EXISTS (SELECT 1 FROM vw.events e WHERE customer.customer_id = e.customer_id)');
+DROP INDEX vw.events_customer;
+SELECT * FROM segment_internal.rule_full_scans('vw.vw_customers', 'EXISTS (SELECT 1 FROM vw.events e WHERE customer.customer_id = e.customer_id)');
+SELECT * FROM segment_internal.rule_full_scans('vw.vw_customers', 'EXISTS (SELECT 1 FROM vw.events e WHERE e.kind = city)');
+
 -- view names read as the segment names do
 SELECT v AS view_name FROM unnest((SELECT views FROM attachments WHERE attachment_name = 'vw')) v
 WHERE v ~ 'segment_(ogrenci|huseges|books|clicked)' ORDER BY 1;
