@@ -329,6 +329,7 @@ DECLARE
 	problem_state text;
 	problem_detail text;
 	problem_hint text;
+	scan record;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = define_segment_rule.attachment_name;
 	IF NOT FOUND THEN
@@ -380,6 +381,15 @@ BEGIN
 	END;
 	-- what fails from here is not the rule's doing, and says so itself
 	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
+	-- a subquery without an index reads its table for every customer
+	FOR scan IN SELECT * FROM rule_full_scans(a.views[1]::regclass, define_segment_rule.expression) LOOP
+		RAISE WARNING 'rule segment "%" reads all of % for every customer it judges',
+			define_segment_rule.rule_name, scan.relation
+			USING DETAIL = 'No index lets its subquery look the customer up.',
+				  HINT = CASE WHEN scan.column_name IS NULL
+							  THEN 'Index the column its subquery compares with the customer.'
+							  ELSE format('CREATE INDEX ON %s (%I);', scan.relation, scan.column_name) END;
+	END LOOP;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
@@ -733,6 +743,38 @@ CREATE FUNCTION segment_internal.member_columns(customers_view regclass) RETURNS
 			AND att.attname OPERATOR(pg_catalog.<>) 'segments' $$;
 COMMENT ON FUNCTION segment_internal.member_columns(regclass) IS
 	'the columns of a customers view a segment view shows, qualified by customer: all but segments';
+
+-- The tables a rule reads in full to judge one customer: a sequential
+-- scan in one of its subqueries filtered on the customer, for want of an
+-- index to look the customer up; with the column compared, if it shows.
+-- Judged on a plan for one customer, where no hash table pays, and with
+-- sequential scans disabled, so that one stays only where no index serves.
+CREATE FUNCTION segment_internal.rule_full_scans(customers_view regclass, expression text)
+	RETURNS TABLE (relation text, column_name text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET standard_conforming_strings = on
+	SET enable_seqscan = off
+	AS $function$
+DECLARE
+	plan json;
+BEGIN
+	PERFORM segment_rule_check(expression);
+	EXECUTE format('EXPLAIN (VERBOSE, FORMAT JSON) SELECT (%s
+) FROM (SELECT %s, customer.segments FROM %s AS customer LIMIT 1) AS customer',
+				   expression, member_columns(customers_view), customers_view) INTO plan;
+	RETURN QUERY
+	SELECT DISTINCT format('%I.%I', n ->> 'Schema', n ->> 'Relation Name'),
+		   coalesce(substring(n ->> 'Filter' FROM '\m\w+\.(\w+) = customer\.'),
+					substring(n ->> 'Filter' FROM 'customer\.\w+ = \w+\.(\w+)\M'))
+	FROM jsonb_path_query(plan::jsonb,
+						  'strict $.**? (@."Parent Relationship" == "SubPlan").**? (@."Node Type" == "Seq Scan")') n
+	WHERE n ->> 'Filter' ~ '\mcustomer\.'
+	ORDER BY 1, 2;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.rule_full_scans(regclass, text) IS
+	'the tables a rule''s subqueries read in full to judge one customer, for want of an index, with the column they compare with the customer';
 
 -- The query of the view of one segment's members.
 CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, customers_view regclass,
