@@ -20,7 +20,7 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/rfm.o src/rfm_thresholds.o src/rfm_thresholds_agg.o src/rfm_score.o \
 	src/segment_map.o src/lifecycle.o src/segment_rule.o \
 	src/segment_set.o src/segment_set_agg.o src/segment_set_gin.o src/analysis_time.o \
-	src/prepared.o src/state_trigger.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
+	src/prepared.o src/state_trigger.o src/state_pending.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
 	src/tags_trigger.o
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \

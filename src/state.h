@@ -3,11 +3,11 @@
  *		The maintained per-customer state of an attachment.
  *
  * Writes of orders are recorded, row by row, as they happen
- * (state_trigger.c) and folded into the state table once, when the
- * writing transaction commits (state_fold.c).  What a state row stores
- * beside the statistics is computed by state_values() (state_row.c), with
- * the span of time over which time alone leaves it true
- * (state_validity.c).
+ * (state_trigger.c), kept until the writing transaction commits
+ * (state_pending.c) and folded into the state table then, once
+ * (state_fold.c).  What a state row stores beside the statistics is
+ * computed by state_values() (state_row.c), with the span of time over
+ * which time alone leaves it true (state_validity.c).
  */
 #ifndef SEGMENT_STATE_H
 #define SEGMENT_STATE_H
@@ -59,7 +59,33 @@ typedef struct PendingState
 	SubTransactionId *subxacts; /* that recorded each event */
 } PendingState;
 
-/* state_trigger.c */
+/* What a trigger reads of the rows of its table; one per trigger (state_trigger.c). */
+typedef struct OrdersColumns
+{
+	Oid			trigger_oid;	/* hash key */
+	bool		valid;			/* false once the table changed */
+	Oid			relid;
+	bool		is_root;		/* the attachment's orders table itself */
+	char		attachment[NAMEDATALEN];
+	AttrNumber	customer;
+	AttrNumber	order_time;
+	AttrNumber	amount;
+	Oid			key_type;
+	Oid			time_type;
+	Oid			amount_type;
+	int16		key_len;		/* of their types, for copying values */
+	int16		time_len;
+	int16		amount_len;
+	bool		key_byval;
+	bool		time_byval;
+	bool		amount_byval;
+} OrdersColumns;
+
+/* state_pending.c */
+extern void pending_state_init(void);
+extern void record_event(const char *schema, const OrdersColumns *columns, StateEventKind kind,
+						 Datum key, Datum order_time, Datum amount, bool amount_null);
+extern void record_clear(const char *schema, const OrdersColumns *columns);
 extern PendingState *pending_state_next(void);
 extern void pending_state_applied(PendingState *pending);
 extern void pending_state_refilled(const char *attachment);
