@@ -36,6 +36,7 @@ CREATE TABLE @extschema@.attachments (
 	time_zone text NOT NULL DEFAULT 'UTC',
 	orders_partitions regclass[],
 	orders_types regtype[],
+	lifecycle_limits double precision[],
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
@@ -72,6 +73,8 @@ COMMENT ON COLUMN @extschema@.attachments.orders_partitions IS
 	'the partitions of the orders table a maintained attachment has followed, for its event triggers';
 COMMENT ON COLUMN @extschema@.attachments.orders_types IS
 	'the types of the order time and amount columns a maintained attachment has followed, for its event triggers';
+COMMENT ON COLUMN @extschema@.attachments.lifecycle_limits IS
+	'the limits lifecycle stages are judged with, set by set_lifecycle_limits(): new_days, at_risk_multiple, lapsed_multiple, rhythm_min_orders, at_risk_days, lapsed_days; NULL for the defaults of lifecycle_stage()';
 COMMENT ON COLUMN @extschema@.attachments.tags_table IS
 	'the attribute-rule segments of every customer, kept current by a trigger on the customers table, which the views read; NULL if not stored';
 
@@ -433,3 +436,51 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.set_segment_map(text, text) IS
 	'names the RFM segments of an attachment with another map of as many bins; the stored segments and the views follow';
+
+-- Sets the limits an attachment judges lifecycle stages with (those of
+-- lifecycle_stage(); left out, its defaults); the stored stages and the
+-- views follow.
+CREATE FUNCTION @extschema@.set_lifecycle_limits(attachment_name text,
+												 new_days double precision DEFAULT 30,
+												 at_risk_multiple double precision DEFAULT 2,
+												 lapsed_multiple double precision DEFAULT 4,
+												 rhythm_min_orders integer DEFAULT 3,
+												 at_risk_days double precision DEFAULT 90,
+												 lapsed_days double precision DEFAULT 180)
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	limits double precision[];
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = set_lifecycle_limits.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', set_lifecycle_limits.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	-- checked as lifecycle_stage() checks them
+	PERFORM lifecycle_stage(NULL, NULL, set_lifecycle_limits.new_days, set_lifecycle_limits.at_risk_multiple,
+							set_lifecycle_limits.lapsed_multiple, set_lifecycle_limits.rhythm_min_orders,
+							set_lifecycle_limits.at_risk_days, set_lifecycle_limits.lapsed_days);
+	limits := ARRAY[set_lifecycle_limits.new_days, set_lifecycle_limits.at_risk_multiple,
+					set_lifecycle_limits.lapsed_multiple, set_lifecycle_limits.rhythm_min_orders,
+					set_lifecycle_limits.at_risk_days, set_lifecycle_limits.lapsed_days];
+	IF limits = ARRAY[30, 2, 4, 3, 90, 180]::double precision[] THEN
+		limits := NULL;
+	END IF;
+	-- writers wait until the stored stages follow, as for new thresholds
+	IF a.state_table IS NOT NULL THEN
+		PERFORM lock_state_tables(a.attachment_name);
+	END IF;
+	UPDATE attachments t SET lifecycle_limits = limits WHERE t.attachment_name = a.attachment_name;
+	IF a.state_table IS NOT NULL THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => false);
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.set_lifecycle_limits(text, double precision, double precision, double precision,
+													 integer, double precision, double precision) IS
+	'sets the limits an attachment judges lifecycle stages with (those of lifecycle_stage(), its defaults if left out); the stored stages and the views follow';

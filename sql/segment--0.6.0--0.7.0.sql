@@ -12,6 +12,13 @@ CREATE SCHEMA segment_internal;
 COMMENT ON SCHEMA segment_internal IS 'functions of the segment extension that only the extension calls';
 GRANT USAGE ON SCHEMA segment_internal TO PUBLIC;
 
+-- An attachment may judge lifecycle stages with limits of its own
+-- (set_lifecycle_limits()); the state's statements pass them to
+-- state_values().
+ALTER TABLE @extschema@.attachments ADD COLUMN lifecycle_limits double precision[];
+COMMENT ON COLUMN @extschema@.attachments.lifecycle_limits IS
+	'the limits lifecycle stages are judged with, set by set_lifecycle_limits(): new_days, at_risk_multiple, lapsed_multiple, rhythm_min_orders, at_risk_days, lapsed_days; NULL for the defaults of lifecycle_stage()';
+
 -- The views are built by one builder per kind of view (sql/views.sql): a
 -- segment view judges its own rule only, the summary counts primary
 -- segments, segments is a text[], and views built before are replaced in
@@ -97,9 +104,7 @@ ALTER FUNCTION @extschema@.segment_state_commit() SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.state_derive_again(text,regclass) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.run_state_statement(text,text) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.attachments_changed() SET SCHEMA segment_internal;
-ALTER FUNCTION @extschema@.state_values(@extschema@.rfm_stats,timestamp with time zone,@extschema@.rfm_thresholds,@extschema@.segment_set[],timestamp with time zone,timestamp with time zone) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.order_time_sql(text,regtype,text) SET SCHEMA segment_internal;
-ALTER FUNCTION @extschema@.state_row_sql(text,text,text,text,text) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.attachment_value_sql(text,name) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.state_statements(text,regtype,regtype,regtype) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.lock_state_tables(text) SET SCHEMA segment_internal;
@@ -123,6 +128,9 @@ ALTER FUNCTION @extschema@.store_customer_tags(text,boolean) SET SCHEMA segment_
 ALTER FUNCTION @extschema@.owns_relation(regclass) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.reads_attachment(regclass,regclass) SET SCHEMA segment_internal;
 ALTER FUNCTION @extschema@.attachments_check() SET SCHEMA segment_internal;
+
+DROP FUNCTION @extschema@.state_values(@extschema@.rfm_stats,timestamp with time zone,@extschema@.rfm_thresholds,@extschema@.segment_set[],timestamp with time zone,timestamp with time zone);
+DROP FUNCTION @extschema@.state_row_sql(text,text,text,text,text);
 
 CREATE OR REPLACE FUNCTION @extschema@.segment_rule_check(expression text) RETURNS void
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
@@ -457,6 +465,54 @@ $function$;
 COMMENT ON FUNCTION @extschema@.set_segment_map(text, text) IS
 	'names the RFM segments of an attachment with another map of as many bins; the stored segments and the views follow';
 
+-- Sets the limits an attachment judges lifecycle stages with (those of
+-- lifecycle_stage(); left out, its defaults); the stored stages and the
+-- views follow.
+CREATE FUNCTION @extschema@.set_lifecycle_limits(attachment_name text,
+												 new_days double precision DEFAULT 30,
+												 at_risk_multiple double precision DEFAULT 2,
+												 lapsed_multiple double precision DEFAULT 4,
+												 rhythm_min_orders integer DEFAULT 3,
+												 at_risk_days double precision DEFAULT 90,
+												 lapsed_days double precision DEFAULT 180)
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	limits double precision[];
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = set_lifecycle_limits.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', set_lifecycle_limits.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	-- checked as lifecycle_stage() checks them
+	PERFORM lifecycle_stage(NULL, NULL, set_lifecycle_limits.new_days, set_lifecycle_limits.at_risk_multiple,
+							set_lifecycle_limits.lapsed_multiple, set_lifecycle_limits.rhythm_min_orders,
+							set_lifecycle_limits.at_risk_days, set_lifecycle_limits.lapsed_days);
+	limits := ARRAY[set_lifecycle_limits.new_days, set_lifecycle_limits.at_risk_multiple,
+					set_lifecycle_limits.lapsed_multiple, set_lifecycle_limits.rhythm_min_orders,
+					set_lifecycle_limits.at_risk_days, set_lifecycle_limits.lapsed_days];
+	IF limits = ARRAY[30, 2, 4, 3, 90, 180]::double precision[] THEN
+		limits := NULL;
+	END IF;
+	-- writers wait until the stored stages follow, as for new thresholds
+	IF a.state_table IS NOT NULL THEN
+		PERFORM lock_state_tables(a.attachment_name);
+	END IF;
+	UPDATE attachments t SET lifecycle_limits = limits WHERE t.attachment_name = a.attachment_name;
+	IF a.state_table IS NOT NULL THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => false);
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.set_lifecycle_limits(text, double precision, double precision, double precision,
+													 integer, double precision, double precision) IS
+	'sets the limits an attachment judges lifecycle stages with (those of lifecycle_stage(), its defaults if left out); the stored stages and the views follow';
+
 -- A view-name fragment of a segment name: lower case, words joined by _,
 -- letters with accents as the letters they carry (Öğrenci gives ogrenci)
 -- when the database is UTF-8; letters of other alphabets stay, lower case
@@ -575,6 +631,12 @@ DECLARE
 	population text;
 	rule_array text := '';
 	later_rule_array text := '';
+	-- the attachment's lifecycle limits, as constants: set_lifecycle_limits()
+	-- builds the views again
+	lifecycle_arguments text := CASE WHEN a.lifecycle_limits IS NULL THEN '' ELSE
+		format(', %L::double precision, %L::double precision, %L::double precision, %L::integer, '
+			   '%L::double precision, %L::double precision', a.lifecycle_limits[1], a.lifecycle_limits[2],
+			   a.lifecycle_limits[3], a.lifecycle_limits[4]::integer, a.lifecycle_limits[5], a.lifecycle_limits[6]) END;
 	seg record;
 BEGIN
 	IF a.customers_table IS NOT NULL THEN
@@ -690,7 +752,7 @@ FROM (
 		   %1$s.segment_assign(p._segment_scores, %6$L) AS segment,
 		   %1$s.segment_memberships(p._segment_scores, %6$L) AS _segment_rfm_segments,
 		   CASE WHEN p._segment_stored_valid THEN p._segment_stored_stage
-				ELSE %1$s.lifecycle_stage(p._segment_stats, p._segment_judged_at) END AS lifecycle_stage,
+				ELSE %1$s.lifecycle_stage(p._segment_stats, p._segment_judged_at%10$s) END AS lifecycle_stage,
 		   p._segment_stored_tags
 	FROM (
 		SELECT p.*, %3$s
@@ -702,7 +764,7 @@ FROM (
 	) AS customer
 ) AS customer
 $view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array,
-		later_rule_array);
+		later_rule_array, lifecycle_arguments);
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS
@@ -1175,11 +1237,26 @@ $function$;
 COMMENT ON FUNCTION segment_internal.put_attachment_views(@extschema@.attachments, boolean) IS
 	'creates every view of an attachment, or replaces in place those it built before, with their comments';
 
+CREATE FUNCTION segment_internal.state_values(stats @extschema@.rfm_stats, as_of timestamptz,
+										 thresholds @extschema@.rfm_thresholds,
+										 cell_segments @extschema@.segment_set[],
+										 previous_from timestamptz, previous_until timestamptz,
+										 lifecycle_limits double precision[],
+										 OUT scores @extschema@.rfm, OUT lifecycle_stage text,
+										 OUT segments @extschema@.segment_set, OUT scored_at timestamptz,
+										 OUT valid_until timestamptz, OUT valid_from timestamptz)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segment_internal.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, @extschema@.segment_set[], timestamptz, timestamptz, double precision[]) IS
+	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage (with the attachment''s limits, NULL for the defaults), the segments of the score''s cell (cell_segments: those of every cell, in the order of their codes), and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
+
 -- The SQL of a state row's values after customer_id, from the SQL of its
 -- statistics, of the thresholds it is scored against, of the segments of
--- every score cell and of its previous span: one row of a SELECT.
-CREATE OR REPLACE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql text, cell_segments_sql text,
-										  previous_from_sql text, previous_until_sql text) RETURNS text
+-- every score cell, of its previous span and of the lifecycle limits: one
+-- row of a SELECT.
+CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql text, cell_segments_sql text,
+										  previous_from_sql text, previous_until_sql text,
+										  lifecycle_limits_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
@@ -1190,19 +1267,20 @@ BEGIN
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
 	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage, v.segments, v.scored_at, v.valid_until, v.valid_from
 FROM (SELECT %2$s AS stats) m,
-	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s) v$row$,
-		ext, stats_sql, thresholds_sql, cell_segments_sql, previous_from_sql, previous_until_sql);
+	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s, %7$s) v$row$,
+		ext, stats_sql, thresholds_sql, cell_segments_sql, previous_from_sql, previous_until_sql, lifecycle_limits_sql);
 END
 $function$;
-COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text) IS
-	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell and of its previous span; every statement that writes state rows uses it';
+COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text, text) IS
+	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell, of its previous span and of the lifecycle limits; every statement that writes state rows uses it';
 
 -- The statements that write the state of a maintained attachment, for
 -- keys, times and amounts of these types (NULL: the orders columns' own):
--- see src/state_fold.c.  The merge takes the stored thresholds and the
--- segments of the score cells as $5 and $6, the derive as $2 and $3 (the
--- fold reads them from the attachment once it holds the state table's
--- lock).  No row if the attachment is not maintained.
+-- see src/state_fold.c.  The merge takes the stored thresholds, the
+-- segments of the score cells and the lifecycle limits as $5 to $7, the
+-- one-order merge as $4 to $6, the derive as $2 to $4 (the fold reads them
+-- from the attachment once it holds the state table's lock).  No row if
+-- the attachment is not maintained.
 CREATE OR REPLACE FUNCTION segment_internal.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, rescore text,
@@ -1287,9 +1365,9 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 		order_time_sql('e.order_time', time_type, a.time_zone),
 		format_type(key_type, NULL), format_type(time_type, NULL), format_type(amount_type, NULL),
 		ext, state, columns,
-		state_row_sql('c.added', '$5', '$6', 'NULL', 'NULL'),
+		state_row_sql('c.added', '$5', '$6', 'NULL', 'NULL', '$7'),
 		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5', '$6',
-					  's.valid_from', 's.valid_until'),
+					  's.valid_from', 's.valid_until', '$7'),
 		key_collation);
 
 	-- the same for one order, the most common transaction, in a statement
@@ -1301,9 +1379,9 @@ ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
 		state_row_sql(format('%s.rfm_stats_of_order(%s, ($3::%s)::pg_catalog.numeric)', ext,
 							 order_time_sql(format('$2::%s', format_type(time_type, NULL)), time_type, a.time_zone),
 							 format_type(amount_type, NULL)),
-					  '$4', '$5', 'NULL', 'NULL'),
+					  '$4', '$5', 'NULL', 'NULL', '$6'),
 		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$4', '$5',
-					  's.valid_from', 's.valid_until'));
+					  's.valid_from', 's.valid_until', '$6'));
 
 	derive := format($sql$WITH fresh AS (
 	SELECT k.customer_id,
@@ -1316,7 +1394,7 @@ ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
 UPDATE %5$s s SET (%6$s) = (%7$s)
 FROM fresh f WHERE s.customer_id OPERATOR(pg_catalog.=) f.customer_id AND f.stats IS NOT NULL$sql$,
 		stats_of_orders, orders, a.customer_column, format_type(key_type, NULL), state, columns,
-		state_row_sql('f.stats', '$2', '$3', 's.valid_from', 's.valid_until'));
+		state_row_sql('f.stats', '$2', '$3', 's.valid_from', 's.valid_until', '$4'));
 
 	clear := format('DELETE FROM %s', state);
 
@@ -1334,7 +1412,8 @@ ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
 	 excluded.valid_until, excluded.valid_from)$sql$,
 		a.customer_column, stats_of_orders, orders, state, columns,
 		state_row_sql('f.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-					  attachment_value_sql(a.attachment_name, 'cell_segments'), 'NULL', 'NULL'));
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 'NULL', 'NULL',
+					  attachment_value_sql(a.attachment_name, 'lifecycle_limits')));
 	-- every row scored again, or those whose stored values expired, locked
 	-- in key order as the fold of orders locks them, so that the two never
 	-- deadlock
@@ -1343,14 +1422,16 @@ FROM (SELECT k.customer_id FROM %1$s k%4$s ORDER BY k.customer_id FOR UPDATE) k
 WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
 		state, columns,
 		state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until',
+					  attachment_value_sql(a.attachment_name, 'lifecycle_limits')),
 		'');
 	rescore_expired := format($sql$UPDATE %1$s s SET (%2$s) = (%3$s)
 FROM (SELECT k.customer_id FROM %1$s k%4$s ORDER BY k.customer_id FOR UPDATE) k
 WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
 		state, columns,
 		state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until',
+					  attachment_value_sql(a.attachment_name, 'lifecycle_limits')),
 		format(' WHERE k.valid_until IS NULL OR k.valid_until OPERATOR(pg_catalog.<=) %1$s.segment_as_of() '
 			   'OR k.valid_from OPERATOR(pg_catalog.>) %1$s.segment_as_of()', ext));
 	RETURN NEXT;

@@ -50,13 +50,14 @@ CREATE FUNCTION segment_internal.state_values(stats @extschema@.rfm_stats, as_of
 										 thresholds @extschema@.rfm_thresholds,
 										 cell_segments @extschema@.segment_set[],
 										 previous_from timestamptz, previous_until timestamptz,
+										 lifecycle_limits double precision[],
 										 OUT scores @extschema@.rfm, OUT lifecycle_stage text,
 										 OUT segments @extschema@.segment_set, OUT scored_at timestamptz,
 										 OUT valid_until timestamptz, OUT valid_from timestamptz)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION segment_internal.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, @extschema@.segment_set[], timestamptz, timestamptz) IS
-	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage, the segments of the score''s cell (cell_segments: those of every cell, in the order of their codes), and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
+COMMENT ON FUNCTION segment_internal.state_values(@extschema@.rfm_stats, timestamptz, @extschema@.rfm_thresholds, @extschema@.segment_set[], timestamptz, timestamptz, double precision[]) IS
+	'what a state row stores beside its statistics at analysis time as_of: scores against the thresholds, lifecycle stage (with the attachment''s limits, NULL for the defaults), the segments of the score''s cell (cell_segments: those of every cell, in the order of their codes), and the span time alone leaves them true (keeping the previous bounds where they still hold); NULL for NULL stats';
 
 CREATE FUNCTION @extschema@.segments_valid_until(stats @extschema@.rfm_stats, as_of timestamptz,
 												 thresholds @extschema@.rfm_thresholds)
@@ -89,9 +90,11 @@ COMMENT ON FUNCTION segment_internal.order_time_sql(text, regtype, text) IS
 
 -- The SQL of a state row's values after customer_id, from the SQL of its
 -- statistics, of the thresholds it is scored against, of the segments of
--- every score cell and of its previous span: one row of a SELECT.
+-- every score cell, of its previous span and of the lifecycle limits: one
+-- row of a SELECT.
 CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql text, cell_segments_sql text,
-										  previous_from_sql text, previous_until_sql text) RETURNS text
+										  previous_from_sql text, previous_until_sql text,
+										  lifecycle_limits_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
 	AS $function$
@@ -102,12 +105,12 @@ BEGIN
 	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
 	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage, v.segments, v.scored_at, v.valid_until, v.valid_from
 FROM (SELECT %2$s AS stats) m,
-	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s) v$row$,
-		ext, stats_sql, thresholds_sql, cell_segments_sql, previous_from_sql, previous_until_sql);
+	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s, %7$s) v$row$,
+		ext, stats_sql, thresholds_sql, cell_segments_sql, previous_from_sql, previous_until_sql, lifecycle_limits_sql);
 END
 $function$;
-COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text) IS
-	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell and of its previous span; every statement that writes state rows uses it';
+COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text, text) IS
+	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell, of its previous span and of the lifecycle limits; every statement that writes state rows uses it';
 
 -- The SQL of a column of an attachment's row, read when a statement runs.
 CREATE FUNCTION segment_internal.attachment_value_sql(attachment_name text, column_name name) RETURNS text
@@ -122,10 +125,11 @@ COMMENT ON FUNCTION segment_internal.attachment_value_sql(text, name) IS
 
 -- The statements that write the state of a maintained attachment, for
 -- keys, times and amounts of these types (NULL: the orders columns' own):
--- see src/state_fold.c.  The merge takes the stored thresholds and the
--- segments of the score cells as $5 and $6, the derive as $2 and $3 (the
--- fold reads them from the attachment once it holds the state table's
--- lock).  No row if the attachment is not maintained.
+-- see src/state_fold.c.  The merge takes the stored thresholds, the
+-- segments of the score cells and the lifecycle limits as $5 to $7, the
+-- one-order merge as $4 to $6, the derive as $2 to $4 (the fold reads them
+-- from the attachment once it holds the state table's lock).  No row if
+-- the attachment is not maintained.
 CREATE FUNCTION segment_internal.state_statements(attachment_name text, key_type regtype, time_type regtype,
 											 amount_type regtype)
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, rescore text,
@@ -210,9 +214,9 @@ WHERE excluded.scored_at IS NOT NULL$sql$,
 		order_time_sql('e.order_time', time_type, a.time_zone),
 		format_type(key_type, NULL), format_type(time_type, NULL), format_type(amount_type, NULL),
 		ext, state, columns,
-		state_row_sql('c.added', '$5', '$6', 'NULL', 'NULL'),
+		state_row_sql('c.added', '$5', '$6', 'NULL', 'NULL', '$7'),
 		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$5', '$6',
-					  's.valid_from', 's.valid_until'),
+					  's.valid_from', 's.valid_until', '$7'),
 		key_collation);
 
 	-- the same for one order, the most common transaction, in a statement
@@ -224,9 +228,9 @@ ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
 		state_row_sql(format('%s.rfm_stats_of_order(%s, ($3::%s)::pg_catalog.numeric)', ext,
 							 order_time_sql(format('$2::%s', format_type(time_type, NULL)), time_type, a.time_zone),
 							 format_type(amount_type, NULL)),
-					  '$4', '$5', 'NULL', 'NULL'),
+					  '$4', '$5', 'NULL', 'NULL', '$6'),
 		state_row_sql(format('%s.rfm_stats_combine(s.stats, excluded.stats)', ext), '$4', '$5',
-					  's.valid_from', 's.valid_until'));
+					  's.valid_from', 's.valid_until', '$6'));
 
 	derive := format($sql$WITH fresh AS (
 	SELECT k.customer_id,
@@ -239,7 +243,7 @@ ON CONFLICT (customer_id) DO UPDATE SET (%2$s) = (%5$s)$sql$,
 UPDATE %5$s s SET (%6$s) = (%7$s)
 FROM fresh f WHERE s.customer_id OPERATOR(pg_catalog.=) f.customer_id AND f.stats IS NOT NULL$sql$,
 		stats_of_orders, orders, a.customer_column, format_type(key_type, NULL), state, columns,
-		state_row_sql('f.stats', '$2', '$3', 's.valid_from', 's.valid_until'));
+		state_row_sql('f.stats', '$2', '$3', 's.valid_from', 's.valid_until', '$4'));
 
 	clear := format('DELETE FROM %s', state);
 
@@ -257,7 +261,8 @@ ON CONFLICT (customer_id) DO UPDATE SET (%5$s) =
 	 excluded.valid_until, excluded.valid_from)$sql$,
 		a.customer_column, stats_of_orders, orders, state, columns,
 		state_row_sql('f.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-					  attachment_value_sql(a.attachment_name, 'cell_segments'), 'NULL', 'NULL'));
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 'NULL', 'NULL',
+					  attachment_value_sql(a.attachment_name, 'lifecycle_limits')));
 	-- every row scored again, or those whose stored values expired, locked
 	-- in key order as the fold of orders locks them, so that the two never
 	-- deadlock
@@ -266,14 +271,16 @@ FROM (SELECT k.customer_id FROM %1$s k%4$s ORDER BY k.customer_id FOR UPDATE) k
 WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
 		state, columns,
 		state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until',
+					  attachment_value_sql(a.attachment_name, 'lifecycle_limits')),
 		'');
 	rescore_expired := format($sql$UPDATE %1$s s SET (%2$s) = (%3$s)
 FROM (SELECT k.customer_id FROM %1$s k%4$s ORDER BY k.customer_id FOR UPDATE) k
 WHERE s.customer_id OPERATOR(pg_catalog.=) k.customer_id$sql$,
 		state, columns,
 		state_row_sql('s.stats', attachment_value_sql(a.attachment_name, 'thresholds'),
-					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until'),
+					  attachment_value_sql(a.attachment_name, 'cell_segments'), 's.valid_from', 's.valid_until',
+					  attachment_value_sql(a.attachment_name, 'lifecycle_limits')),
 		format(' WHERE k.valid_until IS NULL OR k.valid_until OPERATOR(pg_catalog.<=) %1$s.segment_as_of() '
 			   'OR k.valid_from OPERATOR(pg_catalog.>) %1$s.segment_as_of()', ext));
 	RETURN NEXT;

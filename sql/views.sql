@@ -128,6 +128,12 @@ DECLARE
 	population text;
 	rule_array text := '';
 	later_rule_array text := '';
+	-- the attachment's lifecycle limits, as constants: set_lifecycle_limits()
+	-- builds the views again
+	lifecycle_arguments text := CASE WHEN a.lifecycle_limits IS NULL THEN '' ELSE
+		format(', %L::double precision, %L::double precision, %L::double precision, %L::integer, '
+			   '%L::double precision, %L::double precision', a.lifecycle_limits[1], a.lifecycle_limits[2],
+			   a.lifecycle_limits[3], a.lifecycle_limits[4]::integer, a.lifecycle_limits[5], a.lifecycle_limits[6]) END;
 	seg record;
 BEGIN
 	IF a.customers_table IS NOT NULL THEN
@@ -243,7 +249,7 @@ FROM (
 		   %1$s.segment_assign(p._segment_scores, %6$L) AS segment,
 		   %1$s.segment_memberships(p._segment_scores, %6$L) AS _segment_rfm_segments,
 		   CASE WHEN p._segment_stored_valid THEN p._segment_stored_stage
-				ELSE %1$s.lifecycle_stage(p._segment_stats, p._segment_judged_at) END AS lifecycle_stage,
+				ELSE %1$s.lifecycle_stage(p._segment_stats, p._segment_judged_at%10$s) END AS lifecycle_stage,
 		   p._segment_stored_tags
 	FROM (
 		SELECT p.*, %3$s
@@ -255,7 +261,7 @@ FROM (
 	) AS customer
 ) AS customer
 $view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array,
-		later_rule_array);
+		later_rule_array, lifecycle_arguments);
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS

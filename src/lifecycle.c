@@ -44,7 +44,10 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -234,6 +237,47 @@ lifecycle_stage_description(LifecycleStage stage)
 {
 	Assert(stage >= 0 && stage < LIFECYCLE_NUM_STAGES);
 	return stage_description[stage];
+}
+
+/*
+ * The limits an attachment keeps, a float8[] of lifecycle_stage()'s six
+ * arguments after as_of, in their order; NULL for the defaults.  Checked as
+ * lifecycle_stage() checks them.
+ */
+void
+lifecycle_params_from_array(ArrayType *limits, LifecycleParams *params)
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			count;
+
+	lifecycle_params_default(params);
+	if (limits == NULL)
+		return;
+	if (ARR_ELEMTYPE(limits) != FLOAT8OID)
+		elog(ERROR, "lifecycle limits must be a double precision[]");
+	deconstruct_array(limits, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &values, &nulls, &count);
+	if (ARR_NDIM(limits) != 1 || count != (int) lengthof(param_name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lifecycle limits must be %d numbers, not %d", (int) lengthof(param_name), count)));
+	for (int i = 0; i < count; i++)
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", param_name[i])));
+	params->new_days = DatumGetFloat8(values[0]);
+	params->at_risk_multiple = DatumGetFloat8(values[1]);
+	params->lapsed_multiple = DatumGetFloat8(values[2]);
+	if (!(DatumGetFloat8(values[3]) >= PG_INT32_MIN && DatumGetFloat8(values[3]) <= PG_INT32_MAX) ||
+		DatumGetFloat8(values[3]) != rint(DatumGetFloat8(values[3])))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rhythm_min_orders must be a whole number")));
+	params->rhythm_min_orders = (int32) DatumGetFloat8(values[3]);
+	params->at_risk_days = DatumGetFloat8(values[4]);
+	params->lapsed_days = DatumGetFloat8(values[5]);
+	lifecycle_params_check(params);
 }
 
 /*

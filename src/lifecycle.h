@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/array.h"
 
 #include "rfm_stats.h"
 
@@ -46,6 +47,7 @@ typedef struct LifecycleParams
 
 extern void lifecycle_params_default(LifecycleParams *params);
 extern void lifecycle_params_check(const LifecycleParams *params);
+extern void lifecycle_params_from_array(ArrayType *limits, LifecycleParams *params);
 extern LifecycleStage lifecycle_stage_of(const RfmOrders *orders, TimestampTz as_of,
 										 const LifecycleParams *params);
 extern const char *lifecycle_stage_name(LifecycleStage stage);

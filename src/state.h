@@ -14,6 +14,7 @@
 
 #include "postgres.h"
 
+#include "access/attnum.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 
@@ -21,8 +22,9 @@
 #include "rfm_thresholds.h"
 
 /* state_validity.c */
+struct LifecycleParams;
 extern void segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
-								 TimestampTz *from, TimestampTz *until);
+								 const struct LifecycleParams *lifecycle, TimestampTz *from, TimestampTz *until);
 
 /* What happened to the orders of a customer, as recorded for the fold. */
 typedef enum StateEventKind

@@ -23,10 +23,11 @@
  * A transaction that added one order only, the most common, has it merged
  * by a plain INSERT ... ON CONFLICT of one row (merge_one), which costs
  * less to start than the merge of arrays.  Every statement scores against
- * the stored thresholds and the segments of the score cells, which the
- * fold reads from the attachment with the latest snapshot once it holds
- * its lock on the state table: a refresh of the thresholds or a change of
- * the map holds a lock on it that keeps writers out while it rescores.
+ * the stored thresholds, the segments of the score cells and the lifecycle
+ * limits, which the fold reads from the attachment with the latest
+ * snapshot once it holds its lock on the state table: a refresh of the
+ * thresholds or a change of the map or of the limits holds a lock on it
+ * that keeps writers out while it rescores.
  *
  * The statements run as the owner of the state table, as PostgreSQL's foreign-key
  * triggers run as the owner of the referenced table: the state must not
@@ -83,13 +84,14 @@ typedef struct FoldPlans
 	Oid			amount_type;
 	Oid			owner;			/* of the state table */
 	Oid			relations[4];	/* whose invalidation drops the plans */
-	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed, $5 thresholds */
-	SPIPlanPtr	merge_one;		/* $1 key, $2 time, $3 amount, $4 thresholds */
-	SPIPlanPtr	derive;			/* $1 keys, $2 thresholds */
+	SPIPlanPtr	merge;			/* $1 keys, $2 times, $3 amounts, $4 changed, $5 thresholds,
+								 * $6 cells' segments, $7 lifecycle limits */
+	SPIPlanPtr	merge_one;		/* $1 key, $2 time, $3 amount, $4 to $6 as $5 to $7 above */
+	SPIPlanPtr	derive;			/* $1 keys, $2 to $4 as $5 to $7 above */
 	SPIPlanPtr	clear;
 	Oid			state_table;
 	Oid			attachments_owner;
-	SPIPlanPtr	current;		/* $1 attachment: its thresholds and cells' segments */
+	SPIPlanPtr	current;		/* $1 attachment: its thresholds, cells' segments, lifecycle limits */
 } FoldPlans;
 
 static HTAB *plans_by_attachment = NULL;
@@ -256,7 +258,7 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	char	   *sql[4];
 	Oid			owner;
 	char	   *problem;
-	Oid			array_types[6];
+	Oid			array_types[7];
 	Oid			thresholds_type;
 	Oid			cells_type;
 
@@ -333,17 +335,22 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	array_types[3] = BOOLARRAYOID;
 	array_types[4] = thresholds_type;
 	array_types[5] = cells_type;
+	array_types[6] = FLOAT8ARRAYOID;
 	run_as_owner_begin(owner, schema, &nest_level, &saved_user, &saved_context);
-	plans->merge = prepare_kept(sql[0], 6, array_types);
-	plans->merge_one = prepare_kept(sql[1], 5, (Oid[]) {key_type, time_type, amount_type, thresholds_type, cells_type});
-	plans->derive = prepare_kept(sql[2], 3, (Oid[]) {array_types[0], thresholds_type, cells_type});
+	plans->merge = prepare_kept(sql[0], 7, array_types);
+	plans->merge_one = prepare_kept(sql[1], 6, (Oid[]) {key_type, time_type, amount_type, thresholds_type, cells_type,
+		FLOAT8ARRAYOID});
+	plans->derive = prepare_kept(sql[2], 4, (Oid[]) {array_types[0], thresholds_type, cells_type, FLOAT8ARRAYOID});
 	plans->clear = prepare_kept(sql[3], 0, NULL);
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	/* read as the extension's owner, past the row-level security of attachments */
 	plans->attachments_owner = relation_owner(attachments);
 	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
-	plans->current = prepare_kept(psprintf("SELECT t.thresholds, t.cell_segments FROM %s.attachments t "
+	/* before ALTER EXTENSION UPDATE to 0.7.0, attachments has no limits: the defaults */
+	plans->current = prepare_kept(psprintf("SELECT t.thresholds, t.cell_segments, %s FROM %s.attachments t "
 										   "WHERE t.attachment_name OPERATOR(pg_catalog.=) $1",
+										   get_attnum(attachments, "lifecycle_limits") != InvalidAttrNumber ?
+										   "t.lifecycle_limits" : "NULL::pg_catalog.float8[]",
 										   quote_identifier(schema)),
 								  1, (Oid[]) {TEXTOID});
 	run_as_owner_end(nest_level, saved_user, saved_context);
@@ -356,17 +363,22 @@ fold_plans(const char *attachment, const char *schema, Oid key_type, Oid time_ty
 	return plans;
 }
 
-/* The nulls of statement parameters whose last two are the thresholds and the cells' segments. */
+/*
+ * The nulls of statement parameters whose last three are the thresholds,
+ * the cells' segments and the lifecycle limits.
+ */
 static char *
-parameter_nulls(int count, bool no_thresholds, bool no_cell_segments)
+parameter_nulls(int count, bool no_thresholds, bool no_cell_segments, bool no_limits)
 {
 	char	   *nulls = palloc(count + 1);
 
 	memset(nulls, ' ', count);
 	nulls[count] = '\0';
 	if (no_thresholds)
-		nulls[count - 2] = 'n';
+		nulls[count - 3] = 'n';
 	if (no_cell_segments)
+		nulls[count - 2] = 'n';
+	if (no_limits)
 		nulls[count - 1] = 'n';
 	return nulls;
 }
@@ -402,11 +414,13 @@ state_fold(PendingState *pending, const char *schema)
 	Datum	   *keys;
 	Datum	   *changed_keys;
 	FoldPlans  *plans;
-	Datum		args[6];
+	Datum		args[7];
 	Datum		thresholds = (Datum) 0;
 	bool		no_thresholds;
 	Datum		cell_segments = (Datum) 0;
 	bool		no_cell_segments;
+	Datum		limits = (Datum) 0;
+	bool		no_limits;
 	Oid			saved_user;
 	int			saved_context;
 	int			nest_level;
@@ -491,20 +505,22 @@ state_fold(PendingState *pending, const char *schema)
 	}
 
 	/*
-	 * The thresholds and the cells' segments as the latest committed
-	 * refresh left them: a refresh or a change of the map locks the state
-	 * table while it rescores, and this lock is granted after it commits.
+	 * The thresholds, the cells' segments and the lifecycle limits as the
+	 * latest committed change left them: a refresh, a change of the map or
+	 * of the limits locks the state table while it rescores, and this lock
+	 * is granted after it commits.
 	 */
 	run_as_owner_begin(plans->attachments_owner, schema, &nest_level, &saved_user, &saved_context);
 	args[0] = CStringGetTextDatum(pending->attachment);
 	if (SPI_execute_snapshot(plans->current, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read attachment \"%s\"", pending->attachment);
-	no_thresholds = no_cell_segments = true;
+	no_thresholds = no_cell_segments = no_limits = true;
 	if (SPI_processed == 1)
 	{
 		thresholds = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &no_thresholds);
 		cell_segments = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &no_cell_segments);
+		limits = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &no_limits);
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 
@@ -524,14 +540,15 @@ state_fold(PendingState *pending, const char *schema)
 		run_prepared(plans->clear, NULL, NULL);
 	if (count == 1 && changed_count == 0)
 	{
-		char		nulls[5] = {' ', ' ', amount_nulls[0] ? 'n' : ' ', no_thresholds ? 'n' : ' ',
-		no_cell_segments ? 'n' : ' '};
+		char	   *nulls = parameter_nulls(6, no_thresholds, no_cell_segments, no_limits);
 
+		nulls[2] = amount_nulls[0] ? 'n' : ' ';
 		args[0] = keys[0];
 		args[1] = times[0];
 		args[2] = amounts[0];
 		args[3] = thresholds;
 		args[4] = cell_segments;
+		args[5] = limits;
 		run_prepared(plans->merge_one, args, nulls);
 	}
 	else if (count > 0)
@@ -542,7 +559,8 @@ state_fold(PendingState *pending, const char *schema)
 		args[3] = PointerGetDatum(array_of(changed, NULL, count, BOOLOID));
 		args[4] = thresholds;
 		args[5] = cell_segments;
-		run_prepared(plans->merge, args, parameter_nulls(6, no_thresholds, no_cell_segments));
+		args[6] = limits;
+		run_prepared(plans->merge, args, parameter_nulls(7, no_thresholds, no_cell_segments, no_limits));
 	}
 	if (changed_count > 0)
 	{
@@ -550,7 +568,8 @@ state_fold(PendingState *pending, const char *schema)
 		args[0] = PointerGetDatum(array_of(changed_keys, NULL, changed_count, pending->key_type));
 		args[1] = thresholds;
 		args[2] = cell_segments;
-		run_prepared(plans->derive, args, parameter_nulls(3, no_thresholds, no_cell_segments));
+		args[3] = limits;
+		run_prepared(plans->derive, args, parameter_nulls(4, no_thresholds, no_cell_segments, no_limits));
 	}
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	SPI_finish();

@@ -144,9 +144,10 @@ cell_segments_of(const StateValuesCache *cache, int16 scores)
 
 /*
  * state_values(stats, as_of, thresholds, cell_segments, previous_from,
- * previous_until): (scores, lifecycle_stage, segments, scored_at,
- * valid_until, valid_from) of a state row with these statistics at
- * analysis time as_of.  NULL thresholds give NULL scores and no segments;
+ * previous_until, lifecycle_limits): (scores, lifecycle_stage, segments,
+ * scored_at, valid_until, valid_from) of a state row with these statistics
+ * at analysis time as_of, the stage judged with the attachment's limits
+ * (NULL: the defaults).  NULL thresholds give NULL scores and no segments;
  * cell_segments are the segments of every score cell in the order of
  * their codes; NULL stats give NULL; previous_from and previous_until are
  * the row's stored span, NULL if it has none.
@@ -198,11 +199,12 @@ state_values(PG_FUNCTION_ARGS)
 		values[2] = PG_ARGISNULL(3) ? PointerGetDatum(segment_set_from_labels(NULL, 0))
 			: cell_segments_of(cache, scores);
 	}
-	lifecycle_params_default(&lifecycle);
+	/* the declaration of 0.6.0 has no limits: the library may be newer than the SQL */
+	lifecycle_params_from_array(PG_NARGS() < 7 || PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6), &lifecycle);
 	values[1] = CStringGetTextDatum(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
 																			&lifecycle)));
 	values[3] = TimestampTzGetDatum(as_of);
-	segments_validity_of(&view.orders, judged_at, scoring_bins, &true_from, &true_until);
+	segments_validity_of(&view.orders, judged_at, scoring_bins, &lifecycle, &true_from, &true_until);
 	span_to_store(!PG_ARGISNULL(4) && !PG_ARGISNULL(5),
 				  PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
 				  PG_ARGISNULL(5) ? 0 : PG_GETARG_TIMESTAMPTZ(5),

@@ -53,12 +53,13 @@ add_limit(TimestampTz *moments, int *count, TimestampTz from, double days)
 
 /*
  * The moments at which rfm_score(stats, t, thresholds) or
- * lifecycle_stage(stats, t) (default parameters) may change as t grows,
+ * lifecycle_stage(stats, t, <lifecycle>) (NULL: the defaults) may change as t grows,
  * for a customer with these orders: the recency thresholds (with bins) and
  * every limit of the lifecycle, after the last or first order.
  */
 static int
-validity_limits(const RfmOrders *orders, const RfmBins *bins, TimestampTz *moments)
+validity_limits(const RfmOrders *orders, const RfmBins *bins, const LifecycleParams *lifecycle,
+				TimestampTz *moments)
 {
 	int			count = 0;
 	LifecycleParams params;
@@ -67,7 +68,10 @@ validity_limits(const RfmOrders *orders, const RfmBins *bins, TimestampTz *momen
 		for (int i = 0; i < bins->count[RFM_RECENCY] - 1; i++)
 			add_limit(moments, &count, orders->last_order, bins->threshold[RFM_RECENCY][i]);
 
-	lifecycle_params_default(&params);
+	if (lifecycle != NULL)
+		params = *lifecycle;
+	else
+		lifecycle_params_default(&params);
 	add_limit(moments, &count, orders->first_order, params.new_days);
 	add_limit(moments, &count, orders->last_order, params.at_risk_days);
 	add_limit(moments, &count, orders->last_order, params.lapsed_days);
@@ -84,7 +88,7 @@ validity_limits(const RfmOrders *orders, const RfmBins *bins, TimestampTz *momen
 
 /*
  * The span around as_of, a finite time, over which rfm_score(stats, t,
- * thresholds) and lifecycle_stage(stats, t) (default parameters) stay what
+ * thresholds) and lifecycle_stage(stats, t, <lifecycle>) (NULL: the defaults) stay what
  * they are at as_of, for a customer with these orders: *until, infinity if
  * forever, and *from, minus infinity if always.  A time before the last
  * order counts as the last order (that is how the customer is judged
@@ -93,10 +97,10 @@ validity_limits(const RfmOrders *orders, const RfmBins *bins, TimestampTz *momen
  */
 void
 segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
-					 TimestampTz *from, TimestampTz *until)
+					 const LifecycleParams *lifecycle, TimestampTz *from, TimestampTz *until)
 {
 	TimestampTz moments[MAX_LIMITS];
-	int			count = validity_limits(orders, bins, moments);
+	int			count = validity_limits(orders, bins, lifecycle, moments);
 
 	Assert(!TIMESTAMP_NOT_FINITE(as_of));
 	*from = DT_NOBEGIN;
@@ -145,7 +149,7 @@ segments_valid_until(PG_FUNCTION_ARGS)
 
 	if (!validity_arguments(fcinfo, &stats, &as_of, &bins))
 		PG_RETURN_NULL();
-	segments_validity_of(&stats.orders, as_of, PG_ARGISNULL(2) ? NULL : &bins, &from, &until);
+	segments_validity_of(&stats.orders, as_of, PG_ARGISNULL(2) ? NULL : &bins, NULL, &from, &until);
 	PG_RETURN_TIMESTAMPTZ(until);
 }
 
@@ -161,6 +165,6 @@ segments_valid_from(PG_FUNCTION_ARGS)
 
 	if (!validity_arguments(fcinfo, &stats, &as_of, &bins))
 		PG_RETURN_NULL();
-	segments_validity_of(&stats.orders, as_of, PG_ARGISNULL(2) ? NULL : &bins, &from, &until);
+	segments_validity_of(&stats.orders, as_of, PG_ARGISNULL(2) ? NULL : &bins, NULL, &from, &until);
 	PG_RETURN_TIMESTAMPTZ(from);
 }

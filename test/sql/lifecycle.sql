@@ -522,3 +522,65 @@ FROM (SELECT l.position, l.stage, count(c.stage) AS customers
 -- every stage that lifecycle_stage returns is listed
 SELECT lifecycle_stage(stats, '2025-01-01') AS unlisted FROM lc_stats
 EXCEPT SELECT stage FROM lifecycle_stages();
+
+-- An attachment's own lifecycle limits (set_lifecycle_limits()): the
+-- customers views of an unmaintained and of a maintained attachment of the
+-- same orders, and the stored stages, are what lifecycle_stage() gives
+-- with those limits, before and after orders are written; the limits are
+-- checked as lifecycle_stage() checks them; the defaults are stored as NULL.
+SET TimeZone = 'UTC';
+SET segment.as_of = '2025-01-01 00:00:00+00';
+CREATE SCHEMA ll;
+CREATE TABLE ll.orders (customer_id int, t timestamptz, amount numeric);
+INSERT INTO ll.orders
+SELECT c, timestamptz '2024-12-31' - make_interval(days => (c * 11 + k * 17) % 300), 10 + c % 50
+FROM generate_series(1, 300) c, generate_series(1, 1 + c % 6) k;
+CREATE INDEX ON ll.orders (customer_id);
+SELECT count(*) AS views FROM attach('ll_plain', 'll.orders', 'customer_id', 't', 'amount');
+SELECT count(*) AS views FROM attach('ll_kept', 'll.orders', 'customer_id', 't', 'amount');
+SELECT maintain_attachment('ll_kept') IS NOT NULL AS maintained;
+SELECT count(*) AS views FROM set_lifecycle_limits('ll_plain', new_days => 10, at_risk_multiple => 1.5,
+	lapsed_multiple => 3, rhythm_min_orders => 2, at_risk_days => 40, lapsed_days => 100);
+SELECT count(*) AS views FROM set_lifecycle_limits('ll_kept', new_days => 10, at_risk_multiple => 1.5,
+	lapsed_multiple => 3, rhythm_min_orders => 2, at_risk_days => 40, lapsed_days => 100);
+SELECT attachment_name, lifecycle_limits FROM attachments WHERE attachment_name LIKE 'll\_%' ORDER BY 1;
+-- the stage by hand, with the limits and with the defaults
+CREATE FUNCTION pg_temp.stage_differences(view_name text) RETURNS TABLE (differences bigint, differ_from_defaults bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE format($q$
+		SELECT count(*) FILTER (WHERE v.lifecycle_stage IS DISTINCT FROM
+								lifecycle_stage(o.stats, '2025-01-01', 10, 1.5, 3, 2, 40, 100)),
+			   count(*) FILTER (WHERE v.lifecycle_stage IS DISTINCT FROM lifecycle_stage(o.stats, '2025-01-01'))
+		FROM %s v FULL JOIN (SELECT customer_id, rfm_stats(t, amount) AS stats FROM ll.orders
+							 WHERE t <= '2025-01-01' GROUP BY 1) o USING (customer_id)$q$, view_name);
+END $$;
+SELECT * FROM pg_temp.stage_differences('ll.ll_plain_customers');
+SELECT * FROM pg_temp.stage_differences('ll.ll_kept_customers');
+SELECT count(*) AS stored_differences FROM ll.ll_kept_state s
+WHERE s.lifecycle_stage IS DISTINCT FROM
+	  lifecycle_stage(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), 10, 1.5, 3, 2, 40, 100);
+-- orders written later are judged with them too
+INSERT INTO ll.orders SELECT c, '2024-12-30', 25 FROM generate_series(1, 300, 7) c;
+INSERT INTO ll.orders SELECT 1000 + c, '2024-12-25', 25 FROM generate_series(1, 5) c;
+SELECT * FROM pg_temp.stage_differences('ll.ll_kept_customers');
+SELECT count(*) AS stored_differences FROM ll.ll_kept_state s
+WHERE s.lifecycle_stage IS DISTINCT FROM
+	  lifecycle_stage(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), 10, 1.5, 3, 2, 40, 100);
+-- bad limits, a missing attachment
+SELECT set_lifecycle_limits('ll_kept', at_risk_days => 200, lapsed_days => 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_lifecycle_limits('ll_kept', new_days => NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_lifecycle_limits('ll_kept', rhythm_min_orders => 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_lifecycle_limits('nothing');
+\echo :LAST_ERROR_SQLSTATE
+-- the defaults again: NULL, and the views agree with lifecycle_stage()'s defaults
+SELECT count(*) AS views FROM set_lifecycle_limits('ll_kept');
+SELECT lifecycle_limits FROM attachments WHERE attachment_name = 'll_kept';
+SELECT count(*) FILTER (WHERE v.lifecycle_stage IS DISTINCT FROM lifecycle_stage(o.stats, '2025-01-01')) AS differences
+FROM ll.ll_kept_customers v JOIN (SELECT customer_id, rfm_stats(t, amount) AS stats FROM ll.orders GROUP BY 1) o USING (customer_id);
+SELECT detach('ll_plain'), detach('ll_kept');
+DROP SCHEMA ll CASCADE;
+RESET segment.as_of;

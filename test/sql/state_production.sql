@@ -39,13 +39,13 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = attachment;
 	EXECUTE format($q$
-		SELECT count(*) FROM %1$s s, segment_internal.state_values(s.stats, s.scored_at, $1, NULL, NULL, NULL) v
+		SELECT count(*) FROM %1$s s, segment_internal.state_values(s.stats, s.scored_at, $1, NULL, NULL, NULL, $3) v
 		WHERE s.scores IS DISTINCT FROM v.scores OR s.lifecycle_stage IS DISTINCT FROM v.lifecycle_stage
 		   OR s.segments IS DISTINCT FROM segment_set(segment_memberships(v.scores, $2))
 		   OR s.valid_until > segments_valid_until(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), $1)
 		   OR s.valid_from < segments_valid_from(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), $1)$q$,
 		a.state_table)
-		INTO result USING a.thresholds, a.map_name;
+		INTO result USING a.thresholds, a.map_name, a.lifecycle_limits;
 	RETURN result;
 END $$;
 
