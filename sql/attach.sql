@@ -6,7 +6,8 @@
 -- over a customer's row; rebuild_attachment_views() brings the stored
 -- state and tags in line with the map and the rules and has the views
 -- built (sql/views.sql).  The functions run with search_path = pg_catalog,
--- @extschema@, segment_internal, pg_temp and quote every name with
+-- segment_internal, @extschema@, pg_temp (segment_internal first: no one but
+-- the extension creates objects there) and quote every name with
 -- format('%I'); the only SQL they splice is a rule's expression, which
 -- segment_rule_check() has proved to be one expression.
 
@@ -39,7 +40,15 @@ CREATE TABLE @extschema@.attachments (
 	lifecycle_limits double precision[],
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
-	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL))
+	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
+	CONSTRAINT lifecycle_limits_valid CHECK (lifecycle_limits IS NULL OR (
+		pg_catalog.array_ndims(lifecycle_limits) OPERATOR(pg_catalog.=) 1
+		AND pg_catalog.array_lower(lifecycle_limits, 1) OPERATOR(pg_catalog.=) 1
+		AND pg_catalog.cardinality(lifecycle_limits) OPERATOR(pg_catalog.=) 6
+		AND lifecycle_limits[4] OPERATOR(pg_catalog.=) pg_catalog.trunc(lifecycle_limits[4])
+		-- the checks of lifecycle_stage(), which returns NULL without as_of
+		AND @extschema@.lifecycle_stage(NULL, NULL, lifecycle_limits[1], lifecycle_limits[2], lifecycle_limits[3],
+										lifecycle_limits[4]::integer, lifecycle_limits[5], lifecycle_limits[6]) IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, '') FROM pg_catalog.pg_class c
 WHERE c.relname OPERATOR(pg_catalog.=) 'attachments' AND c.relnamespace OPERATOR(pg_catalog.=)
@@ -118,7 +127,7 @@ CREATE TRIGGER check_expression BEFORE INSERT OR UPDATE ON @extschema@.segment_r
 -- and rules, then builds its views.
 CREATE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -164,7 +173,7 @@ CREATE FUNCTION @extschema@.attach(
 	bins integer DEFAULT 5)
 	RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	key_type regtype;
@@ -278,7 +287,7 @@ COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclas
 
 CREATE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -300,7 +309,7 @@ CREATE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name 
 												description text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
@@ -361,15 +370,22 @@ BEGIN
 	END;
 	-- what fails from here is not the rule's doing, and says so itself
 	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
-	-- a subquery without an index reads its table for every customer
-	FOR scan IN SELECT * FROM rule_full_scans(a.views[1]::regclass, define_segment_rule.expression) LOOP
-		RAISE WARNING 'rule segment "%" reads all of % for every customer it judges',
-			define_segment_rule.rule_name, scan.relation
-			USING DETAIL = 'No index lets its subquery look the customer up.',
-				  HINT = CASE WHEN scan.column_name IS NULL
-							  THEN 'Index the column its subquery compares with the customer.'
-							  ELSE format('CREATE INDEX ON %s (%I);', scan.relation, scan.column_name) END;
-	END LOOP;
+	-- a subquery without an index reads its table for every customer; the
+	-- advice is not worth failing the rule for
+	BEGIN
+		FOR scan IN SELECT * FROM rule_full_scans(to_regclass(format('%I.%I', a.view_schema, a.attachment_name || '_customers')),
+												  define_segment_rule.expression) LOOP
+			RAISE WARNING 'rule segment "%" reads all of % for every customer it judges',
+				define_segment_rule.rule_name, scan.relation
+				USING DETAIL = 'No index lets its subquery look the customer up.',
+					  HINT = CASE WHEN scan.column_name IS NULL
+								  THEN 'Index the column its subquery compares with the customer.'
+								  ELSE format('CREATE INDEX ON %s (%I);', scan.relation, scan.column_name) END;
+		END LOOP;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+		RAISE WARNING 'could not tell whether rule segment "%" reads whole tables: %', define_segment_rule.rule_name, problem;
+	END;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
@@ -377,7 +393,7 @@ COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
 
 CREATE FUNCTION @extschema@.drop_segment_rule(attachment_name text, rule_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	DELETE FROM segment_rules r
@@ -395,7 +411,7 @@ COMMENT ON FUNCTION @extschema@.drop_segment_rule(text, text) IS 'drops a rule s
 -- bins; the stored segments and the views follow.
 CREATE FUNCTION @extschema@.set_segment_map(attachment_name text, map_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -431,6 +447,10 @@ BEGIN
 			USING ERRCODE = 'duplicate_object', HINT = 'Rename the rule segment or the segment of the map.';
 	END IF;
 	UPDATE attachments t SET map_name = set_segment_map.map_name WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
 	RETURN QUERY SELECT * FROM rebuild_attachment_views(a.attachment_name);
 END
 $function$;
@@ -449,7 +469,7 @@ CREATE FUNCTION @extschema@.set_lifecycle_limits(attachment_name text,
 												 lapsed_days double precision DEFAULT 180)
 	RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -475,6 +495,10 @@ BEGIN
 		PERFORM lock_state_tables(a.attachment_name);
 	END IF;
 	UPDATE attachments t SET lifecycle_limits = limits WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
 	IF a.state_table IS NOT NULL THEN
 		PERFORM rescore_state(a.attachment_name, only_expired => false);
 	END IF;

@@ -21,7 +21,7 @@ COMMENT ON FUNCTION segment_internal.owns_relation(regclass) IS
 -- Whether the current role may read what an attachment's views read.
 CREATE FUNCTION segment_internal.reads_attachment(orders_table regclass, state_table regclass) RETURNS boolean
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT coalesce(owns_relation(orders_table), false)
 			  OR coalesce(pg_catalog.has_table_privilege(coalesce(state_table, orders_table), 'SELECT'), false) $$;
 COMMENT ON FUNCTION segment_internal.reads_attachment(regclass, regclass) IS
@@ -29,7 +29,7 @@ COMMENT ON FUNCTION segment_internal.reads_attachment(regclass, regclass) IS
 
 CREATE FUNCTION segment_internal.attachments_check() RETURNS trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	view_oid oid;

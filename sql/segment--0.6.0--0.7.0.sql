@@ -15,7 +15,15 @@ GRANT USAGE ON SCHEMA segment_internal TO PUBLIC;
 -- An attachment may judge lifecycle stages with limits of its own
 -- (set_lifecycle_limits()); the state's statements pass them to
 -- state_values().
-ALTER TABLE @extschema@.attachments ADD COLUMN lifecycle_limits double precision[];
+ALTER TABLE @extschema@.attachments ADD COLUMN lifecycle_limits double precision[],
+	ADD CONSTRAINT lifecycle_limits_valid CHECK (lifecycle_limits IS NULL OR (
+		pg_catalog.array_ndims(lifecycle_limits) OPERATOR(pg_catalog.=) 1
+		AND pg_catalog.array_lower(lifecycle_limits, 1) OPERATOR(pg_catalog.=) 1
+		AND pg_catalog.cardinality(lifecycle_limits) OPERATOR(pg_catalog.=) 6
+		AND lifecycle_limits[4] OPERATOR(pg_catalog.=) pg_catalog.trunc(lifecycle_limits[4])
+		-- the checks of lifecycle_stage(), which returns NULL without as_of
+		AND @extschema@.lifecycle_stage(NULL, NULL, lifecycle_limits[1], lifecycle_limits[2], lifecycle_limits[3],
+										lifecycle_limits[4]::integer, lifecycle_limits[5], lifecycle_limits[6]) IS NULL));
 COMMENT ON COLUMN @extschema@.attachments.lifecycle_limits IS
 	'the limits lifecycle stages are judged with, set by set_lifecycle_limits(): new_days, at_risk_multiple, lapsed_multiple, rhythm_min_orders, at_risk_days, lapsed_days; NULL for the defaults of lifecycle_stage()';
 
@@ -155,7 +163,7 @@ COMMENT ON FUNCTION segment_internal.segment_rules_check_trigger() IS
 -- and rules, then builds its views.
 CREATE OR REPLACE FUNCTION @extschema@.rebuild_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -192,7 +200,7 @@ CREATE OR REPLACE FUNCTION @extschema@.attach(
 	bins integer DEFAULT 5)
 	RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	key_type regtype;
@@ -306,7 +314,7 @@ COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclas
 
 CREATE OR REPLACE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -328,7 +336,7 @@ CREATE OR REPLACE FUNCTION @extschema@.define_segment_rule(attachment_name text,
 												description text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
@@ -389,15 +397,22 @@ BEGIN
 	END;
 	-- what fails from here is not the rule's doing, and says so itself
 	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
-	-- a subquery without an index reads its table for every customer
-	FOR scan IN SELECT * FROM rule_full_scans(a.views[1]::regclass, define_segment_rule.expression) LOOP
-		RAISE WARNING 'rule segment "%" reads all of % for every customer it judges',
-			define_segment_rule.rule_name, scan.relation
-			USING DETAIL = 'No index lets its subquery look the customer up.',
-				  HINT = CASE WHEN scan.column_name IS NULL
-							  THEN 'Index the column its subquery compares with the customer.'
-							  ELSE format('CREATE INDEX ON %s (%I);', scan.relation, scan.column_name) END;
-	END LOOP;
+	-- a subquery without an index reads its table for every customer; the
+	-- advice is not worth failing the rule for
+	BEGIN
+		FOR scan IN SELECT * FROM rule_full_scans(to_regclass(format('%I.%I', a.view_schema, a.attachment_name || '_customers')),
+												  define_segment_rule.expression) LOOP
+			RAISE WARNING 'rule segment "%" reads all of % for every customer it judges',
+				define_segment_rule.rule_name, scan.relation
+				USING DETAIL = 'No index lets its subquery look the customer up.',
+					  HINT = CASE WHEN scan.column_name IS NULL
+								  THEN 'Index the column its subquery compares with the customer.'
+								  ELSE format('CREATE INDEX ON %s (%I);', scan.relation, scan.column_name) END;
+		END LOOP;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+		RAISE WARNING 'could not tell whether rule segment "%" reads whole tables: %', define_segment_rule.rule_name, problem;
+	END;
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
@@ -405,7 +420,7 @@ COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
 
 CREATE OR REPLACE FUNCTION @extschema@.drop_segment_rule(attachment_name text, rule_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	DELETE FROM segment_rules r
@@ -423,7 +438,7 @@ COMMENT ON FUNCTION @extschema@.drop_segment_rule(text, text) IS 'drops a rule s
 -- bins; the stored segments and the views follow.
 CREATE FUNCTION @extschema@.set_segment_map(attachment_name text, map_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -459,6 +474,10 @@ BEGIN
 			USING ERRCODE = 'duplicate_object', HINT = 'Rename the rule segment or the segment of the map.';
 	END IF;
 	UPDATE attachments t SET map_name = set_segment_map.map_name WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
 	RETURN QUERY SELECT * FROM rebuild_attachment_views(a.attachment_name);
 END
 $function$;
@@ -477,7 +496,7 @@ CREATE FUNCTION @extschema@.set_lifecycle_limits(attachment_name text,
 												 lapsed_days double precision DEFAULT 180)
 	RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -503,6 +522,10 @@ BEGIN
 		PERFORM lock_state_tables(a.attachment_name);
 	END IF;
 	UPDATE attachments t SET lifecycle_limits = limits WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
 	IF a.state_table IS NOT NULL THEN
 		PERFORM rescore_state(a.attachment_name, only_expired => false);
 	END IF;
@@ -596,7 +619,7 @@ COMMENT ON FUNCTION segment_internal.comment_relation(text, text, text[]) IS
 CREATE FUNCTION segment_internal.attachment_segments(attachment_name text)
 	RETURNS TABLE (segment text, kind text, is_attribute boolean, names_segments boolean)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$
 	SELECT s.segment, s.kind, s.is_attribute, s.names_segments FROM (
 		SELECT b.segment_name AS segment, 'rfm'::text AS kind, false AS is_attribute, false AS names_segments,
@@ -618,7 +641,9 @@ COMMENT ON FUNCTION segment_internal.attachment_segments(text) IS
 -- the customers table can be mistaken for one.
 CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	-- the lifecycle limits are spliced as text: every digit of them
+	SET extra_float_digits = 3
 	AS $function$
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -783,7 +808,7 @@ COMMENT ON FUNCTION segment_internal.column_list(text, name[]) IS
 -- itself (or customer_id, when the key has another name); NULL if none.
 CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name) RETURNS name
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT att.attname FROM pg_attribute att
 		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
 			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
@@ -813,8 +838,8 @@ COMMENT ON FUNCTION segment_internal.member_columns(regclass) IS
 -- sequential scans disabled, so that one stays only where no index serves.
 CREATE FUNCTION segment_internal.rule_full_scans(customers_view regclass, expression text)
 	RETURNS TABLE (relation text, column_name text)
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	LANGUAGE plpgsql STRICT
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on
 	SET enable_seqscan = off
 	AS $function$
@@ -844,7 +869,7 @@ CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, c
 													names_segments boolean)
 	RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -910,7 +935,7 @@ COMMENT ON FUNCTION segment_internal.segment_view_query(@extschema@.attachments,
 CREATE FUNCTION segment_internal.segment_members_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 SELECT customer.customer_id, m.segment,
 	   CASE WHEN m.segment = ANY (%2$L::text[]) THEN 'rfm' ELSE 'rule' END AS kind,
@@ -927,7 +952,7 @@ COMMENT ON FUNCTION segment_internal.segment_members_view_query(@extschema@.atta
 CREATE FUNCTION segment_internal.segment_summary_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.customer_id, customer.segment, customer.segments, customer.order_count, customer.total_amount
@@ -959,7 +984,7 @@ COMMENT ON FUNCTION segment_internal.segment_summary_view_query(@extschema@.atta
 
 CREATE FUNCTION segment_internal.lifecycle_summary_view_query(customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.lifecycle_stage, customer.order_count, customer.total_amount FROM %1$s AS customer
@@ -979,7 +1004,7 @@ COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(regclass) IS
 
 CREATE FUNCTION segment_internal.rf_grid_view_query(a @extschema@.attachments, customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 SELECT r.score AS recency_score, f.score AS frequency_score,
 	   count(c.rfm_cell)::integer AS customers,
@@ -1010,7 +1035,7 @@ COMMENT ON FUNCTION segment_internal.clip_name(text) IS
 -- neither replaced nor dropped.
 CREATE FUNCTION segment_internal.is_attachment_view(a @extschema@.attachments, qualified text) RETURNS boolean
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT coalesce((SELECT v.relkind = 'v' AND qualified = ANY (a.views)
 								  AND pg_has_role(v.relowner, coalesce(o.relowner, v.relowner), 'USAGE')
 						   FROM pg_class v LEFT JOIN pg_class o ON o.oid = a.orders_table
@@ -1025,7 +1050,7 @@ CREATE FUNCTION segment_internal.put_attachment_view(a @extschema@.attachments, 
 												view_comment text, in_place boolean)
 	RETURNS text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	qualified text := format('%I.%I', a.view_schema, view_name);
@@ -1046,7 +1071,7 @@ COMMENT ON FUNCTION segment_internal.put_attachment_view(@extschema@.attachments
 -- the attachment's own is left alone.
 CREATE FUNCTION segment_internal.drop_attachment_views(a @extschema@.attachments, views text[]) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	problem text;
@@ -1071,11 +1096,11 @@ COMMENT ON FUNCTION segment_internal.drop_attachment_views(@extschema@.attachmen
 -- Builds the views of an attachment: the customers view and the views
 -- over it.  Views it built before are replaced in place while their
 -- columns stay (so views of users on them stay); otherwise all are dropped
--- and created again, with the grants others had on them.  Returns the
--- views' names.
+-- and created again, with their owners and the grants others had on them
+-- and their columns.  Returns the views' names.
 CREATE FUNCTION segment_internal.build_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	-- the rules' text is read as segment_rule_check() read it
 	SET standard_conforming_strings = on
 	AS $function$
@@ -1099,16 +1124,33 @@ BEGIN
 		built := put_attachment_views(a, in_place => true);
 	EXCEPTION WHEN invalid_table_definition THEN
 		-- a view's columns changed (those of the customers table did, say):
-		-- drop them all and build them anew, keeping what others were granted
+		-- drop them all and build them anew, keeping their owners (where the
+		-- caller may give a view to them) and what others were granted on
+		-- them and on their columns
 		FOR granted IN
+			SELECT v.name, format('ALTER VIEW %s OWNER TO %I', v.name, pg_get_userbyid(c.relowner)) AS statement,
+				   0 AS step
+			FROM unnest(a.views) v(name) JOIN pg_class c ON c.oid = to_regclass(v.name)
+			WHERE c.relowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+			  AND pg_has_role(c.relowner, 'MEMBER')
+			UNION ALL
 			SELECT v.name, format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
 								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS statement
+								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 1
 			FROM unnest(a.views) v(name)
 				 JOIN pg_class c ON c.oid = to_regclass(v.name)
 				 CROSS JOIN LATERAL aclexplode(c.relacl) g
 			WHERE g.grantee <> c.relowner
-			ORDER BY 1, 2
+			UNION ALL
+			SELECT v.name, format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, att.attname, v.name,
+								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 2
+			FROM unnest(a.views) v(name)
+				 JOIN pg_class c ON c.oid = to_regclass(v.name)
+				 JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND att.attacl IS NOT NULL
+				 CROSS JOIN LATERAL aclexplode(att.attacl) g
+			WHERE g.grantee <> c.relowner
+			ORDER BY 3, 1, 2
 		LOOP
 			grant_views := grant_views || granted.name;
 			grants_kept := grants_kept || granted.statement;
@@ -1116,8 +1158,13 @@ BEGIN
 		PERFORM drop_attachment_views(a, a.views);
 		built := put_attachment_views(a, in_place => false);
 		FOR i IN 1 .. coalesce(array_upper(grants_kept, 1), 0) LOOP
+			-- a column the view no longer has keeps no grant
 			IF grant_views[i] = ANY (built) THEN
-				EXECUTE grants_kept[i];
+				BEGIN
+					EXECUTE grants_kept[i];
+				EXCEPTION WHEN undefined_column THEN
+					NULL;
+				END;
 			END IF;
 		END LOOP;
 	END;
@@ -1135,7 +1182,7 @@ COMMENT ON FUNCTION segment_internal.build_attachment_views(text) IS
 -- the order created.
 CREATE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	prefix text := a.attachment_name || '_';
@@ -1258,7 +1305,7 @@ CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql te
 										  previous_from_sql text, previous_until_sql text,
 										  lifecycle_limits_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	ext text;
@@ -1286,7 +1333,7 @@ CREATE OR REPLACE FUNCTION segment_internal.state_statements(attachment_name tex
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, rescore text,
 				   rescore_expired text, owner oid, problem text, relations oid[])
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1446,7 +1493,7 @@ COMMENT ON FUNCTION segment_internal.state_statements(text, regtype, regtype, re
 -- orders writes their states at commit, so that the two never deadlock.
 CREATE OR REPLACE FUNCTION segment_internal.lock_state_tables(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	state regclass;
@@ -1471,7 +1518,7 @@ COMMENT ON FUNCTION segment_internal.lock_state_tables(text) IS
 -- with.  True if they changed.
 CREATE OR REPLACE FUNCTION segment_internal.fill_segment_cells(attachment_name text) RETURNS boolean
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1501,7 +1548,7 @@ COMMENT ON FUNCTION segment_internal.fill_segment_cells(text) IS
 -- have expired by segment_as_of().  Returns the number of rows rewritten.
 CREATE OR REPLACE FUNCTION segment_internal.rescore_state(attachment_name text, only_expired boolean) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1522,7 +1569,7 @@ COMMENT ON FUNCTION segment_internal.rescore_state(text, boolean) IS
 
 CREATE OR REPLACE FUNCTION @extschema@.refresh_due_segments(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	RETURN rescore_state(refresh_due_segments.attachment_name, only_expired => true);
@@ -1535,7 +1582,7 @@ COMMENT ON FUNCTION @extschema@.refresh_due_segments(text) IS
 -- sentence; NULL if it can.
 CREATE OR REPLACE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1583,7 +1630,7 @@ COMMENT ON FUNCTION segment_internal.state_obstacle(text) IS
 -- not cloned.
 CREATE OR REPLACE FUNCTION segment_internal.install_state_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1616,7 +1663,7 @@ COMMENT ON FUNCTION segment_internal.install_state_triggers(text) IS
 -- Derives the state of every customer again from all the orders, now.
 CREATE OR REPLACE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1638,7 +1685,7 @@ COMMENT ON FUNCTION @extschema@.rebuild_state(text) IS
 
 CREATE OR REPLACE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS regclass
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1741,7 +1788,7 @@ COMMENT ON FUNCTION @extschema@.maintain_attachment(text) IS
 -- Drops the triggers of the state of an attachment, wherever they are.
 CREATE OR REPLACE FUNCTION segment_internal.drop_state_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	found record;
@@ -1762,7 +1809,7 @@ COMMENT ON FUNCTION segment_internal.drop_state_triggers(text) IS
 
 CREATE OR REPLACE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views boolean DEFAULT true) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1803,7 +1850,7 @@ COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
 
 CREATE OR REPLACE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1854,7 +1901,7 @@ COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
 CREATE OR REPLACE FUNCTION segment_internal.state_stats_at(attachment_name text, customer anyelement, as_of timestamptz)
 	RETURNS @extschema@.rfm_stats
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1884,7 +1931,7 @@ COMMENT ON FUNCTION segment_internal.state_stats_at(text, anyelement, timestampt
 -- before it.  A customer without orders by then has no row.
 CREATE OR REPLACE FUNCTION segment_internal.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -1911,7 +1958,7 @@ COMMENT ON FUNCTION segment_internal.state_stats_at_sql(text, text) IS
 -- column's type may not change.
 CREATE OR REPLACE FUNCTION segment_internal.follow_orders_ddl_changes() RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -2002,7 +2049,7 @@ COMMENT ON FUNCTION segment_internal.follow_orders_ddl_changes() IS
 -- the extension's schema has no attachment, and must not meet its types.
 CREATE OR REPLACE FUNCTION segment_internal.follow_orders_ddl() RETURNS event_trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
@@ -2018,7 +2065,7 @@ COMMENT ON FUNCTION segment_internal.follow_orders_ddl() IS
 -- dropped partition of an orders table has every customer derived again.
 CREATE OR REPLACE FUNCTION segment_internal.follow_orders_drop_changes() RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -2048,7 +2095,7 @@ COMMENT ON FUNCTION segment_internal.follow_orders_drop_changes() IS
 
 CREATE OR REPLACE FUNCTION segment_internal.follow_orders_drop() RETURNS event_trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
@@ -2063,14 +2110,14 @@ COMMENT ON FUNCTION segment_internal.follow_orders_drop() IS
 CREATE OR REPLACE FUNCTION @extschema@.segment_rule_is_attribute(expression text, customers regclass, customer_key name)
 	RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_is_attribute(text, regclass, name) IS
 	'whether a rule is an attribute rule: boolean over the columns of the customers table alone (key named customer_id), without subqueries, aggregates or functions whose result may change';
 
 CREATE OR REPLACE FUNCTION segment_internal.segment_tags_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION segment_internal.segment_tags_trigger() IS
 	'keeps the tags table of a maintained attachment current as customers are inserted, updated, deleted and truncated';
@@ -2079,7 +2126,7 @@ COMMENT ON FUNCTION segment_internal.segment_tags_trigger() IS
 -- sentence; NULL if it can.
 CREATE OR REPLACE FUNCTION @extschema@.customer_tags_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -2128,7 +2175,7 @@ COMMENT ON FUNCTION @extschema@.customer_tags_obstacle(text) IS
 CREATE OR REPLACE FUNCTION segment_internal.customer_tag_rules(attachment_name text)
 	RETURNS TABLE (rule_name text, expression text)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT r.rule_name, r.expression
 		  FROM attachments a JOIN segment_rules r ON r.attachment_name = a.attachment_name
 		  WHERE a.attachment_name = customer_tag_rules.attachment_name AND a.tags_table IS NOT NULL
@@ -2145,7 +2192,7 @@ COMMENT ON FUNCTION segment_internal.customer_tag_rules(text) IS
 -- did nothing.
 CREATE OR REPLACE FUNCTION segment_internal.store_customer_tags(attachment_name text, only_if_rules_changed boolean) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
@@ -2263,7 +2310,7 @@ COMMENT ON FUNCTION segment_internal.store_customer_tags(text, boolean) IS
 
 CREATE OR REPLACE FUNCTION @extschema@.refresh_customer_tags(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -2309,7 +2356,7 @@ COMMENT ON FUNCTION @extschema@.refresh_customer_tags(text) IS
 -- Whether the current role may read what an attachment's views read.
 CREATE OR REPLACE FUNCTION segment_internal.reads_attachment(orders_table regclass, state_table regclass) RETURNS boolean
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT coalesce(owns_relation(orders_table), false)
 			  OR coalesce(pg_catalog.has_table_privilege(coalesce(state_table, orders_table), 'SELECT'), false) $$;
 COMMENT ON FUNCTION segment_internal.reads_attachment(regclass, regclass) IS
@@ -2317,7 +2364,7 @@ COMMENT ON FUNCTION segment_internal.reads_attachment(regclass, regclass) IS
 
 CREATE OR REPLACE FUNCTION segment_internal.attachments_check() RETURNS trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	view_oid oid;

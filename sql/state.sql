@@ -96,7 +96,7 @@ CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql te
 										  previous_from_sql text, previous_until_sql text,
 										  lifecycle_limits_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	ext text;
@@ -135,7 +135,7 @@ CREATE FUNCTION segment_internal.state_statements(attachment_name text, key_type
 	RETURNS TABLE (merge text, merge_one text, derive text, clear text, refill text, rescore text,
 				   rescore_expired text, owner oid, problem text, relations oid[])
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -295,7 +295,7 @@ COMMENT ON FUNCTION segment_internal.state_statements(text, regtype, regtype, re
 -- orders writes their states at commit, so that the two never deadlock.
 CREATE FUNCTION segment_internal.lock_state_tables(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	state regclass;
@@ -320,7 +320,7 @@ COMMENT ON FUNCTION segment_internal.lock_state_tables(text) IS
 -- with.  True if they changed.
 CREATE FUNCTION segment_internal.fill_segment_cells(attachment_name text) RETURNS boolean
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -350,7 +350,7 @@ COMMENT ON FUNCTION segment_internal.fill_segment_cells(text) IS
 -- have expired by segment_as_of().  Returns the number of rows rewritten.
 CREATE FUNCTION segment_internal.rescore_state(attachment_name text, only_expired boolean) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -371,7 +371,7 @@ COMMENT ON FUNCTION segment_internal.rescore_state(text, boolean) IS
 
 CREATE FUNCTION @extschema@.refresh_due_segments(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	RETURN rescore_state(refresh_due_segments.attachment_name, only_expired => true);
@@ -401,7 +401,7 @@ COMMENT ON FUNCTION segment_internal.orders_partitions(regclass) IS
 -- sentence; NULL if it can.
 CREATE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -449,7 +449,7 @@ COMMENT ON FUNCTION segment_internal.state_obstacle(text) IS
 -- not cloned.
 CREATE FUNCTION segment_internal.install_state_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -482,7 +482,7 @@ COMMENT ON FUNCTION segment_internal.install_state_triggers(text) IS
 -- Derives the state of every customer again from all the orders, now.
 CREATE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -504,7 +504,7 @@ COMMENT ON FUNCTION @extschema@.rebuild_state(text) IS
 
 CREATE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS regclass
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -607,7 +607,7 @@ COMMENT ON FUNCTION @extschema@.maintain_attachment(text) IS
 -- Drops the triggers of the state of an attachment, wherever they are.
 CREATE FUNCTION segment_internal.drop_state_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	found record;
@@ -628,7 +628,7 @@ COMMENT ON FUNCTION segment_internal.drop_state_triggers(text) IS
 
 CREATE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views boolean DEFAULT true) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -669,7 +669,7 @@ COMMENT ON FUNCTION @extschema@.stop_maintaining(text, boolean) IS
 
 CREATE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -720,7 +720,7 @@ COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
 CREATE FUNCTION segment_internal.state_stats_at(attachment_name text, customer anyelement, as_of timestamptz)
 	RETURNS @extschema@.rfm_stats
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -750,7 +750,7 @@ COMMENT ON FUNCTION segment_internal.state_stats_at(text, anyelement, timestampt
 -- before it.  A customer without orders by then has no row.
 CREATE FUNCTION segment_internal.state_stats_at_sql(attachment_name text, as_of_sql text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -792,7 +792,7 @@ COMMENT ON FUNCTION segment_internal.readable_attachments() IS
 -- column's type may not change.
 CREATE FUNCTION segment_internal.follow_orders_ddl_changes() RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -883,7 +883,7 @@ COMMENT ON FUNCTION segment_internal.follow_orders_ddl_changes() IS
 -- the extension's schema has no attachment, and must not meet its types.
 CREATE FUNCTION segment_internal.follow_orders_ddl() RETURNS event_trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')
@@ -904,7 +904,7 @@ COMMENT ON EVENT TRIGGER segment_follow_orders_ddl IS
 -- dropped partition of an orders table has every customer derived again.
 CREATE FUNCTION segment_internal.follow_orders_drop_changes() RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -934,7 +934,7 @@ COMMENT ON FUNCTION segment_internal.follow_orders_drop_changes() IS
 
 CREATE FUNCTION segment_internal.follow_orders_drop() RETURNS event_trigger
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 BEGIN
 	IF coalesce((SELECT pg_catalog.has_schema_privilege(e.extnamespace, 'USAGE')

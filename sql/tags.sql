@@ -8,14 +8,14 @@
 CREATE FUNCTION @extschema@.segment_rule_is_attribute(expression text, customers regclass, customer_key name)
 	RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION @extschema@.segment_rule_is_attribute(text, regclass, name) IS
 	'whether a rule is an attribute rule: boolean over the columns of the customers table alone (key named customer_id), without subqueries, aggregates or functions whose result may change';
 
 CREATE FUNCTION segment_internal.segment_tags_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on;
 COMMENT ON FUNCTION segment_internal.segment_tags_trigger() IS
 	'keeps the tags table of a maintained attachment current as customers are inserted, updated, deleted and truncated';
@@ -24,7 +24,7 @@ COMMENT ON FUNCTION segment_internal.segment_tags_trigger() IS
 -- sentence; NULL if it can.
 CREATE FUNCTION @extschema@.customer_tags_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;
@@ -73,7 +73,7 @@ COMMENT ON FUNCTION @extschema@.customer_tags_obstacle(text) IS
 CREATE FUNCTION segment_internal.customer_tag_rules(attachment_name text)
 	RETURNS TABLE (rule_name text, expression text)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT r.rule_name, r.expression
 		  FROM attachments a JOIN segment_rules r ON r.attachment_name = a.attachment_name
 		  WHERE a.attachment_name = customer_tag_rules.attachment_name AND a.tags_table IS NOT NULL
@@ -90,7 +90,7 @@ COMMENT ON FUNCTION segment_internal.customer_tag_rules(text) IS
 -- did nothing.
 CREATE FUNCTION segment_internal.store_customer_tags(attachment_name text, only_if_rules_changed boolean) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on
 	AS $function$
 DECLARE
@@ -208,7 +208,7 @@ COMMENT ON FUNCTION segment_internal.store_customer_tags(text, boolean) IS
 
 CREATE FUNCTION @extschema@.refresh_customer_tags(attachment_name text) RETURNS bigint
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments;

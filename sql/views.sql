@@ -93,7 +93,7 @@ COMMENT ON FUNCTION segment_internal.comment_relation(text, text, text[]) IS
 CREATE FUNCTION segment_internal.attachment_segments(attachment_name text)
 	RETURNS TABLE (segment text, kind text, is_attribute boolean, names_segments boolean)
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$
 	SELECT s.segment, s.kind, s.is_attribute, s.names_segments FROM (
 		SELECT b.segment_name AS segment, 'rfm'::text AS kind, false AS is_attribute, false AS names_segments,
@@ -115,7 +115,9 @@ COMMENT ON FUNCTION segment_internal.attachment_segments(text) IS
 -- the customers table can be mistaken for one.
 CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	-- the lifecycle limits are spliced as text: every digit of them
+	SET extra_float_digits = 3
 	AS $function$
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -280,7 +282,7 @@ COMMENT ON FUNCTION segment_internal.column_list(text, name[]) IS
 -- itself (or customer_id, when the key has another name); NULL if none.
 CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name) RETURNS name
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT att.attname FROM pg_attribute att
 		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
 			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
@@ -310,8 +312,8 @@ COMMENT ON FUNCTION segment_internal.member_columns(regclass) IS
 -- sequential scans disabled, so that one stays only where no index serves.
 CREATE FUNCTION segment_internal.rule_full_scans(customers_view regclass, expression text)
 	RETURNS TABLE (relation text, column_name text)
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	LANGUAGE plpgsql STRICT
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	SET standard_conforming_strings = on
 	SET enable_seqscan = off
 	AS $function$
@@ -341,7 +343,7 @@ CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, c
 													names_segments boolean)
 	RETURNS text
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -407,7 +409,7 @@ COMMENT ON FUNCTION segment_internal.segment_view_query(@extschema@.attachments,
 CREATE FUNCTION segment_internal.segment_members_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 SELECT customer.customer_id, m.segment,
 	   CASE WHEN m.segment = ANY (%2$L::text[]) THEN 'rfm' ELSE 'rule' END AS kind,
@@ -424,7 +426,7 @@ COMMENT ON FUNCTION segment_internal.segment_members_view_query(@extschema@.atta
 CREATE FUNCTION segment_internal.segment_summary_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.customer_id, customer.segment, customer.segments, customer.order_count, customer.total_amount
@@ -456,7 +458,7 @@ COMMENT ON FUNCTION segment_internal.segment_summary_view_query(@extschema@.atta
 
 CREATE FUNCTION segment_internal.lifecycle_summary_view_query(customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.lifecycle_stage, customer.order_count, customer.total_amount FROM %1$s AS customer
@@ -476,7 +478,7 @@ COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(regclass) IS
 
 CREATE FUNCTION segment_internal.rf_grid_view_query(a @extschema@.attachments, customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 SELECT r.score AS recency_score, f.score AS frequency_score,
 	   count(c.rfm_cell)::integer AS customers,
@@ -507,7 +509,7 @@ COMMENT ON FUNCTION segment_internal.clip_name(text) IS
 -- neither replaced nor dropped.
 CREATE FUNCTION segment_internal.is_attachment_view(a @extschema@.attachments, qualified text) RETURNS boolean
 	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT coalesce((SELECT v.relkind = 'v' AND qualified = ANY (a.views)
 								  AND pg_has_role(v.relowner, coalesce(o.relowner, v.relowner), 'USAGE')
 						   FROM pg_class v LEFT JOIN pg_class o ON o.oid = a.orders_table
@@ -522,7 +524,7 @@ CREATE FUNCTION segment_internal.put_attachment_view(a @extschema@.attachments, 
 												view_comment text, in_place boolean)
 	RETURNS text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	qualified text := format('%I.%I', a.view_schema, view_name);
@@ -543,7 +545,7 @@ COMMENT ON FUNCTION segment_internal.put_attachment_view(@extschema@.attachments
 -- the attachment's own is left alone.
 CREATE FUNCTION segment_internal.drop_attachment_views(a @extschema@.attachments, views text[]) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	problem text;
@@ -568,11 +570,11 @@ COMMENT ON FUNCTION segment_internal.drop_attachment_views(@extschema@.attachmen
 -- Builds the views of an attachment: the customers view and the views
 -- over it.  Views it built before are replaced in place while their
 -- columns stay (so views of users on them stay); otherwise all are dropped
--- and created again, with the grants others had on them.  Returns the
--- views' names.
+-- and created again, with their owners and the grants others had on them
+-- and their columns.  Returns the views' names.
 CREATE FUNCTION segment_internal.build_attachment_views(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	-- the rules' text is read as segment_rule_check() read it
 	SET standard_conforming_strings = on
 	AS $function$
@@ -596,16 +598,33 @@ BEGIN
 		built := put_attachment_views(a, in_place => true);
 	EXCEPTION WHEN invalid_table_definition THEN
 		-- a view's columns changed (those of the customers table did, say):
-		-- drop them all and build them anew, keeping what others were granted
+		-- drop them all and build them anew, keeping their owners (where the
+		-- caller may give a view to them) and what others were granted on
+		-- them and on their columns
 		FOR granted IN
+			SELECT v.name, format('ALTER VIEW %s OWNER TO %I', v.name, pg_get_userbyid(c.relowner)) AS statement,
+				   0 AS step
+			FROM unnest(a.views) v(name) JOIN pg_class c ON c.oid = to_regclass(v.name)
+			WHERE c.relowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+			  AND pg_has_role(c.relowner, 'MEMBER')
+			UNION ALL
 			SELECT v.name, format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
 								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS statement
+								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 1
 			FROM unnest(a.views) v(name)
 				 JOIN pg_class c ON c.oid = to_regclass(v.name)
 				 CROSS JOIN LATERAL aclexplode(c.relacl) g
 			WHERE g.grantee <> c.relowner
-			ORDER BY 1, 2
+			UNION ALL
+			SELECT v.name, format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, att.attname, v.name,
+								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 2
+			FROM unnest(a.views) v(name)
+				 JOIN pg_class c ON c.oid = to_regclass(v.name)
+				 JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND att.attacl IS NOT NULL
+				 CROSS JOIN LATERAL aclexplode(att.attacl) g
+			WHERE g.grantee <> c.relowner
+			ORDER BY 3, 1, 2
 		LOOP
 			grant_views := grant_views || granted.name;
 			grants_kept := grants_kept || granted.statement;
@@ -613,8 +632,13 @@ BEGIN
 		PERFORM drop_attachment_views(a, a.views);
 		built := put_attachment_views(a, in_place => false);
 		FOR i IN 1 .. coalesce(array_upper(grants_kept, 1), 0) LOOP
+			-- a column the view no longer has keeps no grant
 			IF grant_views[i] = ANY (built) THEN
-				EXECUTE grants_kept[i];
+				BEGIN
+					EXECUTE grants_kept[i];
+				EXCEPTION WHEN undefined_column THEN
+					NULL;
+				END;
 			END IF;
 		END LOOP;
 	END;
@@ -632,7 +656,7 @@ COMMENT ON FUNCTION segment_internal.build_attachment_views(text) IS
 -- the order created.
 CREATE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, @extschema@, segment_internal, pg_temp
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	prefix text := a.attachment_name || '_';

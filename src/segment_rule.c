@@ -187,20 +187,25 @@ names_segments_walker(Node *node, void *context)
 	if (IsA(node, ColumnRef))
 	{
 		List	   *fields = ((ColumnRef *) node)->fields;
+		Node	   *first = linitial(fields);
 		Node	   *last = llast(fields);
 
-		return IsA(last, String) && strcmp(strVal(last), "segments") == 0 &&
+		/* segments, customer.segments, and the whole row: customer, customer.* */
+		if (IsA(last, String) && strcmp(strVal(last), "segments") == 0 &&
 			(list_length(fields) == 1 ||
-			 (list_length(fields) == 2 && IsA(linitial(fields), String) &&
-			  strcmp(strVal(linitial(fields)), "customer") == 0));
+			 (list_length(fields) == 2 && IsA(first, String) && strcmp(strVal(first), "customer") == 0)))
+			return true;
+		return IsA(first, String) && strcmp(strVal(first), "customer") == 0 &&
+			(list_length(fields) == 1 || (list_length(fields) == 2 && IsA(last, A_Star)));
 	}
 	return raw_expression_tree_walker(node, names_segments_walker, context);
 }
 
 /*
  * segment_rule_names_segments(expression text): whether a rule refers to
- * the customer's segments (segments or customer.segments), and so is judged
- * after the rules that do not.
+ * the customer's segments (segments or customer.segments, or the whole row
+ * customer, whose field it is: (customer).segments, to_jsonb(customer)),
+ * and so is judged after the rules that do not.
  */
 Datum
 segment_rule_names_segments(PG_FUNCTION_ARGS)

@@ -220,8 +220,9 @@ void
 run_as_begin(Oid owner, const char *schema, bool restricted, int *nest_level, Oid *saved_user,
 			 int *saved_context)
 {
-	char	   *path = psprintf("pg_catalog, %s, %s, pg_temp", quote_identifier(schema),
-								quote_identifier(internal_schema));
+	/* the extension's own functions first: no one else creates objects there */
+	char	   *path = psprintf("pg_catalog, %s, %s, pg_temp", quote_identifier(internal_schema),
+								quote_identifier(schema));
 
 	GetUserIdAndSecContext(saved_user, saved_context);
 	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE |

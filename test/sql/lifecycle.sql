@@ -576,6 +576,16 @@ SELECT set_lifecycle_limits('ll_kept', rhythm_min_orders => 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT set_lifecycle_limits('nothing');
 \echo :LAST_ERROR_SQLSTATE
+-- written by hand, the limits are checked too
+\set VERBOSITY terse
+UPDATE attachments SET lifecycle_limits = '{30,2,4,3.5,90,180}' WHERE attachment_name = 'll_kept';
+UPDATE attachments SET lifecycle_limits = '{30,2,4}' WHERE attachment_name = 'll_kept';
+UPDATE attachments SET lifecycle_limits = '[0:5]={30,2,4,3,90,180}' WHERE attachment_name = 'll_kept';
+\set VERBOSITY default
+UPDATE attachments SET lifecycle_limits = '{NaN,2,4,3,90,180}' WHERE attachment_name = 'll_kept';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE attachments SET lifecycle_limits = '{30,2,4,3,NULL,180}' WHERE attachment_name = 'll_kept';
+\echo :LAST_ERROR_SQLSTATE
 -- the defaults again: NULL, and the views agree with lifecycle_stage()'s defaults
 SELECT count(*) AS views FROM set_lifecycle_limits('ll_kept');
 SELECT lifecycle_limits FROM attachments WHERE attachment_name = 'll_kept';

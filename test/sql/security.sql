@@ -30,7 +30,7 @@ SELECT function AS without_fixed_search_path, proconfig
 FROM security_functions
 WHERE lanname NOT IN ('c', 'internal')
   AND NOT EXISTS (SELECT 1 FROM unnest(proconfig) s
-				  WHERE s ~ '^search_path=pg_catalog(, [^,]+(, segment_internal)?)?, pg_temp$')
+				  WHERE s ~ '^search_path=pg_catalog(, segment_internal)?(, [^,]+)?, pg_temp$')
 ORDER BY 1::text;
 SELECT lanname, count(*) > 0 AS some FROM security_functions GROUP BY lanname ORDER BY 1;
 
@@ -163,3 +163,27 @@ REVOKE ALL ON attachments, segment_rules FROM security_alice, security_bob;
 DROP SCHEMA security_alice CASCADE;
 DROP SCHEMA security_bob CASCADE;
 DROP ROLE security_alice, security_bob;
+
+-- a role that may create functions in the extension's schema (public here)
+-- plants some named as the extension's internal ones: they are never
+-- called, by the event triggers nor by the functions that build views,
+-- since segment_internal comes first on every search_path
+CREATE ROLE security_planter;
+GRANT CREATE ON SCHEMA public TO security_planter;
+SET ROLE security_planter;
+CREATE FUNCTION public.readable_attachments() RETURNS boolean LANGUAGE plpgsql
+	AS $$ BEGIN RAISE EXCEPTION 'planted readable_attachments() called'; END $$;
+CREATE FUNCTION public.member_columns(regclass) RETURNS text LANGUAGE plpgsql
+	AS $$ BEGIN RAISE EXCEPTION 'planted member_columns() called'; END $$;
+CREATE FUNCTION public.customers_view_query(attachments) RETURNS text LANGUAGE plpgsql
+	AS $$ BEGIN RAISE EXCEPTION 'planted customers_view_query() called'; END $$;
+RESET ROLE;
+CREATE TABLE security_planted_probe (customer_id int, t timestamptz, amount numeric);
+SELECT count(*) AS views FROM attach('security_planted', 'security_planted_probe', 'customer_id', 't', 'amount');
+SELECT define_segment_rule('security_planted', 'Big', 'total_amount > 100');
+ALTER TABLE security_planted_probe ADD COLUMN note text;
+SELECT detach('security_planted');
+DROP TABLE security_planted_probe;
+DROP OWNED BY security_planter;
+REVOKE CREATE ON SCHEMA public FROM security_planter;
+DROP ROLE security_planter;

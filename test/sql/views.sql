@@ -137,7 +137,16 @@ SELECT count(*) AS nested FROM vw.vw_segment_nested;
 SELECT segment_internal.segment_rule_names_segments('segments IS NULL') AS bare,
 	   segment_internal.segment_rule_names_segments('customer.segments IS NULL') AS qualified,
 	   segment_internal.segment_rule_names_segments($$'segments' = city$$) AS in_a_string,
-	   segment_internal.segment_rule_names_segments('EXISTS (SELECT 1 FROM vw.events e WHERE e.kind = ANY (segments))') AS in_a_subquery;
+	   segment_internal.segment_rule_names_segments('EXISTS (SELECT 1 FROM vw.events e WHERE e.kind = ANY (segments))') AS in_a_subquery,
+	   segment_internal.segment_rule_names_segments($$'Istanbul' = ANY ((customer).segments)$$) AS field_of_the_row,
+	   segment_internal.segment_rule_names_segments($$to_jsonb(customer) ? 'city'$$) AS whole_row,
+	   segment_internal.segment_rule_names_segments('customer.customer_id > 3') AS other_column;
+-- a rule over the whole row sees the same row in every view
+SELECT define_segment_rule('vw', 'Whole row', $$to_jsonb(customer) -> 'segments' ? 'Istanbul'$$);
+SELECT (SELECT count(*) FROM vw.vw_segment_whole_row) AS members,
+	   (SELECT count(*) FROM vw.vw_customers WHERE 'Whole row' = ANY (segments)) AS in_segments,
+	   (SELECT count(*) FROM vw.customers WHERE city = 'Istanbul') AS by_hand;
+SELECT drop_segment_rule('vw', 'Whole row');
 SELECT drop_segment_rule('vw', 'Nested'), drop_segment_rule('vw', 'Clicked twice'), drop_segment_rule('vw', 'Istanbul regulars');
 
 -- a user's views on the attachment's views survive a new rule, and so do
@@ -158,14 +167,22 @@ SELECT drop_segment_rule('vw', 'Ankara');
 DROP VIEW vw.ankara_report;
 SELECT drop_segment_rule('vw', 'Ankara');
 -- a new column of the customers table changes the customers view's
--- columns: its views are built anew, which the user's views stop
+-- columns: its views are built anew, which the user's views stop; their
+-- owners and the grants on their columns stay
+CREATE ROLE segment_view_admin;
+DO $$ BEGIN EXECUTE format('GRANT %I TO segment_view_admin', current_user); END $$;
+ALTER VIEW vw.vw_segment_istanbul OWNER TO segment_view_admin;
+GRANT SELECT (customer_id, city) ON vw.vw_customers TO segment_view_reader;
 ALTER TABLE vw.customers ADD COLUMN plan text;
 SELECT count(*) AS views FROM rebuild_attachment_views('vw');
 \echo :LAST_ERROR_SQLSTATE
 DROP VIEW vw.everyone, vw.istanbul_report;
 SELECT count(*) AS views FROM rebuild_attachment_views('vw');
 SELECT has_table_privilege('segment_view_reader', 'vw.vw_segment_istanbul', 'SELECT') AS granted_after_rebuild,
-	   (SELECT count(*) FROM pg_attribute WHERE attrelid = 'vw.vw_customers'::regclass AND attname = 'plan') AS new_column;
+	   (SELECT count(*) FROM pg_attribute WHERE attrelid = 'vw.vw_customers'::regclass AND attname = 'plan') AS new_column,
+	   pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'vw.vw_segment_istanbul'::regclass)) AS owner,
+	   has_column_privilege('segment_view_reader', 'vw.vw_customers', 'city', 'SELECT') AS column_granted,
+	   has_column_privilege('segment_view_reader', 'vw.vw_customers', 'plan', 'SELECT') AS new_column_granted;
 
 -- a rule that reads what its author may not read is refused for that
 CREATE ROLE segment_view_author;
@@ -271,4 +288,5 @@ SELECT count(*) AS views FROM attach('clash', 'vw.orders', 'customer_id', 'order
 DROP SCHEMA vw, vw_own CASCADE;
 DROP OWNED BY segment_view_author;
 DROP OWNED BY segment_view_stranger;
-DROP ROLE segment_view_reader, segment_view_author, segment_view_stranger;
+DROP OWNED BY segment_view_admin;
+DROP ROLE segment_view_reader, segment_view_author, segment_view_stranger, segment_view_admin;

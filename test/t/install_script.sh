@@ -105,7 +105,7 @@ for path in sys.argv[1:]:
                     problems.append(f'{path}: CREATE OR REPLACE of what the extension did not have: {code[:80]}')
             if m.group(2).upper() == 'FUNCTION':
                 if not re.search(r"\bLANGUAGE\s+(C|internal)\b", whole, re.I) and \
-                   not re.search(r'\bSET search_path = pg_catalog,( @extschema@,( segment_internal,)?)? pg_temp\b', code):
+                   not re.search(r'\bSET search_path = pg_catalog,( segment_internal,)?( @extschema@,)? pg_temp\b', code):
                     problems.append(f'{path}: function without a fixed search_path: {code[:80]}')
 for p in problems:
     print(p, file=sys.stderr)
