@@ -420,9 +420,11 @@ $view$, customers_view,
 COMMENT ON FUNCTION segment_internal.segment_members_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s segment_members view';
 
--- The query of the segment_summary view: customers counts each member
--- (a customer in several segments counts in each), primary_customers each
--- customer once, in its primary segment.
+-- The query of the segment_summary view, one row per segment and one for
+-- the customers without a primary segment: primary_* count each customer
+-- once, in its primary segment (their shares add up to 1 over the map's
+-- segments and that row); member_* count every customer a segment holds
+-- (they overlap: a customer in several segments counts in each).
 CREATE FUNCTION segment_internal.segment_summary_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
 	LANGUAGE sql STABLE
@@ -432,23 +434,35 @@ WITH customer AS NOT MATERIALIZED (
 	SELECT customer.customer_id, customer.segment, customer.segments, customer.order_count, customer.total_amount
 	FROM %1$s AS customer
 ), membership AS (
-	SELECT customer.customer_id, m.segment, customer.order_count, customer.total_amount
+	SELECT m.segment, count(*) AS customers, sum(customer.order_count) AS orders, sum(customer.total_amount) AS revenue
 	FROM customer CROSS JOIN LATERAL unnest(customer.segments) AS m(segment)
+	GROUP BY m.segment
+), primary_segment AS (
+	SELECT customer.segment, count(*) AS customers, sum(customer.order_count) AS orders,
+		   sum(customer.total_amount) AS revenue
+	FROM customer GROUP BY customer.segment
 ), segment_list AS (
 	SELECT s.segment, s.kind, s.position
 	FROM unnest(%2$L::text[], %3$L::text[]) WITH ORDINALITY AS s(segment, kind, position)
-), primary_count AS (
-	SELECT customer.segment, count(*) AS customers FROM customer WHERE customer.segment IS NOT NULL GROUP BY customer.segment
+	UNION ALL
+	SELECT NULL, 'unsegmented', 2147483647
+), everyone AS (
+	SELECT count(*) AS customers FROM customer
 )
-SELECT l.segment, l.kind, count(m.customer_id)::integer AS customers,
-	   round(count(m.customer_id)::numeric / nullif((SELECT count(*) FROM customer), 0), 4) AS share_of_customers,
-	   CASE WHEN l.kind = 'rfm' THEN coalesce(p.customers, 0)::integer END AS primary_customers,
-	   coalesce(sum(m.order_count), 0)::numeric AS orders,
-	   coalesce(sum(m.total_amount), 0) AS revenue,
-	   round(sum(m.total_amount) / nullif(sum(m.order_count), 0), 2) AS average_order_value
-FROM segment_list l LEFT JOIN membership m ON m.segment = l.segment
-	 LEFT JOIN primary_count p ON p.segment = l.segment
-GROUP BY l.segment, l.kind, l.position, p.customers
+SELECT l.segment, l.kind,
+	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.customers, 0)::integer END AS primary_customers,
+	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.customers, 0)::numeric / nullif(e.customers, 0) END AS primary_share,
+	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.orders, 0)::numeric END AS primary_orders,
+	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.revenue, 0) END AS primary_revenue,
+	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.customers, 0)::integer END AS member_customers,
+	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.customers, 0)::numeric / nullif(e.customers, 0) END AS member_share,
+	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.orders, 0)::numeric END AS member_orders,
+	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.revenue, 0) END AS member_revenue,
+	   round(CASE WHEN l.kind <> 'unsegmented' THEN m.revenue ELSE p.revenue END
+			 / nullif(CASE WHEN l.kind <> 'unsegmented' THEN m.orders ELSE p.orders END, 0), 2) AS average_order_value
+FROM segment_list l CROSS JOIN everyone e
+	 LEFT JOIN membership m ON m.segment = l.segment
+	 LEFT JOIN primary_segment p ON p.segment IS NOT DISTINCT FROM l.segment AND l.kind <> 'rule'
 ORDER BY l.position
 $view$, customers_view,
 		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s),
@@ -694,17 +708,21 @@ BEGIN
 		'total_amount', 'the customer''s total amount');
 
 	view_name := put_attachment_view(a, prefix || 'segment_summary', segment_summary_view_query(a, customers),
-		format('customers, orders and revenue of every segment (segment attachment %s)', a.attachment_name), in_place);
+		format('customers, orders and revenue of every segment: primary_* count each customer once, in its primary segment; member_* every customer a segment holds (segment attachment %s)',
+			   a.attachment_name), in_place);
 	built := built || view_name;
 	PERFORM comment_relation(view_name, NULL,
-		'segment', 'segment name',
-		'kind', 'rfm for a segment of the map, rule for a rule segment',
-		'customers', 'customers in the segment; a customer in several segments counts in each',
-		'share_of_customers', 'customers in the segment over all customers, 0 to 1',
-		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them): each customer counts once; NULL for a rule segment',
-		'orders', 'orders of the customers in the segment',
-		'revenue', 'total amount of the customers in the segment',
-		'average_order_value', 'revenue over orders');
+		'segment', 'segment name; NULL for the customers without a primary segment',
+		'kind', 'rfm for a segment of the map, rule for a rule segment, unsegmented for the customers without a primary segment',
+		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them); each customer counts in one row; NULL for a rule segment',
+		'primary_share', 'primary_customers over all customers, 0 to 1; adds up to 1 over the rows that have it',
+		'primary_orders', 'orders of the customers whose primary segment this is',
+		'primary_revenue', 'total amount of the customers whose primary segment this is',
+		'member_customers', 'customers the segment holds; a customer in several segments counts in each (they overlap); NULL for the unsegmented row',
+		'member_share', 'member_customers over all customers, 0 to 1; overlapping, so these add up to more than 1',
+		'member_orders', 'orders of the customers the segment holds',
+		'member_revenue', 'total amount of the customers the segment holds',
+		'average_order_value', 'revenue over orders of the customers the segment holds (of the unsegmented row: of its customers)');
 
 	view_name := put_attachment_view(a, prefix || 'lifecycle_summary', lifecycle_summary_view_query(customers),
 		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),

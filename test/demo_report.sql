@@ -82,15 +82,13 @@ SELECT count(*) AS views FROM attach('demo', 'orders', 'customer_id', 'order_tim
 SELECT define_segment_rule('demo', 'Big baskets', 'average_order_value > 2 * population_average_order_value',
                            'orders twice the average size') \gset
 
--- The shares are of all customers the views list.  (share_of_customers is
--- rounded to 4 places already: rounding that again to 1 place could round a
--- share up past its count, 0.15645 to 0.1565 and on to 15.7%.)
+-- The shares are of all customers the views list.
 SELECT count(*) AS listed FROM demo_customers \gset
 
-\pset title 'Named segments (view demo_segment_summary)'
-SELECT segment, kind, customers, round(100.0 * customers / nullif(:listed, 0), 1) AS "share %",
-       orders, revenue, average_order_value AS "avg order"
-FROM demo_segment_summary;
+\pset title 'Named segments: every member (view demo_segment_summary, member_* columns)'
+SELECT segment, kind, member_customers AS customers, round(100 * member_share, 1) AS "share %",
+       member_orders AS orders, member_revenue AS revenue, average_order_value AS "avg order"
+FROM demo_segment_summary WHERE kind <> 'unsegmented';
 
 -- Each customer once, in its primary segment: column segment of the
 -- customers view, the first segment of the map (the default one here) whose

@@ -104,12 +104,23 @@ FROM shop.shop_segment_champions;
 
 -- the summaries against GROUP BY over the members and the customers
 SELECT count(*) AS segment_summary_differences FROM (
-	SELECT segment, customers, orders, revenue FROM shop.shop_segment_summary WHERE customers > 0
+	SELECT segment, member_customers, member_orders, member_revenue FROM shop.shop_segment_summary
+	WHERE member_customers > 0
 	EXCEPT
 	SELECT segment, count(*)::integer, sum(order_count)::numeric, sum(total_amount)
 	FROM shop.shop_segment_members GROUP BY segment) d;
-SELECT count(*) FILTER (WHERE share_of_customers <> round(customers / 300.0, 4)) AS share_differences
+SELECT count(*) AS primary_differences FROM (
+	SELECT segment, primary_customers, primary_orders, primary_revenue FROM shop.shop_segment_summary
+	WHERE primary_customers > 0
+	EXCEPT
+	SELECT segment, count(*)::integer, sum(order_count)::numeric, sum(total_amount)
+	FROM shop.shop_customers GROUP BY segment) d;
+SELECT count(*) FILTER (WHERE member_share <> member_customers / 300.0
+						   OR primary_share <> primary_customers / 300.0) AS share_differences,
+	   round(sum(primary_share), 12) AS primary_shares, sum(primary_customers) AS primary_customers,
+	   sum(member_share) > 1 AS members_overlap
 FROM shop.shop_segment_summary;
+SELECT segment, kind, primary_customers, member_customers FROM shop.shop_segment_summary WHERE kind <> 'rfm';
 SELECT lifecycle_stage, customers, orders, revenue FROM shop.shop_lifecycle_summary;
 SELECT count(*) AS lifecycle_differences FROM (
 	SELECT lifecycle_stage, customers, orders, revenue FROM shop.shop_lifecycle_summary WHERE customers > 0

@@ -81,7 +81,7 @@ DELETE FROM security_alice.orders WHERE customer_id = 2;
 SELECT refresh_attachment_thresholds('security_alice') IS NOT NULL AS refreshed;
 SELECT count(*) AS customers, count(*) FILTER (WHERE order_count = 0) AS prospects
 FROM security_alice.security_alice_customers;
-SELECT segment, customers FROM security_alice.security_alice_segment_summary WHERE kind = 'rule';
+SELECT segment, member_customers FROM security_alice.security_alice_segment_summary WHERE kind = 'rule';
 SELECT sum(customers) AS customers FROM security_alice.security_alice_lifecycle_summary;
 -- what an attachment row names must be hers: no statements, no other objects
 UPDATE attachments SET views = views || 'security_alice.x; ALTER ROLE security_alice SUPERUSER'::text;

@@ -123,7 +123,7 @@ BEGIN
 						 WHEN v = 'customers' THEN 'SELECT customer_id, s FROM tags.%1$I, unnest(segments) s
 												   WHERE s = ANY (' || rules || ')'
 						 WHEN v = 'segment_members' THEN 'SELECT customer_id, segment FROM tags.%1$I WHERE kind = ''rule'''
-						 WHEN v = 'segment_summary' THEN 'SELECT segment, customers, orders, revenue FROM tags.%1$I WHERE kind = ''rule'''
+						 WHEN v = 'segment_summary' THEN 'SELECT segment, member_customers, member_orders, member_revenue FROM tags.%1$I WHERE kind = ''rule'''
 						 ELSE 'SELECT customer_id FROM tags.%1$I' END;
 		view_name := v;
 		EXECUTE format('WITH p AS MATERIALIZED (' || compared || '), t AS MATERIALIZED (' || replace(compared, '%1$I', '%2$I') || ')

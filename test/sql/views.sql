@@ -80,7 +80,7 @@ CREATE FUNCTION pg_temp.view_differences() RETURNS TABLE (segment text, differen
 DECLARE
 	s record;
 BEGIN
-	FOR s IN SELECT l.segment FROM vw.vw_segment_summary l LOOP
+	FOR s IN SELECT l.segment FROM vw.vw_segment_summary l WHERE l.kind <> 'unsegmented' LOOP
 		segment := s.segment;
 		EXECUTE format($q$SELECT count(*) FROM (
 			(SELECT customer_id FROM %I.%I EXCEPT ALL SELECT customer_id FROM vw.vw_customers WHERE %L = ANY (segments))
@@ -107,18 +107,23 @@ SELECT count(*) FILTER (WHERE 'Books, music' = ANY (segments)) AS labelled,
 	   count(*) FILTER (WHERE 'Books' = ANY (segments)) AS split
 FROM vw.vw_customers;
 
--- the summary: customers counts memberships, primary_customers each
--- customer once, as GROUP BY segment over the customers view does
-SELECT s.segment, s.customers, s.primary_customers, coalesce(g.customers, 0) AS grouped
+-- the summary: member_customers counts memberships, primary_customers
+-- each customer once, as GROUP BY segment over the customers view does
+-- (the customers without a segment, the prospects, in a row of their own)
+SELECT s.segment, s.member_customers, s.primary_customers, coalesce(g.customers, 0) AS grouped
 FROM vw.vw_segment_summary s
-	 LEFT JOIN (SELECT segment, count(*) AS customers FROM vw.vw_customers GROUP BY segment) g USING (segment)
-WHERE s.kind = 'rfm' AND s.primary_customers IS DISTINCT FROM coalesce(g.customers, 0);
-SELECT sum(primary_customers) AS primary_total,
-	   (SELECT count(*) FROM vw.vw_customers WHERE segment IS NOT NULL) AS with_a_segment,
+	 LEFT JOIN (SELECT segment, count(*) AS customers FROM vw.vw_customers GROUP BY segment) g
+	 ON g.segment IS NOT DISTINCT FROM s.segment
+WHERE s.kind <> 'rule' AND s.primary_customers IS DISTINCT FROM coalesce(g.customers, 0);
+SELECT sum(primary_customers) AS primary_total, (SELECT count(*) FROM vw.vw_customers) AS customers,
+	   round(sum(primary_share), 12) AS primary_shares,
+	   (SELECT primary_customers FROM vw.vw_segment_summary WHERE kind = 'unsegmented') AS unsegmented,
+	   (SELECT count(*) FROM vw.vw_customers WHERE segment IS NULL) AS without_a_segment,
 	   count(*) FILTER (WHERE kind = 'rule' AND primary_customers IS NOT NULL) AS rules_with_primary
 FROM vw.vw_segment_summary;
 SELECT count(*) AS wrong_counts FROM vw.vw_segment_summary s
-WHERE s.customers <> (SELECT count(*) FROM vw.vw_customers c WHERE s.segment = ANY (c.segments));
+WHERE s.kind <> 'unsegmented'
+  AND s.member_customers <> (SELECT count(*) FROM vw.vw_customers c WHERE s.segment = ANY (c.segments));
 
 -- a rule may name the customer's segments: those of the map and of the
 -- rules that do not name segments themselves
@@ -254,7 +259,7 @@ UPDATE segment_map_boxes SET segment_name = 'Best' WHERE map_name = 'vw_map' AND
 SELECT count(*) AS views FROM set_segment_map('vw', 'vw_map');
 SELECT (SELECT map_name FROM attachments WHERE attachment_name = 'vw') AS map_name,
 	   to_regclass('vw.vw_segment_best') IS NOT NULL AS best_view, to_regclass('vw.vw_segment_champions') IS NULL AS champions_gone,
-	   (SELECT customers FROM vw.vw_segment_summary WHERE segment = 'Best')
+	   (SELECT member_customers FROM vw.vw_segment_summary WHERE segment = 'Best')
 	   = (SELECT count(*) FROM vw.vw_customers WHERE segment = 'Best' OR 'Best' = ANY (segments)) AS best_counted;
 SELECT set_segment_map('vw', 'no such map');
 \echo :LAST_ERROR_SQLSTATE
