@@ -591,6 +591,17 @@ CREATE OR REPLACE FUNCTION segment_internal.customer_view_columns()
 COMMENT ON FUNCTION segment_internal.customer_view_columns() IS
 	'the columns segment adds to a customer in the views of an attachment';
 
+-- The schema the extension was created in, quoted: the SQL the views and
+-- the state's statements are built of names its types and functions by it.
+CREATE FUNCTION segment_internal.extension_schema() RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.quote_ident(n.nspname)
+		  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
+COMMENT ON FUNCTION segment_internal.extension_schema() IS
+	'the schema the extension was created in, quoted as an identifier';
+
 -- Comments a view or table (unless relation_comment is NULL) and its
 -- columns: pairs of column name and comment.
 CREATE OR REPLACE FUNCTION segment_internal.comment_relation(relation_name text, relation_comment text, VARIADIC columns text[])
@@ -646,8 +657,7 @@ CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments)
 	SET extra_float_digits = 3
 	AS $function$
 DECLARE
-	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-							  WHERE e.extname = 'segment'));
+	ext text := extension_schema();
 	own name[] := '{}';
 	clash name;
 	stats_source text;
@@ -872,8 +882,7 @@ CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, c
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-							  WHERE e.extname = 'segment'));
+	ext text := extension_schema();
 	columns text := member_columns(customers_view);
 	segment_literal text;
 BEGIN
@@ -990,9 +999,9 @@ FROM segment_list l CROSS JOIN everyone e
 	 LEFT JOIN membership m ON m.segment = l.segment
 	 LEFT JOIN primary_segment p ON p.segment IS NOT DISTINCT FROM l.segment AND l.kind <> 'rule'
 ORDER BY l.position
-$view$, customers_view,
-		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s),
-		(SELECT coalesce(array_agg(s.kind), '{}') FROM attachment_segments(a.attachment_name) s)) $$;
+$view$, customers_view, l.segments, l.kinds)
+		  FROM (SELECT coalesce(array_agg(s.segment), '{}') AS segments, coalesce(array_agg(s.kind), '{}') AS kinds
+				FROM attachment_segments(a.attachment_name) s) l $$;
 COMMENT ON FUNCTION segment_internal.segment_summary_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s segment_summary view';
 
@@ -1008,11 +1017,10 @@ SELECT s.stage AS lifecycle_stage, count(c.lifecycle_stage)::integer AS customer
 	   coalesce(sum(c.order_count), 0)::numeric AS orders,
 	   coalesce(sum(c.total_amount), 0) AS revenue,
 	   round(sum(c.total_amount) / nullif(sum(c.order_count), 0), 2) AS average_order_value
-FROM %2$I.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
+FROM %2$s.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
 GROUP BY s.stage, s.position
 ORDER BY s.position
-$view$, customers_view, (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-						 WHERE e.extname = 'segment')) $$;
+$view$, customers_view, extension_schema()) $$;
 COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(regclass) IS
 	'the query of an attachment''s lifecycle_summary view';
 
@@ -1148,21 +1156,19 @@ BEGIN
 			WHERE c.relowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
 			  AND pg_has_role(c.relowner, 'MEMBER')
 			UNION ALL
-			SELECT v.name, format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
+			-- on the view and on each of its columns
+			SELECT v.name, format('GRANT %s%s ON %s TO %s%s', g.privilege_type,
+								  CASE WHEN acl.column_name IS NULL THEN '' ELSE format(' (%I)', acl.column_name) END, v.name,
 								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
 								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 1
 			FROM unnest(a.views) v(name)
 				 JOIN pg_class c ON c.oid = to_regclass(v.name)
-				 CROSS JOIN LATERAL aclexplode(c.relacl) g
-			WHERE g.grantee <> c.relowner
-			UNION ALL
-			SELECT v.name, format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, att.attname, v.name,
-								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 2
-			FROM unnest(a.views) v(name)
-				 JOIN pg_class c ON c.oid = to_regclass(v.name)
-				 JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND att.attacl IS NOT NULL
-				 CROSS JOIN LATERAL aclexplode(att.attacl) g
+				 CROSS JOIN LATERAL (SELECT NULL::name, c.relacl
+									 UNION ALL
+									 SELECT att.attname, att.attacl FROM pg_attribute att
+									 WHERE att.attrelid = c.oid AND att.attnum > 0 AND att.attacl IS NOT NULL)
+					 AS acl(column_name, acl)
+				 CROSS JOIN LATERAL aclexplode(acl.acl) g
 			WHERE g.grantee <> c.relowner
 			ORDER BY 3, 1, 2
 		LOOP
@@ -1328,8 +1334,7 @@ CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql te
 DECLARE
 	ext text;
 BEGIN
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage, v.segments, v.scored_at, v.valid_until, v.valid_from
 FROM (SELECT %2$s AS stats) m,
 	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s, %7$s) v$row$,
@@ -1338,6 +1343,15 @@ END
 $function$;
 COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text, text) IS
 	'the SQL of the values of a state row after customer_id, given the SQL of its statistics, of the thresholds, of the segments of every score cell, of its previous span and of the lifecycle limits; every statement that writes state rows uses it';
+
+-- The SQL of a column of an attachment's row, read when a statement runs.
+CREATE OR REPLACE FUNCTION segment_internal.attachment_value_sql(attachment_name text, column_name name) RETURNS text
+	LANGUAGE sql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT format('(SELECT t.%I FROM %s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
+						column_name, segment_internal.extension_schema(), attachment_name) $$;
+COMMENT ON FUNCTION segment_internal.attachment_value_sql(text, name) IS
+	'the SQL of a column of an attachment''s row (its thresholds, the segments of its cells), read when a statement runs';
 
 -- The statements that write the state of a maintained attachment, for
 -- keys, times and amounts of these types (NULL: the orders columns' own):
@@ -1367,8 +1381,7 @@ BEGIN
 	IF NOT FOUND OR NOT relation_exists(a.state_table) THEN
 		RETURN;
 	END IF;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	SELECT format('%I.%I', n.nspname, c.relname), c.relowner INTO state, owner
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.state_table;
 	SELECT format('%I.%I', n.nspname, c.relname),
@@ -1738,8 +1751,7 @@ BEGIN
 
 	-- no order may change between filling the state and the triggers' start
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	-- room on every page, so that the update of a row whose indexed
 	-- columns stay (segments and the bounds of validity, which the fold
 	-- keeps when it can) is a heap-only update, without index entries
@@ -1956,8 +1968,7 @@ DECLARE
 	ext text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at_sql.attachment_name;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	RETURN format($sql$SELECT k.customer_id, k.stats FROM (
 	SELECT s.customer_id,
 		   CASE WHEN %1$s.last_order_time(s.stats) OPERATOR(pg_catalog.<=) %2$s THEN s.stats
@@ -2238,8 +2249,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = obstacle,
 				  HINT = 'Fix that, or call stop_maintaining() and maintain_attachment() to judge rules when read.';
 	END IF;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	trigger_name := 'segment_' || a.attachment_name || '_tags';
 
 	-- a customer's row as the customers view names its columns
@@ -2348,8 +2358,7 @@ BEGIN
 				USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = obstacle,
 					  HINT = 'Its rule segments are judged when read.';
 		END IF;
-		SELECT format('%I', n.nspname) INTO ext
-		FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+		ext := extension_schema();
 		tags := format('%I.%I', a.view_schema, a.attachment_name || '_tags');
 		EXECUTE format('CREATE TABLE %s (customer_id %s PRIMARY KEY, segments %s.segment_set NOT NULL)',
 					   tags, format_type(column_type(a.customers_table, a.customer_key), NULL), ext);

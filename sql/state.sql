@@ -101,8 +101,7 @@ CREATE FUNCTION segment_internal.state_row_sql(stats_sql text, thresholds_sql te
 DECLARE
 	ext text;
 BEGIN
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	RETURN format($row$SELECT m.stats, v.scores, v.lifecycle_stage, v.segments, v.scored_at, v.valid_until, v.valid_from
 FROM (SELECT %2$s AS stats) m,
 	 segment_internal.state_values(m.stats, (SELECT %1$s.segment_as_of()), %3$s, %4$s, %5$s, %6$s, %7$s) v$row$,
@@ -116,10 +115,8 @@ COMMENT ON FUNCTION segment_internal.state_row_sql(text, text, text, text, text,
 CREATE FUNCTION segment_internal.attachment_value_sql(attachment_name text, column_name name) RETURNS text
 	LANGUAGE sql STABLE STRICT
 	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT format('(SELECT t.%I FROM %I.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
-						column_name, n.nspname, attachment_name)
-		  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
-		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
+	AS $$ SELECT format('(SELECT t.%I FROM %s.attachments t WHERE t.attachment_name OPERATOR(pg_catalog.=) %L)',
+						column_name, segment_internal.extension_schema(), attachment_name) $$;
 COMMENT ON FUNCTION segment_internal.attachment_value_sql(text, name) IS
 	'the SQL of a column of an attachment''s row (its thresholds, the segments of its cells), read when a statement runs';
 
@@ -151,8 +148,7 @@ BEGIN
 	IF NOT FOUND OR NOT relation_exists(a.state_table) THEN
 		RETURN;
 	END IF;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	SELECT format('%I.%I', n.nspname, c.relname), c.relowner INTO state, owner
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.state_table;
 	SELECT format('%I.%I', n.nspname, c.relname),
@@ -539,8 +535,7 @@ BEGIN
 
 	-- no order may change between filling the state and the triggers' start
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	-- room on every page, so that the update of a row whose indexed
 	-- columns stay (segments and the bounds of validity, which the fold
 	-- keeps when it can) is a heap-only update, without index entries
@@ -757,8 +752,7 @@ DECLARE
 	ext text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at_sql.attachment_name;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	RETURN format($sql$SELECT k.customer_id, k.stats FROM (
 	SELECT s.customer_id,
 		   CASE WHEN %1$s.last_order_time(s.stats) OPERATOR(pg_catalog.<=) %2$s THEN s.stats

@@ -118,8 +118,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = obstacle,
 				  HINT = 'Fix that, or call stop_maintaining() and maintain_attachment() to judge rules when read.';
 	END IF;
-	SELECT format('%I', n.nspname) INTO ext
-	FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+	ext := extension_schema();
 	trigger_name := 'segment_' || a.attachment_name || '_tags';
 
 	-- a customer's row as the customers view names its columns
@@ -228,8 +227,7 @@ BEGIN
 				USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = obstacle,
 					  HINT = 'Its rule segments are judged when read.';
 		END IF;
-		SELECT format('%I', n.nspname) INTO ext
-		FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'segment';
+		ext := extension_schema();
 		tags := format('%I.%I', a.view_schema, a.attachment_name || '_tags');
 		EXECUTE format('CREATE TABLE %s (customer_id %s PRIMARY KEY, segments %s.segment_set NOT NULL)',
 					   tags, format_type(column_type(a.customers_table, a.customer_key), NULL), ext);

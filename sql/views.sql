@@ -65,6 +65,17 @@ CREATE FUNCTION segment_internal.customer_view_columns()
 COMMENT ON FUNCTION segment_internal.customer_view_columns() IS
 	'the columns segment adds to a customer in the views of an attachment';
 
+-- The schema the extension was created in, quoted: the SQL the views and
+-- the state's statements are built of names its types and functions by it.
+CREATE FUNCTION segment_internal.extension_schema() RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT pg_catalog.quote_ident(n.nspname)
+		  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'segment' $$;
+COMMENT ON FUNCTION segment_internal.extension_schema() IS
+	'the schema the extension was created in, quoted as an identifier';
+
 -- Comments a view or table (unless relation_comment is NULL) and its
 -- columns: pairs of column name and comment.
 CREATE FUNCTION segment_internal.comment_relation(relation_name text, relation_comment text, VARIADIC columns text[])
@@ -120,8 +131,7 @@ CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments)
 	SET extra_float_digits = 3
 	AS $function$
 DECLARE
-	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-							  WHERE e.extname = 'segment'));
+	ext text := extension_schema();
 	own name[] := '{}';
 	clash name;
 	stats_source text;
@@ -346,8 +356,7 @@ CREATE FUNCTION segment_internal.segment_view_query(a @extschema@.attachments, c
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
-	ext text := format('%I', (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-							  WHERE e.extname = 'segment'));
+	ext text := extension_schema();
 	columns text := member_columns(customers_view);
 	segment_literal text;
 BEGIN
@@ -464,9 +473,9 @@ FROM segment_list l CROSS JOIN everyone e
 	 LEFT JOIN membership m ON m.segment = l.segment
 	 LEFT JOIN primary_segment p ON p.segment IS NOT DISTINCT FROM l.segment AND l.kind <> 'rule'
 ORDER BY l.position
-$view$, customers_view,
-		(SELECT coalesce(array_agg(s.segment), '{}') FROM attachment_segments(a.attachment_name) s),
-		(SELECT coalesce(array_agg(s.kind), '{}') FROM attachment_segments(a.attachment_name) s)) $$;
+$view$, customers_view, l.segments, l.kinds)
+		  FROM (SELECT coalesce(array_agg(s.segment), '{}') AS segments, coalesce(array_agg(s.kind), '{}') AS kinds
+				FROM attachment_segments(a.attachment_name) s) l $$;
 COMMENT ON FUNCTION segment_internal.segment_summary_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s segment_summary view';
 
@@ -482,11 +491,10 @@ SELECT s.stage AS lifecycle_stage, count(c.lifecycle_stage)::integer AS customer
 	   coalesce(sum(c.order_count), 0)::numeric AS orders,
 	   coalesce(sum(c.total_amount), 0) AS revenue,
 	   round(sum(c.total_amount) / nullif(sum(c.order_count), 0), 2) AS average_order_value
-FROM %2$I.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
+FROM %2$s.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
 GROUP BY s.stage, s.position
 ORDER BY s.position
-$view$, customers_view, (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-						 WHERE e.extname = 'segment')) $$;
+$view$, customers_view, extension_schema()) $$;
 COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(regclass) IS
 	'the query of an attachment''s lifecycle_summary view';
 
@@ -622,21 +630,19 @@ BEGIN
 			WHERE c.relowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
 			  AND pg_has_role(c.relowner, 'MEMBER')
 			UNION ALL
-			SELECT v.name, format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
+			-- on the view and on each of its columns
+			SELECT v.name, format('GRANT %s%s ON %s TO %s%s', g.privilege_type,
+								  CASE WHEN acl.column_name IS NULL THEN '' ELSE format(' (%I)', acl.column_name) END, v.name,
 								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
 								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 1
 			FROM unnest(a.views) v(name)
 				 JOIN pg_class c ON c.oid = to_regclass(v.name)
-				 CROSS JOIN LATERAL aclexplode(c.relacl) g
-			WHERE g.grantee <> c.relowner
-			UNION ALL
-			SELECT v.name, format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, att.attname, v.name,
-								  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 2
-			FROM unnest(a.views) v(name)
-				 JOIN pg_class c ON c.oid = to_regclass(v.name)
-				 JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND att.attacl IS NOT NULL
-				 CROSS JOIN LATERAL aclexplode(att.attacl) g
+				 CROSS JOIN LATERAL (SELECT NULL::name, c.relacl
+									 UNION ALL
+									 SELECT att.attname, att.attacl FROM pg_attribute att
+									 WHERE att.attrelid = c.oid AND att.attnum > 0 AND att.attacl IS NOT NULL)
+					 AS acl(column_name, acl)
+				 CROSS JOIN LATERAL aclexplode(acl.acl) g
 			WHERE g.grantee <> c.relowner
 			ORDER BY 3, 1, 2
 		LOOP
