@@ -21,18 +21,18 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/segment_map.o src/lifecycle.o src/segment_rule.o \
 	src/segment_set.o src/segment_set_agg.o src/segment_set_gin.o src/analysis_time.o \
 	src/prepared.o src/state_trigger.o src/state_pending.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
-	src/tags_trigger.o
+	src/tags_trigger.o src/history.o
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
 	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/attach.sql sql/views.sql sql/state.sql \
-	sql/tags.sql sql/security.sql
+	sql/tags.sql sql/security.sql sql/history.sql
 
 DATA_built = segment--$(EXTVERSION).sql
 DATA = $(wildcard sql/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
-	segment_map lifecycle segment_set attach views state state_production tags catalog security
+	segment_map lifecycle segment_set attach views state state_production tags history catalog security
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
 # concurrency: isolation specs in test/specs

@@ -38,9 +38,15 @@ CREATE TABLE @extschema@.attachments (
 	orders_partitions regclass[],
 	orders_types regtype[],
 	lifecycle_limits double precision[],
+	history_table regclass,
+	history_since timestamptz,
+	history_retention interval,
+	history_snapshots timestamptz[],
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
+	CONSTRAINT history_with_start CHECK ((history_table IS NULL) = (history_since IS NULL)),
+	CONSTRAINT history_retention_positive CHECK (history_retention OPERATOR(pg_catalog.>) '0'::pg_catalog.interval),
 	CONSTRAINT lifecycle_limits_valid CHECK (lifecycle_limits IS NULL OR (
 		pg_catalog.array_ndims(lifecycle_limits) OPERATOR(pg_catalog.=) 1
 		AND pg_catalog.array_lower(lifecycle_limits, 1) OPERATOR(pg_catalog.=) 1
@@ -86,6 +92,15 @@ COMMENT ON COLUMN @extschema@.attachments.lifecycle_limits IS
 	'the limits lifecycle stages are judged with, set by set_lifecycle_limits(): new_days, at_risk_multiple, lapsed_multiple, rhythm_min_orders, at_risk_days, lapsed_days; NULL for the defaults of lifecycle_stage()';
 COMMENT ON COLUMN @extschema@.attachments.tags_table IS
 	'the attribute-rule segments of every customer, kept current by a trigger on the customers table, which the views read; NULL if not stored';
+
+COMMENT ON COLUMN @extschema@.attachments.history_table IS
+	'the intervals over which each customer belonged to each segment (keep_segment_history(), snapshot_segments()); NULL if no history is kept';
+COMMENT ON COLUMN @extschema@.attachments.history_since IS
+	'the instant since which the history is complete: when it began, or the last pruning''s horizon';
+COMMENT ON COLUMN @extschema@.attachments.history_snapshots IS
+	'the instants of the snapshots (snapshot_segments()) the history of an unmaintained attachment is made of, and of the end of its maintenance';
+COMMENT ON COLUMN @extschema@.attachments.history_retention IS
+	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
 
 CREATE TABLE @extschema@.segment_rules (
 	attachment_name text NOT NULL REFERENCES @extschema@.attachments ON UPDATE CASCADE ON DELETE CASCADE,
@@ -301,9 +316,12 @@ BEGIN
 		PERFORM stop_maintaining(a.attachment_name, rebuild_views => false);
 	END IF;
 	DELETE FROM attachments t WHERE t.attachment_name = a.attachment_name;
+	IF relation_exists(a.history_table) THEN
+		EXECUTE format('DROP TABLE %s', a.history_table);
+	END IF;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules and the attachment';
+COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules, its state and history, and the attachment';
 
 CREATE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name text, expression text,
 												description text DEFAULT NULL)
@@ -490,9 +508,11 @@ BEGIN
 	IF limits = ARRAY[30, 2, 4, 3, 90, 180]::double precision[] THEN
 		limits := NULL;
 	END IF;
-	-- writers wait until the stored stages follow, as for new thresholds
+	-- writers wait until the stored stages follow, as for new thresholds;
+	-- expired values are brought up to now with the old limits first
 	IF a.state_table IS NOT NULL THEN
 		PERFORM lock_state_tables(a.attachment_name);
+		PERFORM rescore_state(a.attachment_name, only_expired => true);
 	END IF;
 	UPDATE attachments t SET lifecycle_limits = limits WHERE t.attachment_name = a.attachment_name;
 	IF NOT FOUND THEN

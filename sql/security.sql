@@ -59,6 +59,14 @@ BEGIN
 			NEW.state_table, NEW.attachment_name, NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	IF NEW.history_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.history_table IS DISTINCT FROM OLD.history_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.history_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'history table % of attachment "%" must be a table of yours in schema %',
+			NEW.history_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	-- the event triggers act on what the row lists as partitions
 	IF (TG_OP = 'INSERT' OR NEW.orders_partitions IS DISTINCT FROM OLD.orders_partitions)
 	   AND EXISTS (SELECT 1 FROM unnest(NEW.orders_partitions) p
@@ -96,7 +104,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state table and tags table the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state, tags and history tables the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
 	FOR EACH ROW EXECUTE FUNCTION segment_internal.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS

@@ -332,8 +332,11 @@ BEGIN
 	IF wanted IS NOT DISTINCT FROM a.cell_segments THEN
 		RETURN false;
 	END IF;
-	-- writers wait until the customers are rescored against the new cells
+	-- writers wait until the customers are rescored against the new cells;
+	-- those whose values expired are brought up to now with the old ones,
+	-- which the history judges them with until then
 	PERFORM lock_state_tables(a.attachment_name);
+	PERFORM rescore_state(a.attachment_name, only_expired => true);
 	UPDATE attachments t SET cell_segments = wanted WHERE t.attachment_name = a.attachment_name;
 	RETURN true;
 END
@@ -592,6 +595,7 @@ BEGIN
 								  ELSE 'Attach the customers table itself, not a view of it, to have the attribute rules stored.' END;
 		END IF;
 	END IF;
+	PERFORM start_history(a.attachment_name, NULL);
 	PERFORM build_attachment_views(a.attachment_name);
 	RETURN state::regclass;
 END
@@ -633,6 +637,12 @@ BEGIN
 	IF NOT FOUND OR a.state_table IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" is not maintained', stop_maintaining.attachment_name
 			USING ERRCODE = 'undefined_object';
+	END IF;
+	-- the history, exact until now, goes on from snapshots
+	IF a.history_table IS NOT NULL AND relation_exists(a.state_table) THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => true);
+		PERFORM drop_history_triggers(a.attachment_name);
+		UPDATE attachments t SET history_snapshots = ARRAY[segment_as_of()] WHERE t.attachment_name = a.attachment_name;
 	END IF;
 	PERFORM drop_state_triggers(a.attachment_name);
 	-- the tags' triggers exist while the attachment has attribute rules
@@ -680,6 +690,7 @@ BEGIN
 	-- writers wait until the customers are rescored against the new
 	-- thresholds; the analysis time is read once the lock is granted
 	PERFORM lock_state_tables(a.attachment_name);
+	PERFORM rescore_state(a.attachment_name, only_expired => true);
 	as_of := segment_as_of();
 	-- the population is the customers view's: with a customers table, its
 	-- rows that have orders (as the views of an unmaintained attachment

@@ -242,6 +242,8 @@ BEGIN
 			RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
 				USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
 		END IF;
+		-- the tags written from now on enter the history
+		PERFORM install_history_triggers(a.attachment_name);
 	END IF;
 	RETURN store_customer_tags(a.attachment_name, only_if_rules_changed => false);
 END

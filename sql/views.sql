@@ -514,6 +514,44 @@ $view$, customers_view, a.bins) $$;
 COMMENT ON FUNCTION segment_internal.rf_grid_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s rf_grid view';
 
+-- The query of the segment_sizes view of an attachment with history: per
+-- segment and day (in the attachment's time zone) from the first day its
+-- history covers whole to the day of the analysis time, the members at the
+-- end of the day and how many entered and left that day.  The members are
+-- the running sum of entries less departures, exact once a day is whole
+-- (pruning deletes only intervals that ended before the history's start).
+CREATE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+WITH attachment AS (
+	SELECT (t.history_since AT TIME ZONE %2$L)::date AS first_day,
+		   (%3$s.segment_as_of() AT TIME ZONE %2$L)::date AS last_day
+	FROM %3$s.attachments t WHERE t.attachment_name = %4$L
+), moves AS (
+	SELECT h.kind, h.segment, (h.entered_at AT TIME ZONE %2$L)::date AS day, 1 AS entered, 0 AS departed
+	FROM %1$s h
+	UNION ALL
+	SELECT h.kind, h.segment, (h.left_at AT TIME ZONE %2$L)::date, 0, 1
+	FROM %1$s h WHERE h.left_at IS NOT NULL
+), daily AS (
+	SELECT m.kind, m.segment, m.day, sum(m.entered)::bigint AS entered, sum(m.departed)::bigint AS departed
+	FROM moves m GROUP BY m.kind, m.segment, m.day
+), grid AS (
+	SELECT s.kind, s.segment, d.day::date AS day
+	FROM (SELECT DISTINCT d.kind, d.segment FROM daily d) s,
+		 attachment t, generate_series(t.first_day, greatest(t.first_day, t.last_day), '1 day') d(day)
+)
+SELECT g.segment, g.kind, g.day,
+	   (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
+		   OVER (PARTITION BY g.kind, g.segment ORDER BY g.day))::bigint AS members,
+	   coalesce(d.entered, 0) AS entered, coalesce(d.departed, 0) AS "left"
+FROM grid g LEFT JOIN daily d ON d.kind = g.kind AND d.segment = g.segment AND d.day = g.day
+$view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name) $$;
+COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
+	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
+
+
 -- A name cut to the 63 bytes PostgreSQL keeps of a name, on a character
 -- boundary, so that the name compared is the name created.
 CREATE FUNCTION segment_internal.clip_name(name text) RETURNS text
@@ -751,6 +789,20 @@ BEGIN
 		'frequency_score', 'F score',
 		'customers', 'customers in the cell',
 		'average_total_amount', 'mean total amount of the customers in the cell');
+
+	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || 'segment_sizes', segment_sizes_view_query(a),
+			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)',
+				   a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'segment', 'segment name (a lifecycle stage''s name for kind lifecycle)',
+			'kind', 'rfm for a segment of the map, lifecycle for a lifecycle stage, rule for a rule segment',
+			'day', format('the day, in time zone %s', a.time_zone),
+			'members', 'customers in the segment at the end of the day',
+			'entered', 'customers who entered the segment that day',
+			'left', 'customers who left the segment that day');
+	END IF;
 
 	-- one view per segment, named after it
 	FOR seg IN SELECT * FROM attachment_segments(a.attachment_name) LOOP

@@ -18,13 +18,20 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 
+#include "lifecycle.h"
 #include "rfm_stats.h"
 #include "rfm_thresholds.h"
 
 /* state_validity.c */
-struct LifecycleParams;
+/* Every moment at which time alone may change the values: at most this many. */
+#define STATE_MAX_MOMENTS	(RFM_MAX_BINS - 1 + 5)
+/* How much earlier (later) than computed a moment is assumed to be crossed. */
+#define STATE_MOMENT_MARGIN_USECS	INT64CONST(1000)
+
+extern int	segments_change_moments(const RfmOrders *orders, const RfmBins *bins,
+									const LifecycleParams *lifecycle, TimestampTz *moments);
 extern void segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
-								 const struct LifecycleParams *lifecycle, TimestampTz *from, TimestampTz *until);
+								 const LifecycleParams *lifecycle, TimestampTz *from, TimestampTz *until);
 
 /* What happened to the orders of a customer, as recorded for the fold. */
 typedef enum StateEventKind
@@ -82,6 +89,11 @@ typedef struct OrdersColumns
 	bool		time_byval;
 	bool		amount_byval;
 } OrdersColumns;
+
+/* state_row.c */
+extern int	rfm_cell_position(int16 scores, int bins);
+extern void state_judge(const RfmStatsView *view, TimestampTz as_of, const RfmBins *bins,
+						const LifecycleParams *lifecycle, int16 *scores, LifecycleStage *stage);
 
 /* state_pending.c */
 extern void pending_state_init(void);

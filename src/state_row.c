@@ -127,19 +127,53 @@ state_values_cache(FunctionCallInfo fcinfo, ArrayType *cells)
 static Datum
 cell_segments_of(const StateValuesCache *cache, int16 scores)
 {
+	int			position = rfm_cell_position(scores, cache->bins);
+
+	if (position < 0 || cache->nulls[position])
+		return PointerGetDatum(segment_set_from_labels(NULL, 0));
+	return cache->elements[position];
+}
+
+/*
+ * The position of a score cell in the grid of bins^3 cells in the order of
+ * their codes (that of the attachment's cell_segments); -1 if the scores
+ * are not a cell of that grid.
+ */
+int
+rfm_cell_position(int16 scores, int bins)
+{
 	int			position = 0;
 
 	for (int d = 0; d < RFM_DIMENSIONS; d++)
 	{
 		int			score = rfm_score_of(scores, (RfmDimension) d);
 
-		if (score < 1 || score > cache->bins)
-			return PointerGetDatum(segment_set_from_labels(NULL, 0));
-		position = position * cache->bins + score - 1;
+		if (score < 1 || score > bins)
+			return -1;
+		position = position * bins + score - 1;
 	}
-	if (cache->nulls[position])
-		return PointerGetDatum(segment_set_from_labels(NULL, 0));
-	return cache->elements[position];
+	return position;
+}
+
+/*
+ * What a customer with these statistics is at analysis time as_of: the
+ * scores against bins (NULL: none, *scores left alone) and the lifecycle
+ * stage.  A customer whose last order is later is judged at that order.
+ */
+void
+state_judge(const RfmStatsView *view, TimestampTz as_of, const RfmBins *bins,
+			const LifecycleParams *lifecycle, int16 *scores, LifecycleStage *stage)
+{
+	TimestampTz judged_at = Max(as_of, view->orders.last_order);
+
+	if (bins != NULL)
+	{
+		double		customer[RFM_DIMENSIONS];
+
+		rfm_customer_values(view, judged_at, customer);
+		*scores = rfm_bins_score(bins, customer);
+	}
+	*stage = lifecycle_stage_of(&view->orders, judged_at, lifecycle);
 }
 
 /*
@@ -164,6 +198,8 @@ state_values(PG_FUNCTION_ARGS)
 	const RfmBins *scoring_bins = NULL;
 	TimestampTz true_from;
 	TimestampTz true_until;
+	int16		scores = 0;
+	LifecycleStage stage;
 	TimestampTz from;
 	TimestampTz until;
 	Datum		values[6];
@@ -181,28 +217,26 @@ state_values(PG_FUNCTION_ARGS)
 				 errmsg("as_of must be a finite time")));
 	judged_at = Max(as_of, view.orders.last_order);
 
-	if (PG_ARGISNULL(2))
+	if (!PG_ARGISNULL(2))
+	{
+		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
+		scoring_bins = &bins;
+	}
+	/* the declaration of 0.6.0 has no limits: the library may be newer than the SQL */
+	lifecycle_params_from_array(PG_NARGS() < 7 || PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6), &lifecycle);
+	state_judge(&view, as_of, scoring_bins, &lifecycle, &scores, &stage);
+	if (scoring_bins == NULL)
 	{
 		nulls[0] = true;
 		values[2] = PointerGetDatum(segment_set_from_labels(NULL, 0));
 	}
 	else
 	{
-		double		customer[RFM_DIMENSIONS];
-		int16		scores;
-
-		rfm_bins_from_thresholds(DatumGetRfmThresholdsP(PG_GETARG_DATUM(2)), &bins);
-		scoring_bins = &bins;
-		rfm_customer_values(&view, judged_at, customer);
-		scores = rfm_bins_score(&bins, customer);
 		values[0] = RfmGetDatum(scores);
 		values[2] = PG_ARGISNULL(3) ? PointerGetDatum(segment_set_from_labels(NULL, 0))
 			: cell_segments_of(cache, scores);
 	}
-	/* the declaration of 0.6.0 has no limits: the library may be newer than the SQL */
-	lifecycle_params_from_array(PG_NARGS() < 7 || PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6), &lifecycle);
-	values[1] = CStringGetTextDatum(lifecycle_stage_name(lifecycle_stage_of(&view.orders, judged_at,
-																			&lifecycle)));
+	values[1] = CStringGetTextDatum(lifecycle_stage_name(stage));
 	values[3] = TimestampTzGetDatum(as_of);
 	segments_validity_of(&view.orders, judged_at, scoring_bins, &lifecycle, &true_from, &true_until);
 	span_to_store(!PG_ARGISNULL(4) && !PG_ARGISNULL(5),

@@ -32,12 +32,6 @@
 PG_FUNCTION_INFO_V1(segments_valid_until);
 PG_FUNCTION_INFO_V1(segments_valid_from);
 
-/* How much earlier (later) than computed a limit is assumed to be crossed. */
-#define VALIDITY_MARGIN_USECS	INT64CONST(1000)
-
-/* Every moment at which time alone may change the values: at most this many. */
-#define MAX_LIMITS	(RFM_MAX_BINS - 1 + 5)
-
 /* Appends the moment "days after from", unless it is never reached. */
 static void
 add_limit(TimestampTz *moments, int *count, TimestampTz from, double days)
@@ -47,7 +41,7 @@ add_limit(TimestampTz *moments, int *count, TimestampTz from, double days)
 	/* negative, NaN, or past the end of time: never crossed */
 	if (!(usecs >= 0) || usecs >= (double) (END_TIMESTAMP - from))
 		return;
-	Assert(*count < MAX_LIMITS);
+	Assert(*count < STATE_MAX_MOMENTS);
 	moments[(*count)++] = from + (TimestampTz) usecs;
 }
 
@@ -55,11 +49,12 @@ add_limit(TimestampTz *moments, int *count, TimestampTz from, double days)
  * The moments at which rfm_score(stats, t, thresholds) or
  * lifecycle_stage(stats, t, <lifecycle>) (NULL: the defaults) may change as t grows,
  * for a customer with these orders: the recency thresholds (with bins) and
- * every limit of the lifecycle, after the last or first order.
+ * every limit of the lifecycle, after the last or first order, in no
+ * particular order; returns how many (at most STATE_MAX_MOMENTS).
  */
-static int
-validity_limits(const RfmOrders *orders, const RfmBins *bins, const LifecycleParams *lifecycle,
-				TimestampTz *moments)
+int
+segments_change_moments(const RfmOrders *orders, const RfmBins *bins, const LifecycleParams *lifecycle,
+						TimestampTz *moments)
 {
 	int			count = 0;
 	LifecycleParams params;
@@ -99,8 +94,8 @@ void
 segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *bins,
 					 const LifecycleParams *lifecycle, TimestampTz *from, TimestampTz *until)
 {
-	TimestampTz moments[MAX_LIMITS];
-	int			count = validity_limits(orders, bins, lifecycle, moments);
+	TimestampTz moments[STATE_MAX_MOMENTS];
+	int			count = segments_change_moments(orders, bins, lifecycle, moments);
 
 	Assert(!TIMESTAMP_NOT_FINITE(as_of));
 	*from = DT_NOBEGIN;
@@ -108,12 +103,12 @@ segments_validity_of(const RfmOrders *orders, TimestampTz as_of, const RfmBins *
 	for (int i = 0; i < count; i++)
 	{
 		/* crossed after as_of (even a margin early): an end */
-		if (moments[i] + VALIDITY_MARGIN_USECS > as_of)
-			*until = Min(*until, moments[i] - VALIDITY_MARGIN_USECS);
+		if (moments[i] + STATE_MOMENT_MARGIN_USECS > as_of)
+			*until = Min(*until, moments[i] - STATE_MOMENT_MARGIN_USECS);
 		/* crossed by as_of (even a margin late), after the last order: a start */
-		if (moments[i] - VALIDITY_MARGIN_USECS <= as_of &&
-			moments[i] + VALIDITY_MARGIN_USECS > orders->last_order)
-			*from = Max(*from, moments[i] + VALIDITY_MARGIN_USECS);
+		if (moments[i] - STATE_MOMENT_MARGIN_USECS <= as_of &&
+			moments[i] + STATE_MOMENT_MARGIN_USECS > orders->last_order)
+			*from = Max(*from, moments[i] + STATE_MOMENT_MARGIN_USECS);
 	}
 }
 

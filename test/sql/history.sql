@@ -1,0 +1,292 @@
+-- Segment history.  The exactness test: months of random writes to a
+-- maintained attachment (orders inserted, two at once, deleted; customers
+-- moving city; refresh_due_segments() now and then; a refresh of the
+-- thresholds), each transaction at its own analysis time, then for random
+-- instants D and every segment, segment_members_at(a, S, D) against an
+-- oracle computed again from a log of what was written: RFM segments from
+-- rfm_score() against the thresholds stored at D, lifecycle stages from an
+-- unmaintained attachment of the same orders read at D, the rule from the
+-- city each customer had at D.  Then the transition matrix against two
+-- such reads, snapshots of an unmaintained attachment, the sizes view,
+-- retention and the errors.
+SET client_min_messages = warning;
+\set SHOW_CONTEXT never
+CREATE EXTENSION IF NOT EXISTS segment;
+CREATE SCHEMA hist;
+SET search_path = hist, public;
+SET TimeZone = 'UTC';
+
+CREATE TABLE orders (id integer PRIMARY KEY, customer integer NOT NULL, at timestamptz NOT NULL,
+					 amount numeric NOT NULL);
+CREATE INDEX ON orders (customer);
+CREATE TABLE customers (id integer PRIMARY KEY, city text NOT NULL);
+
+-- what the test will write, and when: the oracle reads this log
+CREATE TABLE order_log (id integer, customer integer, at timestamptz, amount numeric, deleted_at timestamptz);
+CREATE TABLE city_log (id integer, city text, since timestamptz);
+CREATE TABLE thresholds_log (since timestamptz, thresholds rfm_thresholds);
+CREATE TABLE script (at timestamptz, seq integer, statement text);
+
+SELECT setseed(0.42);
+-- before the history starts: January's orders of customers 1 to 60, and 80 customers
+INSERT INTO customers SELECT c, (ARRAY['Istanbul', 'Berlin', 'Paris'])[1 + floor(random() * 3)::int]
+FROM generate_series(1, 80) c;
+INSERT INTO city_log SELECT id, city, '-infinity' FROM customers;
+INSERT INTO order_log
+SELECT n, 1 + (n % 60), '2025-01-01'::timestamptz + random() * interval '31 days', round((5 + random() * 200)::numeric, 2), NULL
+FROM generate_series(1, 150) n;
+INSERT INTO orders SELECT id, customer, at, amount FROM order_log;
+
+-- February to August: the writes, each with its analysis time
+DO $$
+DECLARE
+	t timestamptz := '2025-02-01 00:00:01';
+	next_id integer := 1000;
+	victim integer;
+	seq integer := 0;
+	c integer;
+BEGIN
+	WHILE t < '2025-09-01' LOOP
+		t := t + random() * interval '20 hours';
+		seq := seq + 1;
+		IF random() < 0.70 THEN
+			-- an order (sometimes two, of two customers, in one transaction)
+			next_id := next_id + 1;
+			c := 1 + floor(random() * 80)::int;
+			INSERT INTO order_log VALUES (next_id, c, t, round((5 + random() * 200)::numeric, 2), NULL);
+			IF random() < 0.2 THEN
+				next_id := next_id + 1;
+				INSERT INTO order_log VALUES (next_id, 1 + (c + 7) % 80, t, round((5 + random() * 200)::numeric, 2), NULL);
+				INSERT INTO script SELECT t, seq, format('INSERT INTO hist.orders VALUES (%s, %s, %L, %s), (%s, %s, %L, %s)',
+					a.id, a.customer, a.at, a.amount, b.id, b.customer, b.at, b.amount)
+				FROM order_log a, order_log b WHERE a.id = next_id - 1 AND b.id = next_id;
+			ELSE
+				INSERT INTO script SELECT t, seq, format('INSERT INTO hist.orders VALUES (%s, %s, %L, %s)', id, customer, at, amount)
+				FROM order_log WHERE id = next_id;
+			END IF;
+		ELSIF random() < 0.4 THEN
+			-- an order deleted: its customer is derived again
+			SELECT id INTO victim FROM order_log WHERE deleted_at IS NULL ORDER BY random() LIMIT 1;
+			UPDATE order_log SET deleted_at = t WHERE id = victim;
+			INSERT INTO script VALUES (t, seq, format('DELETE FROM hist.orders WHERE id = %s', victim));
+		ELSIF random() < 0.6 THEN
+			-- a customer moves: the rule segment follows
+			c := 1 + floor(random() * 80)::int;
+			INSERT INTO city_log VALUES (c, (ARRAY['Istanbul', 'Berlin', 'Paris'])[1 + floor(random() * 3)::int], t);
+			INSERT INTO script SELECT t, seq, format('UPDATE hist.customers SET city = %L WHERE id = %s', city, id)
+			FROM city_log WHERE since = t;
+		ELSE
+			-- the moves time alone made are written
+			INSERT INTO script VALUES (t, seq, 'DO $do$ BEGIN PERFORM refresh_due_segments(''hm''); END $do$');
+		END IF;
+	END LOOP;
+END $$;
+-- random instants; at each, the lifecycle stages the unmaintained
+-- attachment gives when read then
+CREATE TABLE instants AS
+SELECT '2025-02-01'::timestamptz + random() * interval '212 days' AS d FROM generate_series(1, 40);
+CREATE TABLE unmaintained_stages (d timestamptz, customer_id text, stage text);
+INSERT INTO script SELECT d, 0, format('INSERT INTO hist.unmaintained_stages SELECT %L, c.customer_id::text, c.lifecycle_stage '
+									   'FROM hist.hu_customers c WHERE c.order_count > 0', d)
+FROM instants;
+-- snapshots of the unmaintained attachment, and what its customers view
+-- showed when each was taken
+CREATE TABLE snapshot_truth (taken_at timestamptz, customer_id text, kind text, segment text);
+INSERT INTO script
+SELECT t, 0, format('DO $do$ BEGIN PERFORM snapshot_segments(''hu''); END $do$; '
+					'INSERT INTO hist.snapshot_truth SELECT %1$L, c.customer_id::text, m.kind, m.segment FROM hist.hu_customers c, '
+					'LATERAL (SELECT CASE WHEN s = ''Istanbul'' THEN ''rule'' ELSE ''rfm'' END, s FROM unnest(c.segments) s '
+					'UNION ALL SELECT ''lifecycle'', c.lifecycle_stage WHERE c.lifecycle_stage <> ''prospect'') m(kind, segment)', t)
+FROM (SELECT '2025-02-03'::timestamptz + n * interval '17 days' + random() * interval '1 day' AS t
+	  FROM generate_series(0, 11) n) x;
+-- new thresholds on the first of May
+INSERT INTO script VALUES ('2025-05-01 12:00', 0,
+	'DO $do$ BEGIN PERFORM refresh_attachment_thresholds(''hm''); END $do$; '
+	'INSERT INTO hist.thresholds_log SELECT ''2025-05-01 12:00'', thresholds FROM attachments WHERE attachment_name = ''hm''');
+SELECT count(*) > 400 AS writes, count(DISTINCT at) = count(*) AS distinct_times FROM script;
+
+SELECT count(*) > 0 FROM attach('hm', 'hist.orders', 'customer', 'at', 'amount', 'hist.customers', 'id');
+SELECT count(*) > 0 FROM define_segment_rule('hm', 'Istanbul', $$city = 'Istanbul'$$);
+SELECT count(*) > 0 FROM attach('hu', 'hist.orders', 'customer', 'at', 'amount', 'hist.customers', 'id');
+SELECT count(*) > 0 FROM define_segment_rule('hu', 'Istanbul', $$city = 'Istanbul'$$);
+SET segment.as_of = '2025-02-01';
+SELECT maintain_attachment('hm');
+INSERT INTO thresholds_log SELECT '-infinity', thresholds FROM attachments WHERE attachment_name = 'hm';
+SELECT history_table, history_since, history_retention FROM attachments WHERE attachment_name = 'hm';
+
+-- every write its own transaction, at its own analysis time (not echoed)
+\set ECHO none
+SELECT format('SET segment.as_of = %L', at), statement FROM script ORDER BY at, seq \gexec
+\set ECHO all
+SET segment.as_of = '2025-09-01';
+
+-- the oracle: every membership at an instant, from the logs
+CREATE FUNCTION oracle_at(d timestamptz) RETURNS TABLE (customer_id text, kind text, segment text)
+LANGUAGE sql AS $$
+	WITH stats AS (
+		SELECT o.customer, rfm_stats(o.at, o.amount) AS stats FROM order_log o
+		WHERE o.at <= d AND (o.deleted_at IS NULL OR o.deleted_at > d) GROUP BY o.customer
+	), thresholds AS (
+		SELECT t.thresholds FROM thresholds_log t WHERE t.since <= d ORDER BY t.since DESC LIMIT 1
+	)
+	SELECT s.customer::text, 'rfm', unnest(segment_memberships(rfm_score(s.stats, d, t.thresholds)))
+	FROM stats s, thresholds t
+	UNION ALL
+	SELECT s.customer::text, 'lifecycle', lifecycle_stage(s.stats, d) FROM stats s
+	UNION ALL
+	SELECT c.id::text, 'rule', 'Istanbul' FROM (
+		SELECT DISTINCT ON (l.id) l.id, l.city FROM city_log l WHERE l.since <= d ORDER BY l.id, l.since DESC) c
+	WHERE c.city = 'Istanbul' $$;
+
+-- every segment any instant has, by history and by oracle
+CREATE TABLE compared AS
+SELECT i.d, s.segment, m.customer_id, m.kind, 'history' AS source
+FROM instants i, (SELECT DISTINCT segment FROM hm_history) s, segment_members_at('hm', s.segment, i.d) m
+UNION ALL
+SELECT i.d, o.segment, o.customer_id, o.kind, 'oracle' FROM instants i, oracle_at(i.d) o;
+SELECT kind, count(*) FILTER (WHERE source = 'oracle') AS memberships_compared,
+	   count(DISTINCT segment) AS segments
+FROM compared GROUP BY kind ORDER BY kind;
+-- 0 differences, both ways
+SELECT count(*) AS history_not_oracle FROM (
+	SELECT d, segment, customer_id, kind FROM compared WHERE source = 'history'
+	EXCEPT ALL SELECT d, segment, customer_id, kind FROM compared WHERE source = 'oracle') x;
+SELECT count(*) AS oracle_not_history FROM (
+	SELECT d, segment, customer_id, kind FROM compared WHERE source = 'oracle'
+	EXCEPT ALL SELECT d, segment, customer_id, kind FROM compared WHERE source = 'history') x;
+SELECT count(*) AS unmaintained_stage_differences FROM (
+	(SELECT d, customer_id, stage FROM unmaintained_stages
+	 EXCEPT ALL SELECT d, customer_id, segment FROM compared WHERE source = 'history' AND kind = 'lifecycle')
+	UNION ALL
+	(SELECT d, customer_id, segment FROM compared WHERE source = 'history' AND kind = 'lifecycle'
+	 EXCEPT ALL SELECT d, customer_id, stage FROM unmaintained_stages)) x;
+-- time alone moved customers, and those moves were dated between writes
+SELECT count(*) > 20 AS moves_by_time FROM hm_history h
+WHERE h.kind = 'lifecycle' AND h.entered_at NOT IN (SELECT at FROM script) AND h.entered_at > '2025-02-01';
+
+-- the transition matrix between two instants, against the oracle's primary segments
+CREATE FUNCTION oracle_primary(d timestamptz) RETURNS TABLE (customer_id text, segment text)
+LANGUAGE sql AS $$
+	WITH stats AS (
+		SELECT o.customer, rfm_stats(o.at, o.amount) AS stats FROM order_log o
+		WHERE o.at <= d AND (o.deleted_at IS NULL OR o.deleted_at > d) GROUP BY o.customer
+	)
+	SELECT s.customer::text, segment_assign(rfm_score(s.stats, d,
+		(SELECT t.thresholds FROM thresholds_log t WHERE t.since <= d ORDER BY t.since DESC LIMIT 1)))
+	FROM stats s $$;
+CREATE TABLE pairs AS
+SELECT a.d AS from_time, b.d AS to_time FROM instants a, instants b WHERE a.d < b.d ORDER BY random() LIMIT 8;
+CREATE TABLE transitions AS
+SELECT p.from_time, p.to_time, t.from_segment, t.to_segment, t.customers, 'history' AS source
+FROM pairs p, segment_transitions('hm', p.from_time, p.to_time) t
+UNION ALL
+SELECT p.from_time, p.to_time, x.from_segment, x.to_segment, count(*), 'oracle'
+FROM pairs p,
+	 LATERAL (SELECT f.segment AS from_segment, t.segment AS to_segment
+			  FROM oracle_primary(p.from_time) f FULL JOIN oracle_primary(p.to_time) t USING (customer_id)) x
+GROUP BY 1, 2, 3, 4;
+SELECT sum(customers) FILTER (WHERE source = 'oracle') > 300 AS customers_compared,
+	   count(*) FILTER (WHERE source = 'oracle' AND from_segment IS NULL) > 0 AS with_entering,
+	   count(*) FILTER (WHERE source = 'oracle' AND from_segment IS DISTINCT FROM to_segment) > 8 AS with_moves
+FROM transitions;
+SELECT count(*) AS transition_differences FROM (
+	(SELECT from_time, to_time, from_segment, to_segment, customers FROM transitions WHERE source = 'history'
+	 EXCEPT ALL SELECT from_time, to_time, from_segment, to_segment, customers FROM transitions WHERE source = 'oracle')
+	UNION ALL
+	(SELECT from_time, to_time, from_segment, to_segment, customers FROM transitions WHERE source = 'oracle'
+	 EXCEPT ALL SELECT from_time, to_time, from_segment, to_segment, customers FROM transitions WHERE source = 'history')) x;
+
+-- an unmaintained attachment answers from its snapshots: as of the last
+-- one at or before the instant, which a notice names
+SELECT cardinality(history_snapshots) AS snapshots, history_snapshots[1] = history_since AS history_starts_with_first
+FROM attachments WHERE attachment_name = 'hu';
+SET client_min_messages = notice;
+SELECT count(*) FROM segment_members_at('hu', 'active', '2025-03-10');
+SET client_min_messages = warning;
+CREATE TABLE snapshot_compared AS
+SELECT i.d, s.segment, m.customer_id, m.kind, 'history' AS source
+FROM instants i, (SELECT DISTINCT segment FROM hu_history) s, segment_members_at('hu', s.segment, i.d) m
+WHERE i.d >= (SELECT history_since FROM attachments WHERE attachment_name = 'hu')
+UNION ALL
+SELECT i.d, t.segment, t.customer_id, t.kind, 'snapshot'
+FROM instants i JOIN snapshot_truth t
+	 ON t.taken_at = (SELECT max(x.taken_at) FROM snapshot_truth x WHERE x.taken_at <= i.d);
+SELECT count(*) FILTER (WHERE source = 'snapshot') > 1000 AS compared,
+	   count(*) FILTER (WHERE source = 'history') - count(*) FILTER (WHERE source = 'snapshot') AS count_difference
+FROM snapshot_compared;
+SELECT count(*) AS snapshot_differences FROM (
+	(SELECT d, segment, customer_id, kind FROM snapshot_compared WHERE source = 'history'
+	 EXCEPT ALL SELECT d, segment, customer_id, kind FROM snapshot_compared WHERE source = 'snapshot')
+	UNION ALL
+	(SELECT d, segment, customer_id, kind FROM snapshot_compared WHERE source = 'snapshot'
+	 EXCEPT ALL SELECT d, segment, customer_id, kind FROM snapshot_compared WHERE source = 'history')) x;
+
+-- the sizes view, once every move is written: members at the end of each
+-- day against the oracle at that instant, entered and left against the
+-- intervals
+SELECT refresh_due_segments('hm') >= 0;
+CREATE TABLE days AS
+SELECT d::date AS day FROM generate_series('2025-02-01'::date, '2025-08-31', '1 day') d ORDER BY random() LIMIT 25;
+CREATE TABLE sizes_compared AS
+SELECT day, kind, segment, s.members AS view_members, coalesce(o.members, 0) AS oracle_members
+FROM (SELECT * FROM hm_segment_sizes WHERE day IN (SELECT day FROM days)) s
+FULL JOIN (SELECT d.day, o.kind, o.segment, count(*) AS members
+		   FROM days d, oracle_at(d.day + 1 - interval '1 microsecond') o GROUP BY 1, 2, 3) o USING (day, kind, segment);
+SELECT count(*) FILTER (WHERE view_members IS DISTINCT FROM oracle_members) AS size_differences,
+	   sum(oracle_members) > 1000 AS compared
+FROM sizes_compared;
+SELECT count(*) AS entered_left_differences FROM hm_segment_sizes s
+WHERE s.entered <> (SELECT count(*) FROM hm_history h WHERE h.kind = s.kind AND h.segment = s.segment
+					AND h.entered_at >= s.day AND h.entered_at < s.day + 1)
+   OR s."left" <> (SELECT count(*) FROM hm_history h WHERE h.kind = s.kind AND h.segment = s.segment
+				   AND h.left_at >= s.day AND h.left_at < s.day + 1);
+SELECT min(day), max(day), count(DISTINCT segment) FROM hm_segment_sizes;
+
+-- retention: intervals that ended 60 days before the analysis time go, and
+-- the history answers from then on, as exactly
+SELECT keep_segment_history('hm', '60 days');
+SELECT history_since, history_retention FROM attachments WHERE attachment_name = 'hm';
+SELECT count(*) AS kept_ended_before_horizon FROM hm_history WHERE left_at <= '2025-07-03';
+SELECT count(*) AS differences_after_horizon FROM (
+	(SELECT i.d, m.customer_id, m.kind, s.segment FROM instants i, (SELECT DISTINCT segment FROM hm_history) s,
+		 segment_members_at('hm', s.segment, i.d) m WHERE i.d >= '2025-07-03'
+	 EXCEPT ALL SELECT d, customer_id, kind, segment FROM compared WHERE source = 'oracle' AND d >= '2025-07-03')
+	UNION ALL
+	(SELECT d, customer_id, kind, segment FROM compared WHERE source = 'oracle' AND d >= '2025-07-03'
+	 EXCEPT ALL SELECT i.d, m.customer_id, m.kind, s.segment FROM instants i, (SELECT DISTINCT segment FROM hm_history) s,
+		 segment_members_at('hm', s.segment, i.d) m WHERE i.d >= '2025-07-03')) x;
+SELECT min(day) FROM hm_segment_sizes;
+
+-- TRUNCATE of the orders: every customer leaves its RFM segments and
+-- stage at the analysis time; the rule segments stay
+SET segment.as_of = '2025-09-02';
+TRUNCATE orders;
+SELECT kind, count(*) FROM segment_internal.memberships_at('hm', '2025-09-02 00:00:01', NULL) GROUP BY kind ORDER BY kind;
+SELECT count(*) AS open_without_orders FROM hm_history WHERE left_at IS NULL AND kind <> 'rule';
+
+-- errors
+\set VERBOSITY sqlstate
+SELECT * FROM segment_members_at('nope', 'Champions', now());
+SELECT * FROM segment_members_at('hm', 'Champions', NULL);
+SELECT * FROM segment_members_at('hm', 'Champions', '2025-01-01');
+SELECT * FROM segment_members_at('hm', 'Champions', 'infinity');
+SELECT * FROM segment_transitions('hm', '2025-01-01', '2025-08-01');
+SELECT snapshot_segments('hm');
+SELECT snapshot_segments('hu');
+SELECT keep_segment_history('hm', '-1 day');
+SELECT keep_segment_history('hu');
+\set VERBOSITY default
+SELECT * FROM segment_members_at('hm', 'Champions', '2025-01-01');
+SELECT snapshot_segments('hm');
+SELECT snapshot_segments('hu');
+SELECT count(*) FROM segment_members_at('hm', NULL, '2025-08-01');
+SELECT drop_segment_history('hm');
+SELECT to_regclass('hist.hm_history'), to_regclass('hist.hm_segment_sizes');
+SELECT * FROM segment_members_at('hm', 'Champions', '2025-08-01');
+SELECT drop_segment_history('hm');
+SELECT keep_segment_history('hm')::text;
+SELECT count(*) FROM hm_history;
+SELECT detach('hm');
+SELECT detach('hu');
+SELECT to_regclass('hist.hm_history'), to_regclass('hist.hu_history');
+DROP SCHEMA hist CASCADE;
