@@ -1,0 +1,1117 @@
+-- segment 0.7.0 -> 0.8.0.  Every change to the install pieces in sql/*.sql
+-- since 0.7.0 appears here too; test/t/upgrade.sh compares the result with a
+-- fresh install of 0.8.0.
+
+\echo Use "ALTER EXTENSION segment UPDATE TO '0.8.0'" to load this file. \quit
+
+-- Segment history (sql/history.sql, src/history.c): an attachment may keep
+-- the intervals over which its customers belonged to each segment.  The
+-- attachments of 0.7.0 keep none until keep_segment_history() (maintained)
+-- or snapshot_segments() (unmaintained) starts it.
+ALTER TABLE @extschema@.attachments
+	ADD COLUMN history_table regclass,
+	ADD COLUMN history_since timestamptz,
+	ADD COLUMN history_retention interval,
+	ADD COLUMN history_snapshots timestamptz[],
+	ADD CONSTRAINT history_with_start CHECK ((history_table IS NULL) = (history_since IS NULL)),
+	ADD CONSTRAINT history_retention_positive CHECK (history_retention OPERATOR(pg_catalog.>) '0'::pg_catalog.interval);
+COMMENT ON COLUMN @extschema@.attachments.history_table IS
+	'the intervals over which each customer belonged to each segment (keep_segment_history(), snapshot_segments()); NULL if no history is kept';
+
+COMMENT ON COLUMN @extschema@.attachments.history_since IS
+	'the instant since which the history is complete: when it began, or the last pruning''s horizon';
+
+COMMENT ON COLUMN @extschema@.attachments.history_snapshots IS
+	'the instants of the snapshots (snapshot_segments()) the history of an unmaintained attachment is made of, and of the end of its maintenance';
+
+COMMENT ON COLUMN @extschema@.attachments.history_retention IS
+	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
+
+CREATE OR REPLACE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = detach.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', detach.attachment_name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM drop_attachment_views(a, a.views);
+	IF a.state_table IS NOT NULL THEN
+		PERFORM stop_maintaining(a.attachment_name, rebuild_views => false);
+	END IF;
+	DELETE FROM attachments t WHERE t.attachment_name = a.attachment_name;
+	IF relation_exists(a.history_table) THEN
+		EXECUTE format('DROP TABLE %s', a.history_table);
+	END IF;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules, its state and history, and the attachment';
+
+CREATE OR REPLACE FUNCTION @extschema@.set_lifecycle_limits(attachment_name text,
+												 new_days double precision DEFAULT 30,
+												 at_risk_multiple double precision DEFAULT 2,
+												 lapsed_multiple double precision DEFAULT 4,
+												 rhythm_min_orders integer DEFAULT 3,
+												 at_risk_days double precision DEFAULT 90,
+												 lapsed_days double precision DEFAULT 180)
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	limits double precision[];
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = set_lifecycle_limits.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', set_lifecycle_limits.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	-- checked as lifecycle_stage() checks them
+	PERFORM lifecycle_stage(NULL, NULL, set_lifecycle_limits.new_days, set_lifecycle_limits.at_risk_multiple,
+							set_lifecycle_limits.lapsed_multiple, set_lifecycle_limits.rhythm_min_orders,
+							set_lifecycle_limits.at_risk_days, set_lifecycle_limits.lapsed_days);
+	limits := ARRAY[set_lifecycle_limits.new_days, set_lifecycle_limits.at_risk_multiple,
+					set_lifecycle_limits.lapsed_multiple, set_lifecycle_limits.rhythm_min_orders,
+					set_lifecycle_limits.at_risk_days, set_lifecycle_limits.lapsed_days];
+	IF limits = ARRAY[30, 2, 4, 3, 90, 180]::double precision[] THEN
+		limits := NULL;
+	END IF;
+	-- writers wait until the stored stages follow, as for new thresholds;
+	-- expired values are brought up to now with the old limits first
+	IF a.state_table IS NOT NULL THEN
+		PERFORM lock_state_tables(a.attachment_name);
+		PERFORM rescore_state(a.attachment_name, only_expired => true);
+	END IF;
+	UPDATE attachments t SET lifecycle_limits = limits WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	IF a.state_table IS NOT NULL THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => false);
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+END
+$function$;
+
+CREATE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+WITH attachment AS (
+	SELECT (t.history_since AT TIME ZONE %2$L)::date AS first_day,
+		   (%3$s.segment_as_of() AT TIME ZONE %2$L)::date AS last_day
+	FROM %3$s.attachments t WHERE t.attachment_name = %4$L
+), moves AS (
+	SELECT h.kind, h.segment, (h.entered_at AT TIME ZONE %2$L)::date AS day, 1 AS entered, 0 AS departed
+	FROM %1$s h
+	UNION ALL
+	SELECT h.kind, h.segment, (h.left_at AT TIME ZONE %2$L)::date, 0, 1
+	FROM %1$s h WHERE h.left_at IS NOT NULL
+), daily AS (
+	SELECT m.kind, m.segment, m.day, sum(m.entered)::bigint AS entered, sum(m.departed)::bigint AS departed
+	FROM moves m GROUP BY m.kind, m.segment, m.day
+), grid AS (
+	SELECT s.kind, s.segment, d.day::date AS day
+	FROM (SELECT DISTINCT d.kind, d.segment FROM daily d) s,
+		 attachment t, generate_series(t.first_day, greatest(t.first_day, t.last_day), '1 day') d(day)
+)
+SELECT g.segment, g.kind, g.day,
+	   (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
+		   OVER (PARTITION BY g.kind, g.segment ORDER BY g.day))::bigint AS members,
+	   coalesce(d.entered, 0) AS entered, coalesce(d.departed, 0) AS "left"
+FROM grid g LEFT JOIN daily d ON d.kind = g.kind AND d.segment = g.segment AND d.day = g.day
+$view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name) $$;
+
+COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
+	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
+
+CREATE OR REPLACE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	prefix text := a.attachment_name || '_';
+	customers regclass;
+	view_name text;
+	built text[] := '{}';
+	col record;
+	seg record;
+BEGIN
+	view_name := put_attachment_view(a, prefix || 'customers', customers_view_query(a),
+		format('one row per customer of %s with RFM scores, segments and lifecycle stage (segment attachment %s)',
+			   a.orders_table, a.attachment_name), in_place);
+	customers := view_name::regclass;
+	built := built || view_name;
+	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
+	FOR col IN SELECT * FROM customer_view_columns() LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
+	END LOOP;
+	FOR col IN
+		SELECT att.attname FROM pg_attribute att
+		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+		  AND att.attname <> a.customer_key
+	LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, format('from %s', a.customers_table));
+	END LOOP;
+
+	view_name := put_attachment_view(a, prefix || 'segment_members', segment_members_view_query(a, customers),
+		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'customer_id', 'the customer''s key',
+		'segment', 'a segment the customer belongs to',
+		'kind', 'rfm for a segment of the map, rule for a rule segment',
+		'order_count', 'the customer''s number of orders',
+		'total_amount', 'the customer''s total amount');
+
+	view_name := put_attachment_view(a, prefix || 'segment_summary', segment_summary_view_query(a, customers),
+		format('customers, orders and revenue of every segment: primary_* count each customer once, in its primary segment; member_* every customer a segment holds (segment attachment %s)',
+			   a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'segment', 'segment name; NULL for the customers without a primary segment',
+		'kind', 'rfm for a segment of the map, rule for a rule segment, unsegmented for the customers without a primary segment',
+		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them); each customer counts in one row; NULL for a rule segment',
+		'primary_share', 'primary_customers over all customers, 0 to 1; adds up to 1 over the rows that have it',
+		'primary_orders', 'orders of the customers whose primary segment this is',
+		'primary_revenue', 'total amount of the customers whose primary segment this is',
+		'member_customers', 'customers the segment holds; a customer in several segments counts in each (they overlap); NULL for the unsegmented row',
+		'member_share', 'member_customers over all customers, 0 to 1; overlapping, so these add up to more than 1',
+		'member_orders', 'orders of the customers the segment holds',
+		'member_revenue', 'total amount of the customers the segment holds',
+		'average_order_value', 'revenue over orders of the customers the segment holds (of the unsegmented row: of its customers)');
+
+	view_name := put_attachment_view(a, prefix || 'lifecycle_summary', lifecycle_summary_view_query(customers),
+		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
+		in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'lifecycle_stage', 'lifecycle stage',
+		'customers', 'customers in the stage',
+		'share_of_customers', 'customers in the stage over all customers, 0 to 1',
+		'orders', 'orders of the customers in the stage',
+		'revenue', 'total amount of the customers in the stage',
+		'average_order_value', 'revenue over orders');
+
+	view_name := put_attachment_view(a, prefix || 'rf_grid', rf_grid_view_query(a, customers),
+		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
+			   a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'recency_score', 'R score',
+		'frequency_score', 'F score',
+		'customers', 'customers in the cell',
+		'average_total_amount', 'mean total amount of the customers in the cell');
+
+	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || 'segment_sizes', segment_sizes_view_query(a),
+			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)',
+				   a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'segment', 'segment name (a lifecycle stage''s name for kind lifecycle)',
+			'kind', 'rfm for a segment of the map, lifecycle for a lifecycle stage, rule for a rule segment',
+			'day', format('the day, in time zone %s', a.time_zone),
+			'members', 'customers in the segment at the end of the day',
+			'entered', 'customers who entered the segment that day',
+			'left', 'customers who left the segment that day');
+	END IF;
+
+	-- one view per segment, named after it
+	FOR seg IN SELECT * FROM attachment_segments(a.attachment_name) LOOP
+		IF segment_slug(seg.segment) = '' THEN
+			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
+				USING ERRCODE = 'invalid_name';
+		END IF;
+		view_name := format('%I.%I', a.view_schema, clip_name(prefix || 'segment_' || segment_slug(seg.segment)));
+		IF view_name = ANY (built) THEN
+			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
+				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
+		END IF;
+		view_name := put_attachment_view(a, clip_name(prefix || 'segment_' || segment_slug(seg.segment)),
+			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute, seg.names_segments),
+			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name),
+			in_place);
+		built := built || view_name;
+		FOR col IN
+			SELECT att.attname, d.description FROM pg_attribute att
+			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
+			WHERE att.attrelid = customers AND att.attname <> 'segments'
+		LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
+		END LOOP;
+	END LOOP;
+	RETURN built;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION segment_internal.fill_segment_cells(attachment_name text) RETURNS boolean
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	wanted segment_set[];
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = fill_segment_cells.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', fill_segment_cells.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	SELECT array_agg(segment_set(segment_memberships(make_rfm(r, f, m), a.map_name)) ORDER BY r, f, m) INTO wanted
+	FROM generate_series(1, a.bins) r, generate_series(1, a.bins) f, generate_series(1, a.bins) m;
+	IF wanted IS NOT DISTINCT FROM a.cell_segments THEN
+		RETURN false;
+	END IF;
+	-- writers wait until the customers are rescored against the new cells;
+	-- those whose values expired are brought up to now with the old ones,
+	-- which the history judges them with until then
+	PERFORM lock_state_tables(a.attachment_name);
+	PERFORM rescore_state(a.attachment_name, only_expired => true);
+	UPDATE attachments t SET cell_segments = wanted WHERE t.attachment_name = a.attachment_name;
+	RETURN true;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.maintain_attachment(attachment_name text) RETURNS regclass
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	state text;
+	ext text;
+	key_type text;
+	key_collation text;
+	obstacle text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', maintain_attachment.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF a.state_table IS NOT NULL THEN
+		RAISE EXCEPTION 'attachment "%" is already maintained in %', a.attachment_name, a.state_table
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	obstacle := state_obstacle(a.attachment_name);
+	IF obstacle IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot maintain the state of attachment "%"', a.attachment_name
+			USING ERRCODE = 'feature_not_supported', DETAIL = obstacle,
+				  HINT = 'Its views compute every customer from the orders when read.';
+	END IF;
+	state := format('%I.%I', a.view_schema, a.attachment_name || '_state');
+	key_type := format_type(column_type(a.orders_table, a.customer_column), NULL);
+	SELECT CASE WHEN att.attcollation <> 0 THEN format(' COLLATE %I.%I', n.nspname, c.collname) ELSE '' END
+	INTO key_collation
+	FROM pg_attribute att LEFT JOIN pg_collation c ON c.oid = att.attcollation
+		 LEFT JOIN pg_namespace n ON n.oid = c.collnamespace
+	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
+
+	-- no order may change between filling the state and the triggers' start
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
+	ext := extension_schema();
+	-- room on every page, so that the update of a row whose indexed
+	-- columns stay (segments and the bounds of validity, which the fold
+	-- keeps when it can) is a heap-only update, without index entries
+	EXECUTE format('CREATE TABLE %s (customer_id %s%s PRIMARY KEY, stats %s.rfm_stats NOT NULL, '
+				   'scores %s.rfm, lifecycle_stage text, segments %s.segment_set NOT NULL DEFAULT ''{}'', '
+				   'scored_at timestamptz, valid_until timestamptz, valid_from timestamptz) '
+				   'WITH (fillfactor = 80)',
+				   state, key_type, key_collation, ext, ext, ext);
+	EXECUTE format('CREATE INDEX ON %s USING gin (segments)', state);
+	-- the rows whose stored values do not hold at an analysis time
+	EXECUTE format('CREATE INDEX ON %s (valid_until)', state);
+	EXECUTE format('CREATE INDEX ON %s (valid_from)', state);
+	PERFORM comment_relation(state,
+		format('per-customer statistics of %s and what they give, written when each transaction that writes orders commits (segment attachment %s)',
+			   a.orders_table, a.attachment_name),
+		'customer_id', 'the customer''s key',
+		'stats', 'rfm_stats of all the customer''s orders',
+		'scores', 'RFM scores against the attachment''s stored thresholds, at scored_at',
+		'lifecycle_stage', 'lifecycle stage at scored_at',
+		'segments', 'RFM segments of the map at scored_at (GIN indexed)',
+		'scored_at', 'the analysis time (segment_as_of()) scores, stage and segments were computed at',
+		'valid_until', 'until when time alone leaves scores, stage and segments as stored; refresh_due_segments() rewrites rows past it',
+		'valid_from', 'since when scores, stage and segments have been as stored (at or before scored_at)');
+
+	UPDATE attachments t
+	SET state_table = state::regclass,
+		orders_partitions = orders_partitions(a.orders_table),
+		orders_types = ARRAY[column_type(a.orders_table, a.order_time_column),
+							 column_type(a.orders_table, a.amount_column)]
+	WHERE t.attachment_name = a.attachment_name;
+	PERFORM install_state_triggers(a.attachment_name);
+	PERFORM fill_segment_cells(a.attachment_name);
+	PERFORM rebuild_state(a.attachment_name);
+	IF NOT EXISTS (SELECT 1 FROM pg_index i
+				   WHERE i.indrelid = a.orders_table
+					 AND i.indkey[0] = (SELECT att.attnum FROM pg_attribute att
+										WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column)) THEN
+		RAISE WARNING 'no index on %(%) leads with the customer column', a.orders_table, a.customer_column
+			USING DETAIL = 'Updating or deleting an order reads all orders of its customer.',
+				  HINT = format('CREATE INDEX ON %s (%I)', a.orders_table, a.customer_column);
+	END IF;
+	PERFORM refresh_attachment_thresholds(a.attachment_name);
+	-- the attribute-rule segments of the customers, stored when the
+	-- customers table allows it
+	IF a.customers_table IS NOT NULL THEN
+		obstacle := customer_tags_obstacle(a.attachment_name);
+		IF obstacle IS NULL THEN
+			PERFORM refresh_customer_tags(a.attachment_name);
+		ELSE
+			RAISE WARNING 'rule segments of attachment "%" are judged when read, not stored', a.attachment_name
+				USING DETAIL = obstacle,
+					  HINT = CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = a.customers_table) IN ('r', 'p')
+								  THEN 'Give the customers table a primary key, then call refresh_customer_tags().'
+								  ELSE 'Attach the customers table itself, not a view of it, to have the attribute rules stored.' END;
+		END IF;
+	END IF;
+	PERFORM start_history(a.attachment_name, NULL);
+	PERFORM build_attachment_views(a.attachment_name);
+	RETURN state::regclass;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.stop_maintaining(attachment_name text, rebuild_views boolean DEFAULT true) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	trigger_name name;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = stop_maintaining.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', stop_maintaining.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	-- the history, exact until now, goes on from snapshots
+	IF a.history_table IS NOT NULL AND relation_exists(a.state_table) THEN
+		PERFORM rescore_state(a.attachment_name, only_expired => true);
+		PERFORM drop_history_triggers(a.attachment_name);
+		UPDATE attachments t SET history_snapshots = ARRAY[segment_as_of()] WHERE t.attachment_name = a.attachment_name;
+	END IF;
+	PERFORM drop_state_triggers(a.attachment_name);
+	-- the tags' triggers exist while the attachment has attribute rules
+	FOR trigger_name IN
+		SELECT t.tgname FROM pg_trigger t
+		WHERE a.tags_table IS NOT NULL AND t.tgrelid = a.customers_table
+		  AND t.tgname IN ('segment_' || a.attachment_name || '_tags', 'segment_' || a.attachment_name || '_tags_truncate')
+	LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, a.customers_table);
+	END LOOP;
+	UPDATE attachments t
+	SET state_table = NULL, cell_segments = NULL, thresholds = NULL, population_average_order_value = NULL,
+		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL
+	WHERE t.attachment_name = a.attachment_name;
+	IF rebuild_views THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
+	-- by OID: the tables may have moved to another schema
+	IF relation_exists(a.state_table) THEN
+		EXECUTE format('DROP TABLE %s', a.state_table);
+	END IF;
+	IF relation_exists(a.tags_table) THEN
+		EXECUTE format('DROP TABLE %s', a.tags_table);
+	END IF;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	result rfm_thresholds;
+	average numeric;
+	as_of timestamptz;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_attachment_thresholds.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
+	END IF;
+	-- writers wait until the customers are rescored against the new
+	-- thresholds; the analysis time is read once the lock is granted
+	PERFORM lock_state_tables(a.attachment_name);
+	PERFORM rescore_state(a.attachment_name, only_expired => true);
+	as_of := segment_as_of();
+	-- the population is the customers view's: with a customers table, its
+	-- rows that have orders (as the views of an unmaintained attachment
+	-- score), not the customers whose orders it lacks.  A customer with
+	-- orders after the analysis time counts with those at or before it,
+	-- as the views count it.
+	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
+					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
+					FROM (%s) s%s', state_stats_at_sql(a.attachment_name, '$1'),
+				   CASE WHEN a.customers_table IS NULL THEN ''
+						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
+		INTO result, average USING as_of, a.bins;
+	UPDATE attachments t
+	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		-- row-level security hides other roles' attachments from updates
+		RAISE EXCEPTION 'permission denied to refresh attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+	END IF;
+	PERFORM rescore_state(a.attachment_name, only_expired => false);
+	RETURN result;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_customer_tags(attachment_name text) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	tags text;
+	obstacle text;
+	ext text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_customer_tags.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_customer_tags.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Customer tags are stored for maintained attachments: maintain_attachment().';
+	END IF;
+	IF a.tags_table IS NULL THEN
+		obstacle := customer_tags_obstacle(a.attachment_name);
+		IF obstacle IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot store the customer tags of attachment "%"', a.attachment_name
+				USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = obstacle,
+					  HINT = 'Its rule segments are judged when read.';
+		END IF;
+		ext := extension_schema();
+		tags := format('%I.%I', a.view_schema, a.attachment_name || '_tags');
+		EXECUTE format('CREATE TABLE %s (customer_id %s PRIMARY KEY, segments %s.segment_set NOT NULL)',
+					   tags, format_type(column_type(a.customers_table, a.customer_key), NULL), ext);
+		EXECUTE format('CREATE INDEX ON %s USING gin (segments)', tags);
+		PERFORM comment_relation(tags,
+			format('the attribute-rule segments of the customers of %s, kept current by trigger %s (segment attachment %s)',
+				   a.customers_table, 'segment_' || a.attachment_name || '_tags', a.attachment_name),
+			'customer_id', 'the customer''s key',
+			'segments', 'the attribute rules the customer''s row meets (GIN indexed); customers in none have no row');
+		UPDATE attachments t SET tags_table = tags::regclass WHERE t.attachment_name = a.attachment_name;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+				USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+		END IF;
+		-- the tags written from now on enter the history
+		PERFORM install_history_triggers(a.attachment_name);
+	END IF;
+	RETURN store_customer_tags(a.attachment_name, only_if_rules_changed => false);
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION segment_internal.attachments_check() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	view_oid oid;
+BEGIN
+	-- an attachment whose orders table was dropped may still be cleaned up
+	IF NOT coalesce(owns_relation(NEW.orders_table), TG_OP = 'UPDATE') THEN
+		RAISE EXCEPTION 'must be owner of table % to attach it', NEW.orders_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.customers_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customers_table IS DISTINCT FROM OLD.customers_table)
+	   AND NOT has_table_privilege(NEW.customers_table, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', NEW.customers_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (TG_OP = 'INSERT' OR NEW.view_schema IS DISTINCT FROM OLD.view_schema)
+	   AND NOT coalesce(has_schema_privilege(NEW.view_schema, 'CREATE'), false) THEN
+		RAISE EXCEPTION 'permission denied to create views in schema %', NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- views and the state table get dropped by whoever detaches: they must
+	-- be the writer's own, in the attachment's schema
+	IF NEW.state_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.state_table IS DISTINCT FROM OLD.state_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.state_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'state table % of attachment "%" must be a table of yours in schema %',
+			NEW.state_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.history_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.history_table IS DISTINCT FROM OLD.history_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.history_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'history table % of attachment "%" must be a table of yours in schema %',
+			NEW.history_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- the event triggers act on what the row lists as partitions
+	IF (TG_OP = 'INSERT' OR NEW.orders_partitions IS DISTINCT FROM OLD.orders_partitions)
+	   AND EXISTS (SELECT 1 FROM unnest(NEW.orders_partitions) p
+				   WHERE p NOT IN (SELECT t.relid FROM pg_partition_tree(NEW.orders_table) t)) THEN
+		RAISE EXCEPTION 'the partitions of attachment "%" must be partitions of %', NEW.attachment_name, NEW.orders_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.tags_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.tags_table IS DISTINCT FROM OLD.tags_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.tags_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'tags table % of attachment "%" must be a table of yours in schema %',
+			NEW.tags_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
+		FOR i IN 1 .. coalesce(array_upper(NEW.views, 1), 0) LOOP
+			-- a name and nothing else: any other syntax names no view
+			-- (to_regclass raises on it before PostgreSQL 16)
+			BEGIN
+				view_oid := to_regclass(NEW.views[i]);
+			EXCEPTION WHEN invalid_name THEN
+				view_oid := NULL;
+			END;
+			IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						   WHERE c.oid = view_oid AND c.relkind = 'v' AND n.nspname = NEW.view_schema
+							 AND pg_has_role(c.relowner, 'USAGE')) THEN
+				RAISE EXCEPTION 'view % of attachment "%" must be a view of yours in schema %',
+					NEW.views[i], NEW.attachment_name, NEW.view_schema
+					USING ERRCODE = 'insufficient_privilege';
+			END IF;
+		END LOOP;
+	END IF;
+	RETURN NEW;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.attachments_check() IS
+	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state, tags and history tables the row names';
+
+CREATE FUNCTION segment_internal.segment_history_row() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+COMMENT ON FUNCTION segment_internal.segment_history_row() IS
+	'row trigger of the state and tags tables of an attachment with history: works out the intervals a written row closes and opens';
+
+CREATE FUNCTION segment_internal.segment_history_flush() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+COMMENT ON FUNCTION segment_internal.segment_history_flush() IS
+	'statement trigger of the state and tags tables of an attachment with history: writes the intervals its rows closed and opened';
+
+CREATE FUNCTION segment_internal.history_statements(attachment_name text, key_type regtype)
+	RETURNS TABLE (close text, open text, history regclass)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	keys text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = history_statements.attachment_name;
+	IF NOT FOUND OR a.history_table IS NULL OR NOT relation_exists(a.history_table) THEN
+		RETURN;
+	END IF;
+	keys := format('(pg_catalog.unnest($1::%s[]))::%s', format_type(key_type, NULL),
+				   format_type(column_type(a.history_table, 'customer_id'), NULL));
+	close := format($sql$WITH c AS (
+	SELECT %2$s AS customer_id, pg_catalog.unnest($2::pg_catalog.text[]) AS kind,
+		   pg_catalog.unnest($3::pg_catalog.text[]) AS segment, pg_catalog.unnest($4::pg_catalog.timestamptz[]) AS left_at
+), empty AS (
+	DELETE FROM %1$s h USING c
+	WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
+	  AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.>=) c.left_at
+)
+UPDATE %1$s h SET left_at = c.left_at FROM c
+WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
+  AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.<) c.left_at$sql$,
+		a.history_table, keys);
+	open := format($sql$INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)
+SELECT %2$s, pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[]),
+	   pg_catalog.unnest($4::pg_catalog.timestamptz[]), pg_catalog.unnest($5::pg_catalog.timestamptz[])
+ON CONFLICT (customer_id, kind, segment) WHERE left_at IS NULL DO NOTHING$sql$,
+		a.history_table, keys);
+	history := a.history_table;
+	RETURN NEXT;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.history_statements(text, regtype) IS
+	'the statements that close and open intervals of an attachment''s history, for keys of a type';
+
+CREATE FUNCTION segment_internal.install_history_triggers(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	ext text := extension_schema();
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = install_history_triggers.attachment_name;
+	PERFORM drop_history_triggers(a.attachment_name);
+	IF a.history_table IS NULL OR a.state_table IS NULL THEN
+		RETURN;
+	END IF;
+	EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s FOR EACH ROW WHEN (NEW.scored_at IS NOT NULL) '
+				   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
+				   'segment_' || a.attachment_name || '_history_in', a.state_table, a.attachment_name, 'state');
+	EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s FOR EACH ROW WHEN ('
+				   'OLD.scored_at IS NULL OR NEW.scored_at IS NULL OR OLD.valid_until OPERATOR(pg_catalog.<=) NEW.scored_at '
+				   'OR OLD.lifecycle_stage IS DISTINCT FROM NEW.lifecycle_stage '
+				   'OR OLD.segments OPERATOR(%s.<>) NEW.segments) '
+				   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
+				   'segment_' || a.attachment_name || '_history_up', a.state_table, ext, a.attachment_name, 'state');
+	EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s FOR EACH ROW WHEN (OLD.scored_at IS NOT NULL) '
+				   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
+				   'segment_' || a.attachment_name || '_history_out', a.state_table, a.attachment_name, 'state');
+	EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION segment_internal.segment_history_flush(%L)',
+				   'segment_' || a.attachment_name || '_history', a.state_table, a.attachment_name);
+	IF a.tags_table IS NOT NULL AND relation_exists(a.tags_table) THEN
+		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR DELETE ON %s FOR EACH ROW '
+					   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
+					   'segment_' || a.attachment_name || '_history_row', a.tags_table, a.attachment_name, 'tags');
+		EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s FOR EACH ROW '
+					   'WHEN (OLD.segments OPERATOR(%s.<>) NEW.segments) '
+					   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
+					   'segment_' || a.attachment_name || '_history_up', a.tags_table, ext, a.attachment_name, 'tags');
+		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION segment_internal.segment_history_flush(%L)',
+					   'segment_' || a.attachment_name || '_history', a.tags_table, a.attachment_name);
+	END IF;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.install_history_triggers(text) IS
+	'creates (again) the triggers that write the history of a maintained attachment on its state and tags tables';
+
+CREATE FUNCTION segment_internal.drop_history_triggers(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t JOIN attachments a
+			ON t.tgrelid IN (a.state_table, a.tags_table)
+		WHERE a.attachment_name = drop_history_triggers.attachment_name
+		  AND t.tgname LIKE 'segment\_' || a.attachment_name || '\_history%'
+	LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.relation);
+	END LOOP;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.drop_history_triggers(text) IS
+	'drops the triggers that write the history of an attachment';
+
+CREATE FUNCTION segment_internal.history_attachment(attachment_name text, at timestamptz)
+	RETURNS @extschema@.attachments
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = history_attachment.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', history_attachment.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF a.history_table IS NULL OR NOT relation_exists(a.history_table) THEN
+		RAISE EXCEPTION 'attachment "%" keeps no segment history', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = CASE WHEN a.state_table IS NULL THEN 'Take snapshots with snapshot_segments().'
+							  ELSE 'Start it with keep_segment_history().' END;
+	END IF;
+	IF at IS NULL THEN
+		RAISE EXCEPTION 'the instant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT isfinite(at) OR at < a.history_since THEN
+		RAISE EXCEPTION 'the segment history of attachment "%" covers % on, not %', a.attachment_name,
+			a.history_since, at
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'It began then, or intervals that ended before then were pruned.';
+	END IF;
+	RETURN a;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.history_attachment(text, timestamptz) IS
+	'the attachment whose segment history is read at an instant; raises unless its history covers the instant';
+
+CREATE FUNCTION segment_internal.memberships_at(attachment_name text, at timestamptz, only_segment text)
+	RETURNS TABLE (customer_id text, kind text, segment text)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments := history_attachment(memberships_at.attachment_name, memberships_at.at);
+	snapshot timestamptz;
+BEGIN
+	IF a.state_table IS NULL THEN
+		SELECT max(s) INTO snapshot FROM unnest(a.history_snapshots) s WHERE s <= memberships_at.at;
+		RAISE NOTICE 'segments of attachment "%" as of its snapshot of %', a.attachment_name, snapshot
+			USING DETAIL = 'The attachment is not maintained: its history changes only when snapshot_segments() runs.';
+		RETURN QUERY EXECUTE format($sql$
+			SELECT h.customer_id::pg_catalog.text, h.kind, h.segment FROM %s h
+			WHERE h.entered_at <= $1 AND (h.left_at IS NULL OR h.left_at > $1) AND ($2 IS NULL OR h.segment = $2)$sql$,
+			a.history_table) USING memberships_at.at, only_segment;
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE format($sql$
+		WITH expired AS MATERIALIZED (
+			SELECT s.customer_id, s.stats FROM %1$s s
+			WHERE s.valid_until <= $1 AND s.scored_at < $1
+		)
+		SELECT h.customer_id::pg_catalog.text, h.kind, h.segment FROM %2$s h
+		WHERE h.entered_at <= $1 AND (h.left_at IS NULL OR h.left_at > $1) AND ($2 IS NULL OR h.segment = $2)
+		  AND NOT (h.left_at IS NULL AND h.kind <> 'rule'
+				   AND EXISTS (SELECT 1 FROM expired e WHERE e.customer_id = h.customer_id))
+		UNION ALL
+		SELECT e.customer_id::pg_catalog.text, m.kind, m.segment
+		FROM expired e, segment_internal.state_values(e.stats, $1, $3, $4, NULL, NULL, $5) v,
+			 LATERAL (SELECT 'rfm'::pg_catalog.text, pg_catalog.unnest(segment_set_labels(v.segments))
+					  UNION ALL SELECT 'lifecycle', v.lifecycle_stage) m(kind, segment)
+		WHERE $2 IS NULL OR m.segment = $2$sql$,
+		a.state_table, a.history_table)
+		USING memberships_at.at, only_segment, a.thresholds, a.cell_segments, a.lifecycle_limits;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.memberships_at(text, timestamptz, text) IS
+	'every segment membership of every customer of an attachment at an instant, from its history (and, for a maintained attachment, its state), optionally of one segment';
+
+CREATE FUNCTION @extschema@.segment_members_at(attachment_name text, segment text, at timestamptz)
+	RETURNS TABLE (customer_id text, kind text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT m.customer_id, m.kind FROM segment_internal.memberships_at(attachment_name, at, segment) m
+		  WHERE segment IS NOT NULL AND m.segment = segment $$;
+
+COMMENT ON FUNCTION @extschema@.segment_members_at(text, text, timestamptz) IS
+	'the customers (keys as text) who were in a segment (RFM, lifecycle stage or stored rule) of an attachment at an instant, and its kind';
+
+CREATE FUNCTION @extschema@.segment_transitions(attachment_name text, from_time timestamptz, to_time timestamptz)
+	RETURNS TABLE (from_segment text, to_segment text, customers bigint)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$
+	WITH map AS (
+		SELECT b.segment_name, b.priority FROM segment_map_boxes b
+		WHERE b.map_name = (SELECT t.map_name FROM attachments t WHERE t.attachment_name = segment_transitions.attachment_name)
+	), before AS (
+		SELECT m.customer_id, (array_agg(m.segment ORDER BY b.priority) FILTER (WHERE b.priority IS NOT NULL))[1] AS segment
+		FROM segment_internal.memberships_at(attachment_name, from_time, NULL) m
+			 LEFT JOIN map b ON m.kind = 'rfm' AND b.segment_name = m.segment
+		WHERE m.kind <> 'rule'
+		GROUP BY m.customer_id
+	), after AS (
+		SELECT m.customer_id, (array_agg(m.segment ORDER BY b.priority) FILTER (WHERE b.priority IS NOT NULL))[1] AS segment
+		FROM segment_internal.memberships_at(attachment_name, to_time, NULL) m
+			 LEFT JOIN map b ON m.kind = 'rfm' AND b.segment_name = m.segment
+		WHERE m.kind <> 'rule'
+		GROUP BY m.customer_id
+	)
+	SELECT f.segment, t.segment, count(*)
+	FROM before f FULL JOIN after t ON t.customer_id = f.customer_id
+	GROUP BY 1, 2
+	ORDER BY 1 NULLS FIRST, 2 NULLS FIRST $$;
+
+COMMENT ON FUNCTION @extschema@.segment_transitions(text, timestamptz, timestamptz) IS
+	'how many customers went from each primary segment at from_time to each at to_time; NULL: no primary segment then (not yet, or no longer, a customer)';
+
+CREATE FUNCTION segment_internal.create_history_table(a @extschema@.attachments) RETURNS regclass
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	history text := format('%I.%I', a.view_schema, a.attachment_name || '_history');
+	key_type regtype := coalesce(column_type(a.state_table, 'customer_id'),
+								 column_type(format('%I.%I', a.view_schema, a.attachment_name || '_customers')::regclass,
+											 'customer_id'));
+BEGIN
+	EXECUTE format('CREATE TABLE %s (customer_id %s NOT NULL, kind text NOT NULL, segment text NOT NULL, '
+				   'entered_at timestamptz NOT NULL, left_at timestamptz, '
+				   'CHECK (kind IN (''rfm'', ''lifecycle'', ''rule'')), CHECK (left_at > entered_at))',
+				   history, format_type(key_type, NULL));
+	-- one open interval per customer and segment, found by the close
+	EXECUTE format('CREATE UNIQUE INDEX ON %s (customer_id, kind, segment) WHERE left_at IS NULL', history);
+	-- the members of a segment at an instant
+	EXECUTE format('CREATE INDEX ON %s (segment, entered_at) INCLUDE (left_at, kind, customer_id)', history);
+	-- pruning
+	EXECUTE format('CREATE INDEX ON %s (left_at)', history);
+	PERFORM comment_relation(history,
+		format('the intervals over which each customer belonged to each segment (segment attachment %s)', a.attachment_name),
+		'customer_id', 'the customer''s key',
+		'kind', 'rfm for a segment of the map, lifecycle for a lifecycle stage, rule for a rule segment',
+		'segment', 'the segment''s name (a lifecycle stage''s name for kind lifecycle)',
+		'entered_at', 'when the customer entered the segment',
+		'left_at', 'when the customer left it; NULL while a member');
+	RETURN history::regclass;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.create_history_table(@extschema@.attachments) IS
+	'creates the history table of an attachment, with its indexes and comments';
+
+CREATE FUNCTION segment_internal.reconcile_history(history regclass, memberships text, at timestamptz)
+	RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	changes bigint;
+BEGIN
+	EXECUTE format($sql$
+		WITH now AS MATERIALIZED (%2$s), closed AS (
+			UPDATE %1$s h SET left_at = $1
+			WHERE h.left_at IS NULL AND h.entered_at < $1
+			  AND NOT EXISTS (SELECT 1 FROM now n WHERE n.customer_id = h.customer_id AND n.kind = h.kind
+														AND n.segment = h.segment)
+			RETURNING 1
+		), empty AS (
+			-- an interval that would end where it starts was never one
+			DELETE FROM %1$s h
+			WHERE h.left_at IS NULL AND h.entered_at >= $1
+			  AND NOT EXISTS (SELECT 1 FROM now n WHERE n.customer_id = h.customer_id AND n.kind = h.kind
+														AND n.segment = h.segment)
+			RETURNING 1
+		), opened AS (
+			INSERT INTO %1$s (customer_id, kind, segment, entered_at)
+			SELECT n.customer_id, n.kind, n.segment, $1 FROM now n
+			WHERE NOT EXISTS (SELECT 1 FROM %1$s h WHERE h.left_at IS NULL AND h.customer_id = n.customer_id
+														AND h.kind = n.kind AND h.segment = n.segment)
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM closed) + (SELECT count(*) FROM empty) + (SELECT count(*) FROM opened)$sql$,
+		history, memberships)
+		INTO changes USING at;
+	RETURN changes;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.reconcile_history(regclass, text, timestamptz) IS
+	'ends the open intervals of a history that a query of memberships lacks and starts those it adds, at an instant; returns how many';
+
+CREATE FUNCTION segment_internal.start_history(attachment_name text, retention interval) RETURNS regclass
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	history regclass;
+	since timestamptz;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = start_history.attachment_name;
+	IF NOT owns_relation(a.state_table) THEN
+		RAISE EXCEPTION 'must be owner of table %', a.state_table USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM lock_state_tables(a.attachment_name);
+	IF a.tags_table IS NOT NULL THEN
+		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.customers_table);
+	END IF;
+	-- the history goes on (or starts) from the stored values as they are now
+	PERFORM rescore_state(a.attachment_name, only_expired => true);
+	since := segment_as_of();
+	history := CASE WHEN relation_exists(a.history_table) THEN a.history_table ELSE create_history_table(a) END;
+	PERFORM reconcile_history(history,
+		format($sql$SELECT s.customer_id, m.kind, m.segment FROM %1$s s,
+			LATERAL (SELECT 'rfm'::text, unnest(%3$s.segment_set_labels(s.segments))
+					 UNION ALL SELECT 'lifecycle', s.lifecycle_stage WHERE s.lifecycle_stage IS NOT NULL) m(kind, segment)
+		WHERE s.scored_at IS NOT NULL%2$s$sql$, a.state_table,
+			CASE WHEN a.tags_table IS NULL THEN ''
+				 ELSE format(' UNION ALL SELECT g.customer_id, ''rule'', unnest(%s.segment_set_labels(g.segments)) FROM %s g',
+							 extension_schema(), a.tags_table) END,
+			extension_schema()),
+		since);
+	IF relation_exists(a.history_table) THEN
+		since := a.history_since;
+	END IF;
+	UPDATE attachments t
+	SET history_table = history, history_since = since, history_retention = coalesce(retention, t.history_retention),
+		history_snapshots = NULL
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	PERFORM install_history_triggers(a.attachment_name);
+	RETURN history;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.start_history(text, interval) IS
+	'creates the history table of a maintained attachment (or goes on with the one it has), brings it in line with the memberships stored now and installs the triggers that write every change';
+
+CREATE FUNCTION @extschema@.keep_segment_history(attachment_name text, retention interval DEFAULT NULL)
+	RETURNS regclass
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	history regclass;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = keep_segment_history.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', keep_segment_history.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF retention <= '0'::interval OR NOT isfinite(now() + retention) THEN
+		RAISE EXCEPTION 'retention must be a positive, finite interval, not %', retention
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'NULL keeps the history for ever.';
+	END IF;
+	IF a.history_table IS NOT NULL THEN
+		UPDATE attachments t SET history_retention = retention WHERE t.attachment_name = a.attachment_name;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+				USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+		END IF;
+		PERFORM prune_segment_history(a.attachment_name);
+		RETURN a.history_table;
+	END IF;
+	IF a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Its history is kept by snapshot_segments(), or call maintain_attachment() first.';
+	END IF;
+	history := start_history(a.attachment_name, retention);
+	PERFORM build_attachment_views(a.attachment_name);
+	RETURN history;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.keep_segment_history(text, interval) IS
+	'starts the segment history of a maintained attachment (maintain_attachment() does), or sets how long it keeps an interval after it ended (retention; NULL: for ever)';
+
+CREATE FUNCTION @extschema@.drop_segment_history(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = drop_segment_history.attachment_name;
+	IF NOT FOUND OR a.history_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" keeps no segment history', drop_segment_history.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM drop_history_triggers(a.attachment_name);
+	UPDATE attachments t SET history_table = NULL, history_since = NULL, history_retention = NULL, history_snapshots = NULL
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	PERFORM build_attachment_views(a.attachment_name);
+	IF relation_exists(a.history_table) THEN
+		EXECUTE format('DROP TABLE %s', a.history_table);
+	END IF;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.drop_segment_history(text) IS
+	'stops the segment history of an attachment and drops its table and snapshots';
+
+CREATE FUNCTION @extschema@.prune_segment_history(attachment_name text) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	horizon timestamptz;
+	pruned bigint;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = prune_segment_history.attachment_name;
+	IF NOT FOUND OR a.history_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" keeps no segment history', prune_segment_history.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF a.history_retention IS NULL THEN
+		RETURN 0;
+	END IF;
+	horizon := segment_as_of() - a.history_retention;
+	IF horizon <= a.history_since THEN
+		RETURN 0;
+	END IF;
+	EXECUTE format('DELETE FROM %s h WHERE h.left_at <= $1', a.history_table) USING horizon;
+	GET DIAGNOSTICS pruned = ROW_COUNT;
+	UPDATE attachments t
+	SET history_since = horizon, history_snapshots = ARRAY(SELECT s FROM unnest(t.history_snapshots) s WHERE s >= horizon)
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	RETURN pruned;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.prune_segment_history(text) IS
+	'deletes the intervals of an attachment''s history that ended longer ago than its retention; the history then covers the instants since that horizon; returns how many';
+
+CREATE FUNCTION @extschema@.snapshot_segments(attachment_name text) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	at timestamptz := segment_as_of();
+	last_taken timestamptz;
+	history regclass;
+	changes bigint;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = snapshot_segments.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', snapshot_segments.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF a.state_table IS NOT NULL THEN
+		RAISE EXCEPTION 'attachment "%" is maintained: its history is written as its state changes', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'refresh_due_segments() writes the moves time alone made; keep_segment_history() starts the history.';
+	END IF;
+	IF NOT owns_relation(a.orders_table) THEN
+		RAISE EXCEPTION 'must be owner of table %', a.orders_table USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	history := a.history_table;
+	IF history IS NULL THEN
+		history := create_history_table(a);
+		UPDATE attachments t SET history_table = history, history_since = at WHERE t.attachment_name = a.attachment_name;
+	END IF;
+	-- one snapshot at a time, each later than the last
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', history);
+	SELECT max(s) INTO last_taken FROM unnest(a.history_snapshots) s;
+	IF at <= last_taken THEN
+		RAISE EXCEPTION 'a snapshot of attachment "%" at % would not follow its last one, at %', a.attachment_name,
+			at, last_taken
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Snapshots follow each other in time (segment.as_of).';
+	END IF;
+	changes := reconcile_history(history,
+		format($sql$SELECT c.customer_id, m.kind, m.segment FROM %1$s c,
+			LATERAL (SELECT CASE WHEN s = ANY (%2$L::text[]) THEN 'rfm' ELSE 'rule' END, s FROM unnest(c.segments) s
+					 UNION ALL
+					 SELECT 'lifecycle', c.lifecycle_stage WHERE c.lifecycle_stage <> 'prospect') m(kind, segment)$sql$,
+			format('%I.%I', a.view_schema, a.attachment_name || '_customers'),
+			ARRAY(SELECT s.segment FROM attachment_segments(a.attachment_name) s WHERE s.kind = 'rfm')),
+		at);
+	UPDATE attachments t SET history_snapshots = coalesce(t.history_snapshots, '{}') || at
+	WHERE t.attachment_name = a.attachment_name;
+	IF a.history_table IS NULL THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
+	PERFORM prune_segment_history(a.attachment_name);
+	RETURN changes;
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.snapshot_segments(text) IS
+	'records the segments every customer of an unmaintained attachment belongs to now (segment_as_of()) in its history, which is made on the first call; returns the intervals closed and opened';
+

@@ -106,6 +106,10 @@ if [ "$version" != "$current" ]; then
 	echo "the update from $first ended at version $version, not $current" >&2
 	status=1
 fi
+# what the CHANGELOG of 0.8.0 tells users of maintained attachments to do:
+# start their history (a fresh install's maintain_attachment() does)
+"${psql[@]}" -q -d $old -c "SELECT keep_segment_history(attachment_name) FROM attachments
+	WHERE state_table IS NOT NULL AND history_table IS NULL" >/dev/null
 # the user view over the aggregates was neither dropped nor blocked
 views=$("${psql[@]}" -At -d $old -c "SELECT count(*) FROM pg_views WHERE viewname IN ('customer_scores', 'population')")
 if [ "$views" != 2 ]; then
