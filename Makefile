@@ -36,7 +36,7 @@ REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel ba
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
 # concurrency: isolation specs in test/specs
-ISOLATION = state_concurrency tags_concurrency
+ISOLATION = state_concurrency tags_concurrency history_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=test/results/isolation
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Isrc

@@ -48,7 +48,7 @@ def version(text):
     return tuple(int(n) for n in text.split('.'))
 
 def functions_created(path):
-    return set(re.findall(r'CREATE (?:OR REPLACE )?FUNCTION @extschema@\.(\w+)\(', open(path).read()))
+    return set(re.findall(r'CREATE (?:OR REPLACE )?FUNCTION (?:@extschema@|segment_internal)\.(\w+)\(', open(path).read()))
 
 # The functions a version before an update script had: those of the base
 # script and of the update scripts that lead up to it.
