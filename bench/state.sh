@@ -34,7 +34,8 @@ trap 'rm -rf "$work"' EXIT
 
 # the state tables of earlier runs outlive the extension
 sql "SET client_min_messages = warning; DROP EXTENSION IF EXISTS segment CASCADE;
-	DROP TABLE IF EXISTS ins_state, ins_cells, load_state, load_cells, bench_state, bench_cells, bench_tags;
+	DROP TABLE IF EXISTS ins_state, ins_cells, load_state, load_cells, bench_state, bench_cells, bench_tags,
+		ins_history, insb_state, load_history, bare_state, bench_history;
 	CREATE EXTENSION segment" >/dev/null
 # bulk load
 if [ "$ONLY" = "" ] || [ "$ONLY" = copy ]; then
@@ -45,21 +46,26 @@ sql "COPY (SELECT i, 1 + (i * 7919) % 100000, timestamptz '2024-01-01' + (i % 70
 		  FROM generate_series(1::bigint, $COPY_ORDERS) i) TO '$csv'" >/dev/null
 "${psql[@]}" -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS load_plain, load_kept;
+DROP TABLE IF EXISTS load_plain, load_kept, load_bare;
 CREATE TABLE load_plain (order_id bigint PRIMARY KEY, customer_id bigint, order_time timestamptz, amount numeric(12, 2));
 CREATE INDEX ON load_plain (customer_id);
 CREATE TABLE load_kept (LIKE load_plain INCLUDING ALL);
+CREATE TABLE load_bare (LIKE load_plain INCLUDING ALL);
 SELECT count(*) FROM attach('load', 'load_kept', 'customer_id', 'order_time', 'amount');
 SELECT maintain_attachment('load');
+-- maintained without history
+SELECT count(*) FROM attach('bare', 'load_bare', 'customer_id', 'order_time', 'amount');
+SELECT maintain_attachment('bare');
+SELECT drop_segment_history('bare');
 SQL
 declare -A copy_ms
 ROUNDS=${BENCH_ROUNDS:-3}
 for round in $(seq "$ROUNDS"); do
-	order=(load_plain load_kept)
-	[ $((round % 2)) -eq 0 ] && order=(load_kept load_plain)
+	order=(load_plain load_kept load_bare)
+	[ $((round % 2)) -eq 0 ] && order=(load_bare load_kept load_plain)
 	for table in "${order[@]}"; do
 		sql "TRUNCATE $table" >/dev/null
-		sql "VACUUM load_plain, load_kept, load_state" >/dev/null
+		sql "VACUUM load_plain, load_kept, load_state, load_history, load_bare, bare_state" >/dev/null
 		sql "CHECKPOINT" >/dev/null
 		read -r ms _ < <(bench_time "COPY $table FROM '$csv'")
 		copy_ms[$table,$round]=$ms
@@ -67,15 +73,16 @@ for round in $(seq "$ROUNDS"); do
 done
 [ "$(sql "SELECT count(*) FROM load_state")" = "$(sql "SELECT count(DISTINCT customer_id) FROM load_kept")" ] ||
 	{ echo "the state of the bulk load is wrong" >&2; exit 1; }
-echo "| COPY $COPY_ORDERS orders, 100,000 customers | s per round | throughput x unmaintained, per round |"
-echo "|---|---:|---:|"
-for table in load_plain load_kept; do
-	t="" r=""
+echo "| COPY $COPY_ORDERS orders, 100,000 customers | s per round | throughput x unmaintained, per round | x maintained without history |"
+echo "|---|---:|---:|---:|"
+for table in load_plain load_bare load_kept; do
+	t="" r="" h=""
 	for round in $(seq "$ROUNDS"); do
 		t+="${t:+ / }$(awk -v a="${copy_ms[$table,$round]}" 'BEGIN { printf "%.1f", a / 1000 }')"
 		r+="${r:+ / }$(awk -v a="${copy_ms[$table,$round]}" -v b="${copy_ms[load_plain,$round]}" 'BEGIN { printf "%.2f", b / a }')"
+		h+="${h:+ / }$(awk -v a="${copy_ms[$table,$round]}" -v b="${copy_ms[load_bare,$round]}" 'BEGIN { printf "%.2f", b / a }')"
 	done
-	echo "| $table | $t | $r |"
+	echo "| $table | $t | $r | $h |"
 done
 rm -f "$csv"
 echo
@@ -85,23 +92,29 @@ fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = insert ]; then
 "${psql[@]}" -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS ins_plain, ins_c;
+DROP TABLE IF EXISTS ins_plain, ins_c, ins_b;
 CREATE TABLE ins_plain (order_id bigserial PRIMARY KEY, customer_id bigint, order_time timestamptz, amount numeric(12, 2));
 CREATE INDEX ON ins_plain (customer_id);
 CREATE TABLE ins_c (LIKE ins_plain INCLUDING ALL);
+CREATE TABLE ins_b (LIKE ins_plain INCLUDING ALL);
 -- one order for each customer first, so that maintain_attachment computes
 -- real thresholds and the state scores against them
 INSERT INTO ins_plain (customer_id, order_time, amount)
 SELECT c, now() - (c % 700) * interval '1 day', (c % 100) + 0.5 FROM generate_series(1, 100000) c;
 INSERT INTO ins_c SELECT * FROM ins_plain;
+INSERT INTO ins_b SELECT * FROM ins_plain;
 SELECT count(*) FROM attach('ins', 'ins_c', 'customer_id', 'order_time', 'amount');
 SELECT maintain_attachment('ins');
+-- maintained without history
+SELECT count(*) FROM attach('insb', 'ins_b', 'customer_id', 'order_time', 'amount');
+SELECT maintain_attachment('insb');
+SELECT drop_segment_history('insb');
 SQL
 
 declare -A tps
 sql "SELECT pg_stat_reset_single_table_counters('ins_state'::regclass)" >/dev/null
 ROUNDS=${BENCH_ROUNDS:-3}
-tables=(ins_plain ins_c)
+tables=(ins_plain ins_b ins_c)
 for table in "${tables[@]}"; do
 	cat >"$work/$table.sql" <<-EOF
 		\set c random(1, 100000)
@@ -111,25 +124,26 @@ for table in "${tables[@]}"; do
 done
 for round in $(seq "$ROUNDS"); do
 	order=("${tables[@]}")
-	[ $((round % 2)) -eq 0 ] && order=(ins_c ins_plain)
+	[ $((round % 2)) -eq 0 ] && order=(ins_c ins_b ins_plain)
 	for table in "${order[@]}"; do
 		# every run starts vacuumed and at a checkpoint, so that none pays for
 		# the vacuuming or the full-page writes its predecessor caused
-		sql "VACUUM ins_plain, ins_c, ins_state" >/dev/null
+		sql "VACUUM ins_plain, ins_c, ins_state, ins_history, ins_b, insb_state" >/dev/null
 		sql "CHECKPOINT" >/dev/null
 		"$pgbench" -n -c 2 -j 2 -T "$SECONDS_PER_RUN" -f "$work/$table.sql" "$DB" >"$work/$table.log" 2>&1
 		tps[$table,$round]=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/$table.log")
 	done
 done
-echo "| inserts, 2 clients | tps per round | x no trigger, per round |"
-echo "|---|---:|---:|"
+echo "| inserts, 2 clients | tps per round | x no trigger, per round | x maintained without history |"
+echo "|---|---:|---:|---:|"
 for table in "${tables[@]}"; do
-	t="" r=""
+	t="" r="" h=""
 	for round in $(seq "$ROUNDS"); do
 		t+="${t:+ / }$(printf '%.0f' "${tps[$table,$round]}")"
 		r+="${r:+ / }$(awk -v a="${tps[$table,$round]}" -v b="${tps[ins_plain,$round]}" 'BEGIN { printf "%.2f", a / b }')"
+		h+="${h:+ / }$(awk -v a="${tps[$table,$round]}" -v b="${tps[ins_b,$round]}" 'BEGIN { printf "%.2f", a / b }')"
 	done
-	echo "| $table | $t | $r |"
+	echo "| $table | $t | $r | $h |"
 done
 sql "SELECT relname || ': ' || n_tup_upd || ' updates, ' || round(100.0 * n_tup_hot_upd / greatest(n_tup_upd, 1)) || '% heap-only'
 	 FROM pg_stat_user_tables WHERE relname = 'ins_state'"

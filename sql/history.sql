@@ -21,13 +21,21 @@ CREATE FUNCTION segment_internal.segment_history_flush() RETURNS trigger
 COMMENT ON FUNCTION segment_internal.segment_history_flush() IS
 	'statement trigger of the state and tags tables of an attachment with history: writes the intervals its rows closed and opened';
 
--- The statements segment_history_flush() writes the history with, given
--- keys of type key_type (the state's or the tags'): close ($1 keys, $2
--- kinds, $3 segments, $4 instants; an interval that would be empty goes)
--- and open ($4 entered, $5 left, NULL while a member).  No row if the
--- attachment keeps no history.
+-- The statement segment_history_flush() writes the history with, given
+-- keys of type key_type (the state's or the tags'): $1 keys, $2 kinds, $3
+-- segments, $4 entered (NULL: the open interval of the segment ends at $5)
+-- and $5 left (NULL: while a member).  An interval that would be empty
+-- goes.  Every instant is taken no earlier than the latest the customer's
+-- history of that kind held before the statement, so a transaction whose
+-- analysis time is earlier than another's that already wrote the customer
+-- is dated at that one's, and a customer's intervals never overlap.  The open
+-- intervals end before the new ones are inserted (the uncorrelated
+-- subquery runs first), so a segment left and entered again in one
+-- statement keeps one open interval.  Also the state and tags tables,
+-- whose triggers alone may write it.  No row if the attachment keeps no
+-- history.
 CREATE FUNCTION segment_internal.history_statements(attachment_name text, key_type regtype)
-	RETURNS TABLE (close text, open text, history regclass)
+	RETURNS TABLE (write text, history regclass, state regclass, tags regclass)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
@@ -39,31 +47,78 @@ BEGIN
 	IF NOT FOUND OR a.history_table IS NULL OR NOT relation_exists(a.history_table) THEN
 		RETURN;
 	END IF;
-	keys := format('(pg_catalog.unnest($1::%s[]))::%s', format_type(key_type, NULL),
-				   format_type(column_type(a.history_table, 'customer_id'), NULL));
-	close := format($sql$WITH c AS (
+	keys := format('pg_catalog.unnest($1::%s[])', format_type(key_type, NULL));
+	IF key_type IS DISTINCT FROM column_type(a.history_table, 'customer_id') THEN
+		keys := format('(%s)::%s', keys, format_type(column_type(a.history_table, 'customer_id'), NULL));
+	END IF;
+	write := format($sql$WITH c AS MATERIALIZED (
 	SELECT %2$s AS customer_id, pg_catalog.unnest($2::pg_catalog.text[]) AS kind,
-		   pg_catalog.unnest($3::pg_catalog.text[]) AS segment, pg_catalog.unnest($4::pg_catalog.timestamptz[]) AS left_at
+		   pg_catalog.unnest($3::pg_catalog.text[]) AS segment,
+		   pg_catalog.unnest($4::pg_catalog.timestamptz[]) AS entered_at,
+		   pg_catalog.unnest($5::pg_catalog.timestamptz[]) AS left_at
+), d AS MATERIALIZED (
+	SELECT c.customer_id, c.kind, c.segment, c.entered_at IS NULL AS closing,
+		   GREATEST(c.entered_at, l.latest) AS entered_at,
+		   CASE WHEN c.left_at IS NOT NULL THEN GREATEST(c.left_at, l.latest) END AS left_at
+	FROM c, LATERAL (SELECT pg_catalog.max(GREATEST(h.entered_at, h.left_at)) AS latest FROM %1$s h
+					 WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind) l
 ), empty AS (
-	DELETE FROM %1$s h USING c
-	WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
-	  AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.>=) c.left_at
+	DELETE FROM %1$s h USING d
+	WHERE d.closing AND h.customer_id OPERATOR(pg_catalog.=) d.customer_id AND h.kind OPERATOR(pg_catalog.=) d.kind
+	  AND h.segment OPERATOR(pg_catalog.=) d.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.>=) d.left_at
+	RETURNING 1
+), closed AS (
+	UPDATE %1$s h SET left_at = d.left_at FROM d
+	WHERE d.closing AND h.customer_id OPERATOR(pg_catalog.=) d.customer_id AND h.kind OPERATOR(pg_catalog.=) d.kind
+	  AND h.segment OPERATOR(pg_catalog.=) d.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.<) d.left_at
+	RETURNING 1
 )
-UPDATE %1$s h SET left_at = c.left_at FROM c
-WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
-  AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.<) c.left_at$sql$,
-		a.history_table, keys);
-	open := format($sql$INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)
-SELECT %2$s, pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[]),
-	   pg_catalog.unnest($4::pg_catalog.timestamptz[]), pg_catalog.unnest($5::pg_catalog.timestamptz[])
+INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)
+SELECT d.customer_id, d.kind, d.segment, d.entered_at, d.left_at FROM d
+WHERE NOT d.closing AND (d.left_at IS NULL OR d.left_at OPERATOR(pg_catalog.>) d.entered_at)
+  AND (SELECT pg_catalog.count(*) FROM empty) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM closed)
+	  OPERATOR(pg_catalog.>=) 0
 ON CONFLICT (customer_id, kind, segment) WHERE left_at IS NULL DO NOTHING$sql$,
 		a.history_table, keys);
 	history := a.history_table;
+	state := a.state_table;
+	tags := a.tags_table;
 	RETURN NEXT;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.history_statements(text, regtype) IS
-	'the statements that close and open intervals of an attachment''s history, for keys of a type';
+	'the statement that ends and starts intervals of an attachment''s history, for keys of a type, never before the latest instant of a customer''s history; and the tables whose triggers may write it';
+
+-- TRUNCATE of the state or tags table (which the extension itself never
+-- does: it deletes): the memberships they held end at the analysis time.
+-- Run by whoever truncates, with its rights.
+CREATE FUNCTION segment_internal.history_truncated() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	kinds text[];
+	at timestamptz := segment_as_of();
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = TG_ARGV[0];
+	IF NOT FOUND OR a.history_table IS NULL THEN
+		RETURN NULL;
+	END IF;
+	kinds := CASE TG_RELID WHEN a.state_table THEN ARRAY['rfm', 'lifecycle'] WHEN a.tags_table THEN ARRAY['rule'] END;
+	IF kinds IS NULL THEN
+		RAISE EXCEPTION 'table % does not write the segment history of attachment "%"', TG_RELID::regclass, a.attachment_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	EXECUTE format('DELETE FROM %s h WHERE h.left_at IS NULL AND h.kind = ANY ($1) AND h.entered_at >= $2', a.history_table)
+		USING kinds, at;
+	EXECUTE format('UPDATE %s h SET left_at = $2 WHERE h.left_at IS NULL AND h.kind = ANY ($1)', a.history_table)
+		USING kinds, at;
+	RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.history_truncated() IS
+	'TRUNCATE trigger of the state and tags tables of an attachment with history: the memberships they held end at the analysis time';
 
 -- The triggers that write the history of a maintained attachment, on its
 -- state table and on its tags table where it has one; made again if
@@ -96,6 +151,9 @@ BEGIN
 	EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
 				   'EXECUTE FUNCTION segment_internal.segment_history_flush(%L)',
 				   'segment_' || a.attachment_name || '_history', a.state_table, a.attachment_name);
+	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION segment_internal.history_truncated(%L)',
+				   'segment_' || a.attachment_name || '_history_truncate', a.state_table, a.attachment_name);
 	IF a.tags_table IS NOT NULL AND relation_exists(a.tags_table) THEN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR DELETE ON %s FOR EACH ROW '
 					   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
@@ -107,6 +165,9 @@ BEGIN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
 					   'EXECUTE FUNCTION segment_internal.segment_history_flush(%L)',
 					   'segment_' || a.attachment_name || '_history', a.tags_table, a.attachment_name);
+		EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION segment_internal.history_truncated(%L)',
+					   'segment_' || a.attachment_name || '_history_truncate', a.tags_table, a.attachment_name);
 	END IF;
 END
 $function$;
@@ -276,8 +337,8 @@ BEGIN
 	EXECUTE format('CREATE UNIQUE INDEX ON %s (customer_id, kind, segment) WHERE left_at IS NULL', history);
 	-- the members of a segment at an instant
 	EXECUTE format('CREATE INDEX ON %s (segment, entered_at) INCLUDE (left_at, kind, customer_id)', history);
-	-- pruning
-	EXECUTE format('CREATE INDEX ON %s (left_at)', history);
+	-- a customer's intervals of a kind: the latest instant of its history
+	EXECUTE format('CREATE INDEX ON %s (customer_id, kind) INCLUDE (entered_at, left_at)', history);
 	PERFORM comment_relation(history,
 		format('the intervals over which each customer belonged to each segment (segment attachment %s)', a.attachment_name),
 		'customer_id', 'the customer''s key',
@@ -333,10 +394,11 @@ $function$;
 COMMENT ON FUNCTION segment_internal.reconcile_history(regclass, text, timestamptz) IS
 	'ends the open intervals of a history that a query of memberships lacks and starts those it adds, at an instant; returns how many';
 
--- Starts the history of a maintained attachment, or goes on with the one
+-- Starts the history of a maintained attachment, or goes on with the table
 -- it kept before (from snapshots, say): its table, in line with what the
--- state and tags hold now, and the triggers that write every change.
--- Writers of orders and customers wait meanwhile.
+-- state and tags hold now, and the triggers that write every change.  The
+-- history answers from now on: the time it was not maintained is not
+-- exact.  Writers of orders and customers wait meanwhile.
 CREATE FUNCTION segment_internal.start_history(attachment_name text, retention interval) RETURNS regclass
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -368,9 +430,6 @@ BEGIN
 							 extension_schema(), a.tags_table) END,
 			extension_schema()),
 		since);
-	IF relation_exists(a.history_table) THEN
-		since := a.history_since;
-	END IF;
 	UPDATE attachments t
 	SET history_table = history, history_since = since, history_retention = coalesce(retention, t.history_retention),
 		history_snapshots = NULL

@@ -515,11 +515,11 @@ COMMENT ON FUNCTION segment_internal.rf_grid_view_query(@extschema@.attachments,
 	'the query of an attachment''s rf_grid view';
 
 -- The query of the segment_sizes view of an attachment with history: per
--- segment and day (in the attachment's time zone) from the first day its
--- history covers whole to the day of the analysis time, the members at the
--- end of the day and how many entered and left that day.  The members are
--- the running sum of entries less departures, exact once a day is whole
--- (pruning deletes only intervals that ended before the history's start).
+-- segment and day (in the attachment's time zone) from the day its history
+-- covers (history_since) to the day of the analysis time, the members at
+-- the end of the day and how many entered and left that day.  The members
+-- are those before the first day (intervals pruning kept because they had
+-- not ended then) plus the running sum of entries less departures.
 CREATE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -537,16 +537,21 @@ WITH attachment AS (
 ), daily AS (
 	SELECT m.kind, m.segment, m.day, sum(m.entered)::bigint AS entered, sum(m.departed)::bigint AS departed
 	FROM moves m GROUP BY m.kind, m.segment, m.day
+), before AS (
+	-- the members when the history's first day begins
+	SELECT d.kind, d.segment, sum(d.entered - d.departed)::bigint AS members
+	FROM daily d, attachment t WHERE d.day < t.first_day GROUP BY d.kind, d.segment
 ), grid AS (
 	SELECT s.kind, s.segment, d.day::date AS day
 	FROM (SELECT DISTINCT d.kind, d.segment FROM daily d) s,
 		 attachment t, generate_series(t.first_day, greatest(t.first_day, t.last_day), '1 day') d(day)
 )
 SELECT g.segment, g.kind, g.day,
-	   (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
+	   coalesce(b.members, 0) + (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
 		   OVER (PARTITION BY g.kind, g.segment ORDER BY g.day))::bigint AS members,
 	   coalesce(d.entered, 0) AS entered, coalesce(d.departed, 0) AS "left"
 FROM grid g LEFT JOIN daily d ON d.kind = g.kind AND d.segment = g.segment AND d.day = g.day
+	 LEFT JOIN before b ON b.kind = g.kind AND b.segment = g.segment
 $view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name) $$;
 COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
 	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';

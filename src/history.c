@@ -13,12 +13,14 @@
  *   the row's old and new values which intervals close and open, and when,
  *   and keeps that until the end of the statement;
  * - segment_history_flush(), AFTER STATEMENT (it fires after the row
- *   events of the statement), writes them with two prepared statements.
+ *   events of the statement), writes them with one prepared statement,
+ *   which dates nothing before the latest instant of the customer's history.
  *
  * The instants.  A write is dated at its analysis time: the new row's
- * scored_at, or segment_as_of() for a deleted row and for the tags, never
- * earlier than the old row's scored_at, so a customer's intervals follow
- * each other.  What time alone did to a customer since its row was last
+ * scored_at (its valid_from if later: an order dated after its write counts
+ * from its own time), or segment_as_of() for a deleted row and for the
+ * tags; the statement takes none earlier than the customer's history
+ * holds, so its intervals follow each other.  What time alone did to a customer since its row was last
  * written (its stored values expired at valid_until) is dated when it
  * happened: the old statistics are judged just after each moment at which
  * time may change them (segments_change_moments()), the one computation
@@ -94,12 +96,16 @@ typedef struct HistoryChange
 
 /*
  * The changes of the current statement on one table (a state or a tags
- * table), and what judging its rows needs, read once per statement.  In
- * TopTransactionContext; forgotten when a (sub)transaction ends.
+ * table), and what judging its rows needs, read once per statement.  In a
+ * memory context of its own under TopTransactionContext, deleted when the
+ * changes are written; forgotten when the transaction ends, or the
+ * subtransaction that made it aborts.
  */
 typedef struct HistoryBuffer
 {
 	Oid			relid;
+	MemoryContext context;
+	SubTransactionId subxact;	/* that made it */
 	char		attachment[NAMEDATALEN];
 	Oid			key_type;
 	int16		key_len;
@@ -128,32 +134,44 @@ typedef struct HistoryPlans
 	Oid			key_type;		/* of the keys given */
 	Oid			history;
 	Oid			attachments;
+	Oid			writers[2];		/* the state and tags tables, whose triggers may write it */
 	Oid			owner;			/* of the history table */
-	SPIPlanPtr	close;			/* $1 keys, $2 kinds, $3 segments, $4 times */
-	SPIPlanPtr	open;			/* $1 keys, $2 kinds, $3 segments, $4 entered, $5 left */
-	SPIPlanPtr	judging;		/* $1 attachment: thresholds, cells' segments, limits */
+	SPIPlanPtr	write;			/* $1 keys, $2 kinds, $3 segments, $4 entered (NULL: ends
+								 * the open interval at $5), $5 left (NULL: open) */
 } HistoryPlans;
 
 static HTAB *plans_by_attachment = NULL;
 
+/* Their memory goes with TopTransactionContext. */
 static void
-forget_buffers(void)
+history_xact_callback(XactEvent event, void *arg)
 {
 	buffers = NULL;
 }
 
-static void
-history_xact_callback(XactEvent event, void *arg)
-{
-	forget_buffers();
-}
-
+/*
+ * An error between a statement's row events and its flush: the buffers that
+ * subtransaction (or one inside it, made later) made go.  Those of the
+ * statements around it stay: a trigger of the user's that catches an error
+ * in its own subtransaction loses nothing of ours.
+ */
 static void
 history_subxact_callback(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent, void *arg)
 {
-	/* an error between a statement's row events and its flush */
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		forget_buffers();
+	HistoryBuffer **link = &buffers;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (*link != NULL)
+		if ((*link)->subxact >= subxact)
+		{
+			HistoryBuffer *gone = *link;
+
+			*link = gone->next;
+			MemoryContextDelete(gone->context);
+		}
+		else
+			link = &(*link)->next;
 }
 
 static void
@@ -179,6 +197,7 @@ static HistoryBuffer *
 history_buffer(Relation relation, const char *attachment)
 {
 	HistoryBuffer *buffer;
+	MemoryContext context;
 	int			key = SPI_fnumber(RelationGetDescr(relation), "customer_id");
 
 	for (buffer = buffers; buffer != NULL; buffer = buffer->next)
@@ -195,7 +214,10 @@ history_buffer(Relation relation, const char *attachment)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("table \"%s\" of attachment \"%s\" has no column customer_id",
 						RelationGetRelationName(relation), attachment)));
-	buffer = MemoryContextAllocZero(TopTransactionContext, sizeof(HistoryBuffer));
+	context = AllocSetContextCreate(TopTransactionContext, "segment history", ALLOCSET_DEFAULT_SIZES);
+	buffer = MemoryContextAllocZero(context, sizeof(HistoryBuffer));
+	buffer->context = context;
+	buffer->subxact = GetCurrentSubTransactionId();
 	buffer->relid = RelationGetRelid(relation);
 	strlcpy(buffer->attachment, attachment, NAMEDATALEN);
 	buffer->key_type = TupleDescAttr(RelationGetDescr(relation), key - 1)->atttypid;
@@ -209,7 +231,7 @@ static void
 add_change(HistoryBuffer *buffer, Datum key, const Membership *membership, TimestampTz entered,
 		   TimestampTz left)
 {
-	MemoryContext caller = MemoryContextSwitchTo(TopTransactionContext);
+	MemoryContext caller = MemoryContextSwitchTo(buffer->context);
 	HistoryChange *change;
 
 	if (buffer->count == buffer->capacity)
@@ -334,7 +356,7 @@ load_judging(HistoryBuffer *buffer, const char *schema)
 		elog(ERROR, "could not read attachment \"%s\"", buffer->attachment);
 	run_as_owner_end(nest_level, saved_user, saved_context);
 
-	caller = MemoryContextSwitchTo(TopTransactionContext);
+	caller = MemoryContextSwitchTo(buffer->context);
 	buffer->has_bins = false;
 	lifecycle_params_default(&buffer->lifecycle);
 	buffer->cell_bins = 0;
@@ -410,6 +432,17 @@ compare_moments(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* The history dates changes at finite instants only. */
+static void
+check_instant(TimestampTz at)
+{
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the analysis time must be a finite time to write the segment history"),
+				 errhint("Set segment.as_of to a finite time, or reset it.")));
+}
+
 /* A column of a row by name; false if NULL. */
 static bool
 column(HeapTuple tuple, TupleDesc desc, const char *name, Datum *value)
@@ -462,6 +495,10 @@ state_row_changes(HistoryBuffer *buffer, FunctionCallInfo fcinfo, TupleDesc desc
 	Datum		value;
 
 	(void) column(old != NULL ? old : new, desc, "customer_id", &key);
+	check_instant(at);
+	/* an order dated later than the write counts from its own time */
+	if (has && column(new, desc, "valid_from", &value))
+		at = Max(at, DatumGetTimestampTz(value));
 	if (had)
 	{
 		at = Max(at, old_scored_at);
@@ -502,6 +539,7 @@ tags_row_changes(HistoryBuffer *buffer, TupleDesc desc, HeapTuple old, HeapTuple
 	Datum		value;
 
 	(void) column(old != NULL ? old : new, desc, "customer_id", &key);
+	check_instant(segment_analysis_time());
 	if (old != NULL && column(old, desc, "segments", &value))
 		add_segment_set(&current, KIND_RULE, (struct varlena *) PG_DETOAST_DATUM_PACKED(value));
 	if (new != NULL && column(new, desc, "segments", &value))
@@ -557,8 +595,7 @@ history_plans(const char *attachment, const char *schema, Oid key_type)
 	Oid			saved_user;
 	int			saved_context;
 	int			nest_level;
-	char	   *close;
-	char	   *open;
+	char	   *write;
 	Oid			key_array = get_array_type(key_type);
 
 	if (plans_by_attachment == NULL)
@@ -576,32 +613,34 @@ history_plans(const char *attachment, const char *schema, Oid key_type)
 	plans = hash_search(plans_by_attachment, attachment, HASH_ENTER, &found);
 	if (found && plans->valid && plans->key_type == key_type)
 		return plans;
-	if (found && plans->close != NULL)
-	{
-		SPI_freeplan(plans->close);
-		SPI_freeplan(plans->open);
-	}
+	if (found && plans->write != NULL)
+		SPI_freeplan(plans->write);
 	plans->valid = false;
-	plans->close = plans->open = NULL;
+	plans->write = NULL;
 
 	plans->attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
 	run_as_owner_begin(relation_owner(plans->attachments), schema, &nest_level, &saved_user, &saved_context);
 	args[0] = CStringGetTextDatum(attachment);
 	args[1] = ObjectIdGetDatum(key_type);
-	if (SPI_execute_with_args(psprintf("SELECT s.close, s.open, s.history FROM %s.history_statements($1, $2) s",
+	if (SPI_execute_with_args(psprintf("SELECT s.write, s.history, s.state, s.tags "
+									   "FROM %s.history_statements($1, $2) s",
 									   quote_identifier(state_internal_schema())),
 							  2, (Oid[]) {TEXTOID, REGTYPEOID}, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the history statements of attachment \"%s\"", attachment);
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	if (SPI_processed == 0)
 		return NULL;
-	close = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	open = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	plans->history = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &found));
+	write = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	plans->history = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &found));
+	for (int i = 0; i < 2; i++)
+	{
+		Datum		writer = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3 + i, &found);
+
+		plans->writers[i] = found ? InvalidOid : DatumGetObjectId(writer);
+	}
 	plans->owner = relation_owner(plans->history);
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
-	plans->close = prepare_kept(close, 4, (Oid[]) {key_array, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID});
-	plans->open = prepare_kept(open, 5, (Oid[]) {key_array, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	plans->write = prepare_kept(write, 5, (Oid[]) {key_array, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		TIMESTAMPTZARRAYOID});
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	plans->key_type = key_type;
@@ -618,49 +657,40 @@ array_of(Datum *values, bool *nulls, int count, Oid type, int16 typlen, bool typ
 	return construct_md_array(values, nulls, 1, dims, lbs, type, typlen, typbyval, typalign);
 }
 
-/* Runs the close or the open statement over some of the changes. */
+/* Runs the statement that writes the changes. */
 static void
-write_changes(HistoryBuffer *buffer, SPIPlanPtr plan, bool closing)
+write_changes(HistoryBuffer *buffer, SPIPlanPtr plan)
 {
-	int			n = 0;
-	Datum	   *keys = palloc(buffer->count * sizeof(Datum));
-	Datum	   *kinds = palloc(buffer->count * sizeof(Datum));
-	Datum	   *segments = palloc(buffer->count * sizeof(Datum));
-	Datum	   *entered = palloc(buffer->count * sizeof(Datum));
-	Datum	   *left = palloc(buffer->count * sizeof(Datum));
-	bool	   *left_nulls = palloc(buffer->count * sizeof(bool));
+	int			n = buffer->count;
+	Datum	   *keys = palloc(n * sizeof(Datum));
+	Datum	   *kinds = palloc(n * sizeof(Datum));
+	Datum	   *segments = palloc(n * sizeof(Datum));
+	Datum	   *entered = palloc(n * sizeof(Datum));
+	bool	   *entered_nulls = palloc(n * sizeof(bool));
+	Datum	   *left = palloc(n * sizeof(Datum));
+	bool	   *left_nulls = palloc(n * sizeof(bool));
 	Datum		args[5];
 
-	for (int i = 0; i < buffer->count; i++)
+	for (int i = 0; i < n; i++)
 	{
 		HistoryChange *change = &buffer->changes[i];
 
-		if ((change->entered == DT_NOBEGIN) != closing)
-			continue;
-		keys[n] = change->key;
-		kinds[n] = CStringGetTextDatum(change->kind);
-		segments[n] = PointerGetDatum(change->segment);
-		entered[n] = TimestampTzGetDatum(change->entered);
-		left[n] = TimestampTzGetDatum(change->left);
-		left_nulls[n] = change->left == DT_NOEND;
-		n++;
+		keys[i] = change->key;
+		kinds[i] = CStringGetTextDatum(change->kind);
+		segments[i] = PointerGetDatum(change->segment);
+		entered[i] = TimestampTzGetDatum(change->entered);
+		entered_nulls[i] = change->entered == DT_NOBEGIN;
+		left[i] = TimestampTzGetDatum(change->left);
+		left_nulls[i] = change->left == DT_NOEND;
 	}
-	if (n == 0)
-		return;
 	args[0] = PointerGetDatum(array_of(keys, NULL, n, buffer->key_type, buffer->key_len, buffer->key_byval,
 									   buffer->key_align));
 	args[1] = PointerGetDatum(array_of(kinds, NULL, n, TEXTOID, -1, false, TYPALIGN_INT));
 	args[2] = PointerGetDatum(array_of(segments, NULL, n, TEXTOID, -1, false, TYPALIGN_INT));
-	if (closing)
-		args[3] = PointerGetDatum(array_of(left, NULL, n, TIMESTAMPTZOID, sizeof(TimestampTz), true,
-										   TYPALIGN_DOUBLE));
-	else
-	{
-		args[3] = PointerGetDatum(array_of(entered, NULL, n, TIMESTAMPTZOID, sizeof(TimestampTz), true,
-										   TYPALIGN_DOUBLE));
-		args[4] = PointerGetDatum(array_of(left, left_nulls, n, TIMESTAMPTZOID, sizeof(TimestampTz), true,
-										   TYPALIGN_DOUBLE));
-	}
+	args[3] = PointerGetDatum(array_of(entered, entered_nulls, n, TIMESTAMPTZOID, sizeof(TimestampTz), true,
+									   TYPALIGN_DOUBLE));
+	args[4] = PointerGetDatum(array_of(left, left_nulls, n, TIMESTAMPTZOID, sizeof(TimestampTz), true,
+									   TYPALIGN_DOUBLE));
 	run_prepared(plan, args, NULL);
 }
 
@@ -693,7 +723,10 @@ segment_history_flush(PG_FUNCTION_ARGS)
 	/* taken off the list first: the next statement starts afresh */
 	*link = buffer->next;
 	if (buffer->count == 0)
+	{
+		MemoryContextDelete(buffer->context);
 		return PointerGetDatum(NULL);
+	}
 
 	schema = state_schemas(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -701,11 +734,17 @@ segment_history_flush(PG_FUNCTION_ARGS)
 	plans = history_plans(buffer->attachment, schema, buffer->key_type);
 	if (plans != NULL)
 	{
+		/* only the attachment's own tables write its history */
+		if (buffer->relid != plans->writers[0] && buffer->relid != plans->writers[1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("table \"%s\" does not write the segment history of attachment \"%s\"",
+							RelationGetRelationName(trigdata->tg_relation), buffer->attachment)));
 		run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
-		write_changes(buffer, plans->close, true);
-		write_changes(buffer, plans->open, false);
+		write_changes(buffer, plans->write);
 		run_as_owner_end(nest_level, saved_user, saved_context);
 	}
 	SPI_finish();
+	MemoryContextDelete(buffer->context);
 	return PointerGetDatum(NULL);
 }

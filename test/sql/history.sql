@@ -257,12 +257,111 @@ SELECT count(*) AS differences_after_horizon FROM (
 		 segment_members_at('hm', s.segment, i.d) m WHERE i.d >= '2025-07-03')) x;
 SELECT min(day) FROM hm_segment_sizes;
 
+-- the sizes after pruning count the members the history still holds from
+-- before its new start
+SELECT count(*) AS size_differences_after_horizon FROM (
+	SELECT day, kind, segment, s.members AS view_members, coalesce(o.members, 0) AS oracle_members
+	FROM (SELECT * FROM hm_segment_sizes WHERE day IN (SELECT day FROM days WHERE day >= '2025-07-03')) s
+	FULL JOIN (SELECT d.day, o.kind, o.segment, count(*) AS members
+			   FROM days d, oracle_at(d.day + 1 - interval '1 microsecond') o WHERE d.day >= '2025-07-03'
+			   GROUP BY 1, 2, 3) o USING (day, kind, segment)) x
+WHERE view_members IS DISTINCT FROM oracle_members;
+
 -- TRUNCATE of the orders: every customer leaves its RFM segments and
 -- stage at the analysis time; the rule segments stay
 SET segment.as_of = '2025-09-02';
 TRUNCATE orders;
 SELECT kind, count(*) FROM segment_internal.memberships_at('hm', '2025-09-02 00:00:01', NULL) GROUP BY kind ORDER BY kind;
 SELECT count(*) AS open_without_orders FROM hm_history WHERE left_at IS NULL AND kind <> 'rule';
+
+-- what production does to it, on a small attachment
+CREATE TABLE p_orders (id serial PRIMARY KEY, customer integer, at timestamptz, amount numeric);
+CREATE INDEX ON p_orders (customer);
+CREATE TABLE p_customers (id integer PRIMARY KEY, city text);
+INSERT INTO p_customers SELECT c, 'Berlin' FROM generate_series(1, 10) c;
+SET segment.as_of = '2025-06-01';
+INSERT INTO p_orders (customer, at, amount) SELECT c, '2025-05-01'::timestamptz + c * interval '1 day', c FROM generate_series(1, 10) c;
+SELECT count(*) > 0 FROM attach('hp', 'hist.p_orders', 'customer', 'at', 'amount', 'hist.p_customers', 'id');
+SELECT count(*) > 0 FROM define_segment_rule('hp', 'Istanbul', $$city = 'Istanbul'$$);
+SELECT maintain_attachment('hp');
+CREATE FUNCTION p_overlaps() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM hp_history a JOIN hp_history b
+		ON a.customer_id = b.customer_id AND a.kind = b.kind AND a.ctid < b.ctid
+	   AND (a.segment = b.segment OR a.kind = 'lifecycle')
+	   AND a.entered_at < coalesce(b.left_at, 'infinity') AND b.entered_at < coalesce(a.left_at, 'infinity') $$;
+-- analysis times out of order: a write at an earlier time than the last
+-- one recorded for the customer is dated at that one, for orders and for
+-- customers alike; no two intervals of a segment (or two stages) overlap
+SET segment.as_of = '2025-09-01';
+INSERT INTO p_orders (customer, at, amount) VALUES (1, '2025-08-31', 5);
+UPDATE p_customers SET city = 'Istanbul' WHERE id = 1;
+SET segment.as_of = '2025-08-01';
+INSERT INTO p_orders (customer, at, amount) VALUES (1, '2025-07-31', 5);
+UPDATE p_customers SET city = 'Berlin' WHERE id = 1;
+SET segment.as_of = '2025-08-15';
+INSERT INTO p_orders (customer, at, amount) VALUES (1, '2025-08-14', 500);
+UPDATE p_customers SET city = 'Istanbul' WHERE id = 1;
+SELECT p_overlaps() AS overlaps, count(*) FILTER (WHERE entered_at > '2025-09-01' OR left_at > '2025-09-01') AS after_latest
+FROM hp_history WHERE customer_id = 1;
+SELECT kind, segment, entered_at, left_at FROM hp_history WHERE customer_id = 1 AND kind <> 'rfm' ORDER BY kind, entered_at;
+-- a trigger of the user's on the tags table that catches an error in its
+-- own subtransaction loses nothing of the history
+CREATE FUNCTION p_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		PERFORM 1 / 0;
+	EXCEPTION WHEN division_by_zero THEN
+		NULL;
+	END;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER zz_audit AFTER INSERT OR UPDATE OR DELETE ON hp_tags FOR EACH ROW EXECUTE FUNCTION p_audit();
+SET segment.as_of = '2025-09-02';
+UPDATE p_customers SET city = 'Istanbul' WHERE id IN (2, 3);
+SELECT count(*) AS rule_intervals_from_the_update FROM hp_history
+WHERE kind = 'rule' AND entered_at = '2025-09-02' AND customer_id IN (2, 3);
+DROP TRIGGER zz_audit ON hp_tags;
+-- an order dated later than its write counts from its own time
+SET segment.as_of = '2025-09-03';
+INSERT INTO p_orders (customer, at, amount) VALUES (4, '2025-10-01', 900);
+SELECT kind, segment, entered_at FROM hp_history WHERE customer_id = 4 AND left_at IS NULL AND kind = 'lifecycle';
+-- an infinite analysis time is refused, not recorded
+SET segment.as_of = 'infinity';
+\set VERBOSITY sqlstate
+UPDATE p_customers SET city = 'Istanbul' WHERE id = 5;
+\set VERBOSITY default
+-- TRUNCATE of the tags and of the state (the extension deletes; its owner
+-- may truncate): what they held ends
+SET segment.as_of = '2025-09-04';
+TRUNCATE hp_tags;
+SELECT count(*) AS open_rule_intervals FROM hp_history WHERE kind = 'rule' AND left_at IS NULL;
+SELECT refresh_customer_tags('hp') > 0 AS tags_again;
+SELECT count(*) AS open_rule_intervals FROM hp_history WHERE kind = 'rule' AND left_at IS NULL;
+-- a stranger's table cannot write the history, nor run code as its owner
+CREATE ROLE segment_history_stranger;
+GRANT USAGE ON SCHEMA hist TO segment_history_stranger;
+SET ROLE segment_history_stranger;
+CREATE TEMP TABLE fake (customer_id integer, segments segment_set);
+CREATE TRIGGER r AFTER INSERT ON fake FOR EACH ROW EXECUTE FUNCTION segment_internal.segment_history_row('hp', 'tags');
+CREATE TRIGGER f AFTER INSERT ON fake FOR EACH STATEMENT EXECUTE FUNCTION segment_internal.segment_history_flush('hp');
+INSERT INTO fake VALUES (1, segment_set(ARRAY['VIP']));
+RESET ROLE;
+SELECT count(*) AS planted FROM hp_history WHERE segment = 'VIP';
+DROP TABLE pg_temp.fake;
+REVOKE USAGE ON SCHEMA hist FROM segment_history_stranger;
+DROP ROLE segment_history_stranger;
+-- stop, orders meanwhile, maintain again: the history answers from the
+-- restart on
+SET segment.as_of = '2025-09-05';
+SELECT stop_maintaining('hp');
+SELECT history_table, history_snapshots FROM attachments WHERE attachment_name = 'hp';
+SET segment.as_of = '2025-09-06';
+INSERT INTO p_orders (customer, at, amount) VALUES (6, '2025-09-06', 50);
+SET segment.as_of = '2025-09-07';
+SELECT maintain_attachment('hp');
+SELECT history_since, history_snapshots FROM attachments WHERE attachment_name = 'hp';
+SELECT p_overlaps() AS overlaps;
+SELECT detach('hp');
 
 -- errors
 \set VERBOSITY sqlstate
