@@ -116,16 +116,21 @@ WITH attachment AS (
 ), daily AS (
 	SELECT m.kind, m.segment, m.day, sum(m.entered)::bigint AS entered, sum(m.departed)::bigint AS departed
 	FROM moves m GROUP BY m.kind, m.segment, m.day
+), before AS (
+	-- the members when the history's first day begins
+	SELECT d.kind, d.segment, sum(d.entered - d.departed)::bigint AS members
+	FROM daily d, attachment t WHERE d.day < t.first_day GROUP BY d.kind, d.segment
 ), grid AS (
 	SELECT s.kind, s.segment, d.day::date AS day
 	FROM (SELECT DISTINCT d.kind, d.segment FROM daily d) s,
 		 attachment t, generate_series(t.first_day, greatest(t.first_day, t.last_day), '1 day') d(day)
 )
 SELECT g.segment, g.kind, g.day,
-	   (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
+	   coalesce(b.members, 0) + (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
 		   OVER (PARTITION BY g.kind, g.segment ORDER BY g.day))::bigint AS members,
 	   coalesce(d.entered, 0) AS entered, coalesce(d.departed, 0) AS "left"
 FROM grid g LEFT JOIN daily d ON d.kind = g.kind AND d.segment = g.segment AND d.day = g.day
+	 LEFT JOIN before b ON b.kind = g.kind AND b.segment = g.segment
 $view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name) $$;
 
 COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
@@ -605,7 +610,7 @@ COMMENT ON FUNCTION segment_internal.segment_history_flush() IS
 	'statement trigger of the state and tags tables of an attachment with history: writes the intervals its rows closed and opened';
 
 CREATE FUNCTION segment_internal.history_statements(attachment_name text, key_type regtype)
-	RETURNS TABLE (close text, open text, history regclass)
+	RETURNS TABLE (write text, history regclass, state regclass, tags regclass)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
@@ -617,32 +622,77 @@ BEGIN
 	IF NOT FOUND OR a.history_table IS NULL OR NOT relation_exists(a.history_table) THEN
 		RETURN;
 	END IF;
-	keys := format('(pg_catalog.unnest($1::%s[]))::%s', format_type(key_type, NULL),
-				   format_type(column_type(a.history_table, 'customer_id'), NULL));
-	close := format($sql$WITH c AS (
+	keys := format('pg_catalog.unnest($1::%s[])', format_type(key_type, NULL));
+	IF key_type IS DISTINCT FROM column_type(a.history_table, 'customer_id') THEN
+		keys := format('(%s)::%s', keys, format_type(column_type(a.history_table, 'customer_id'), NULL));
+	END IF;
+	write := format($sql$WITH c AS MATERIALIZED (
 	SELECT %2$s AS customer_id, pg_catalog.unnest($2::pg_catalog.text[]) AS kind,
-		   pg_catalog.unnest($3::pg_catalog.text[]) AS segment, pg_catalog.unnest($4::pg_catalog.timestamptz[]) AS left_at
+		   pg_catalog.unnest($3::pg_catalog.text[]) AS segment,
+		   pg_catalog.unnest($4::pg_catalog.timestamptz[]) AS entered_at,
+		   pg_catalog.unnest($5::pg_catalog.timestamptz[]) AS left_at
+), d AS MATERIALIZED (
+	SELECT c.customer_id, c.kind, c.segment, c.entered_at IS NULL AS closing,
+		   GREATEST(c.entered_at, l.latest) AS entered_at,
+		   CASE WHEN c.left_at IS NOT NULL THEN GREATEST(c.left_at, l.latest) END AS left_at
+	FROM c, LATERAL (SELECT pg_catalog.max(GREATEST(h.entered_at, h.left_at)) AS latest FROM %1$s h
+					 WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind) l
 ), empty AS (
-	DELETE FROM %1$s h USING c
-	WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
-	  AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.>=) c.left_at
+	DELETE FROM %1$s h USING d
+	WHERE d.closing AND h.customer_id OPERATOR(pg_catalog.=) d.customer_id AND h.kind OPERATOR(pg_catalog.=) d.kind
+	  AND h.segment OPERATOR(pg_catalog.=) d.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.>=) d.left_at
+	RETURNING 1
+), closed AS (
+	UPDATE %1$s h SET left_at = d.left_at FROM d
+	WHERE d.closing AND h.customer_id OPERATOR(pg_catalog.=) d.customer_id AND h.kind OPERATOR(pg_catalog.=) d.kind
+	  AND h.segment OPERATOR(pg_catalog.=) d.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.<) d.left_at
+	RETURNING 1
 )
-UPDATE %1$s h SET left_at = c.left_at FROM c
-WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
-  AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.<) c.left_at$sql$,
-		a.history_table, keys);
-	open := format($sql$INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)
-SELECT %2$s, pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[]),
-	   pg_catalog.unnest($4::pg_catalog.timestamptz[]), pg_catalog.unnest($5::pg_catalog.timestamptz[])
+INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)
+SELECT d.customer_id, d.kind, d.segment, d.entered_at, d.left_at FROM d
+WHERE NOT d.closing AND (d.left_at IS NULL OR d.left_at OPERATOR(pg_catalog.>) d.entered_at)
+  AND (SELECT pg_catalog.count(*) FROM empty) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM closed)
+	  OPERATOR(pg_catalog.>=) 0
 ON CONFLICT (customer_id, kind, segment) WHERE left_at IS NULL DO NOTHING$sql$,
 		a.history_table, keys);
 	history := a.history_table;
+	state := a.state_table;
+	tags := a.tags_table;
 	RETURN NEXT;
 END
 $function$;
 
 COMMENT ON FUNCTION segment_internal.history_statements(text, regtype) IS
-	'the statements that close and open intervals of an attachment''s history, for keys of a type';
+	'the statement that ends and starts intervals of an attachment''s history, for keys of a type, never before the latest instant of a customer''s history; and the tables whose triggers may write it';
+
+CREATE FUNCTION segment_internal.history_truncated() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	kinds text[];
+	at timestamptz := segment_as_of();
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = TG_ARGV[0];
+	IF NOT FOUND OR a.history_table IS NULL THEN
+		RETURN NULL;
+	END IF;
+	kinds := CASE TG_RELID WHEN a.state_table THEN ARRAY['rfm', 'lifecycle'] WHEN a.tags_table THEN ARRAY['rule'] END;
+	IF kinds IS NULL THEN
+		RAISE EXCEPTION 'table % does not write the segment history of attachment "%"', TG_RELID::regclass, a.attachment_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	EXECUTE format('DELETE FROM %s h WHERE h.left_at IS NULL AND h.kind = ANY ($1) AND h.entered_at >= $2', a.history_table)
+		USING kinds, at;
+	EXECUTE format('UPDATE %s h SET left_at = $2 WHERE h.left_at IS NULL AND h.kind = ANY ($1)', a.history_table)
+		USING kinds, at;
+	RETURN NULL;
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.history_truncated() IS
+	'TRUNCATE trigger of the state and tags tables of an attachment with history: the memberships they held end at the analysis time';
 
 CREATE FUNCTION segment_internal.install_history_triggers(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
@@ -672,6 +722,9 @@ BEGIN
 	EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
 				   'EXECUTE FUNCTION segment_internal.segment_history_flush(%L)',
 				   'segment_' || a.attachment_name || '_history', a.state_table, a.attachment_name);
+	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION segment_internal.history_truncated(%L)',
+				   'segment_' || a.attachment_name || '_history_truncate', a.state_table, a.attachment_name);
 	IF a.tags_table IS NOT NULL AND relation_exists(a.tags_table) THEN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR DELETE ON %s FOR EACH ROW '
 					   'EXECUTE FUNCTION segment_internal.segment_history_row(%L, %L)',
@@ -683,6 +736,9 @@ BEGIN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
 					   'EXECUTE FUNCTION segment_internal.segment_history_flush(%L)',
 					   'segment_' || a.attachment_name || '_history', a.tags_table, a.attachment_name);
+		EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION segment_internal.history_truncated(%L)',
+					   'segment_' || a.attachment_name || '_history_truncate', a.tags_table, a.attachment_name);
 	END IF;
 END
 $function$;
@@ -845,8 +901,8 @@ BEGIN
 	EXECUTE format('CREATE UNIQUE INDEX ON %s (customer_id, kind, segment) WHERE left_at IS NULL', history);
 	-- the members of a segment at an instant
 	EXECUTE format('CREATE INDEX ON %s (segment, entered_at) INCLUDE (left_at, kind, customer_id)', history);
-	-- pruning
-	EXECUTE format('CREATE INDEX ON %s (left_at)', history);
+	-- a customer's intervals of a kind: the latest instant of its history
+	EXECUTE format('CREATE INDEX ON %s (customer_id, kind) INCLUDE (entered_at, left_at)', history);
 	PERFORM comment_relation(history,
 		format('the intervals over which each customer belonged to each segment (segment attachment %s)', a.attachment_name),
 		'customer_id', 'the customer''s key',
@@ -931,9 +987,6 @@ BEGIN
 							 extension_schema(), a.tags_table) END,
 			extension_schema()),
 		since);
-	IF relation_exists(a.history_table) THEN
-		since := a.history_since;
-	END IF;
 	UPDATE attachments t
 	SET history_table = history, history_since = since, history_retention = coalesce(retention, t.history_retention),
 		history_snapshots = NULL
