@@ -42,6 +42,9 @@ CREATE TABLE @extschema@.attachments (
 	history_since timestamptz,
 	history_retention interval,
 	history_snapshots timestamptz[],
+	campaigns_table regclass,
+	campaign_columns name[],
+	attribution_window interval,
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
@@ -99,6 +102,12 @@ COMMENT ON COLUMN @extschema@.attachments.history_since IS
 	'the instant since which the history is complete: when it began, or the last pruning''s horizon';
 COMMENT ON COLUMN @extschema@.attachments.history_snapshots IS
 	'the instants of the snapshots (snapshot_segments()) the history of an unmaintained attachment is made of, and of the end of its maintenance';
+COMMENT ON COLUMN @extschema@.attachments.campaigns_table IS
+	'the table of campaign events bound by attach_campaigns(); NULL if none';
+COMMENT ON COLUMN @extschema@.attachments.campaign_columns IS
+	'the columns of the campaign events: customer, campaign, sent, opened, clicked and converted times (NULL where absent)';
+COMMENT ON COLUMN @extschema@.attachments.attribution_window IS
+	'how long after a send a conversion or an order counts for the campaign';
 COMMENT ON COLUMN @extschema@.attachments.history_retention IS
 	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
 

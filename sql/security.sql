@@ -44,6 +44,11 @@ BEGIN
 		RAISE EXCEPTION 'permission denied for table %', NEW.customers_table
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	IF NEW.campaigns_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.campaigns_table IS DISTINCT FROM OLD.campaigns_table)
+	   AND NOT has_table_privilege(NEW.campaigns_table, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', NEW.campaigns_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	IF (TG_OP = 'INSERT' OR NEW.view_schema IS DISTINCT FROM OLD.view_schema)
 	   AND NOT coalesce(has_schema_privilege(NEW.view_schema, 'CREATE'), false) THEN
 		RAISE EXCEPTION 'permission denied to create views in schema %', NEW.view_schema
@@ -104,7 +109,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state, tags and history tables the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags and history tables the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
 	FOR EACH ROW EXECUTE FUNCTION segment_internal.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS

@@ -7,12 +7,16 @@
 -- Segment history (sql/history.sql, src/history.c): an attachment may keep
 -- the intervals over which its customers belonged to each segment.  The
 -- attachments of 0.7.0 keep none until keep_segment_history() (maintained)
--- or snapshot_segments() (unmaintained) starts it.
+-- or snapshot_segments() (unmaintained) starts it.  Campaign events
+-- (sql/campaigns.sql) are measured per segment against that history.
 ALTER TABLE @extschema@.attachments
 	ADD COLUMN history_table regclass,
 	ADD COLUMN history_since timestamptz,
 	ADD COLUMN history_retention interval,
 	ADD COLUMN history_snapshots timestamptz[],
+	ADD COLUMN campaigns_table regclass,
+	ADD COLUMN campaign_columns name[],
+	ADD COLUMN attribution_window interval,
 	ADD CONSTRAINT history_with_start CHECK ((history_table IS NULL) = (history_since IS NULL)),
 	ADD CONSTRAINT history_retention_positive CHECK (history_retention OPERATOR(pg_catalog.>) '0'::pg_catalog.interval);
 COMMENT ON COLUMN @extschema@.attachments.history_table IS
@@ -23,6 +27,15 @@ COMMENT ON COLUMN @extschema@.attachments.history_since IS
 
 COMMENT ON COLUMN @extschema@.attachments.history_snapshots IS
 	'the instants of the snapshots (snapshot_segments()) the history of an unmaintained attachment is made of, and of the end of its maintenance';
+
+COMMENT ON COLUMN @extschema@.attachments.campaigns_table IS
+	'the table of campaign events bound by attach_campaigns(); NULL if none';
+
+COMMENT ON COLUMN @extschema@.attachments.campaign_columns IS
+	'the columns of the campaign events: customer, campaign, sent, opened, clicked and converted times (NULL where absent)';
+
+COMMENT ON COLUMN @extschema@.attachments.attribution_window IS
+	'how long after a send a conversion or an order counts for the campaign';
 
 COMMENT ON COLUMN @extschema@.attachments.history_retention IS
 	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
@@ -136,6 +149,68 @@ $view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.att
 COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
 	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
 
+CREATE FUNCTION segment_internal.campaign_performance_view_query(a @extschema@.attachments) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	c name[] := a.campaign_columns;
+	time_of text[];
+	conversions text;
+BEGIN
+	-- the event times as instants, NULL where the data has none
+	SELECT array_agg(CASE WHEN x.name IS NULL THEN 'NULL::pg_catalog.timestamptz'
+						  ELSE order_time_sql(format('e.%I', x.name), column_type(a.campaigns_table, x.name), a.time_zone) END
+					 ORDER BY x.n)
+	INTO time_of
+	FROM unnest(c[3:6]) WITH ORDINALITY x(name, n);
+	conversions := CASE WHEN c[6] IS NULL THEN 'r.orders > 0'
+						ELSE format('r.converted_at >= r.sent_at AND r.converted_at < r.sent_at + %L::pg_catalog.interval',
+									a.attribution_window) END;
+	RETURN format($view$
+WITH recipients AS (
+	SELECT e.%1$I AS customer_id, (e.%2$I)::text AS campaign, min(%3$s) AS sent_at, min(%4$s) AS opened_at,
+		   min(%5$s) AS clicked_at, min(%6$s) AS converted_at
+	FROM %7$s e
+	WHERE e.%1$I IS NOT NULL AND e.%2$I IS NOT NULL AND %3$s IS NOT NULL
+	GROUP BY 1, 2
+), responses AS (
+	SELECT r.*, o.orders, o.revenue
+	FROM recipients r,
+		 LATERAL (SELECT count(*) AS orders, coalesce(sum((o.%10$I)::numeric), 0) AS revenue
+				  FROM %8$s o
+				  WHERE o.%9$I = r.customer_id AND %11$s >= r.sent_at
+					AND %11$s < r.sent_at + %12$L::interval) o
+), judged AS (
+	SELECT r.*, h.kind, h.segment, %13$s AS converted
+	FROM responses r
+		 LEFT JOIN %14$s h ON h.customer_id = r.customer_id AND h.entered_at <= r.sent_at
+							  AND (h.left_at IS NULL OR h.left_at > r.sent_at)
+)
+SELECT j.campaign, j.segment, j.kind, count(*) AS recipients,
+	   count(*) FILTER (WHERE j.opened_at IS NOT NULL) AS unique_opens,
+	   count(*) FILTER (WHERE j.opened_at IS NOT NULL)::numeric / count(*) AS open_rate,
+	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL) AS unique_clicks,
+	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL)::numeric / count(*) AS click_rate,
+	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL)::numeric
+		   / nullif(count(*) FILTER (WHERE j.opened_at IS NOT NULL), 0) AS click_to_open_rate,
+	   count(*) FILTER (WHERE j.converted) AS conversions,
+	   count(*) FILTER (WHERE j.converted)::numeric / count(*) AS conversion_rate,
+	   sum(j.orders) AS orders, sum(j.revenue) AS revenue,
+	   sum(j.revenue) / nullif(sum(j.orders), 0) AS average_order_value,
+	   sum(j.revenue) / count(*) AS revenue_per_recipient
+FROM judged j
+GROUP BY j.campaign, j.kind, j.segment
+$view$, c[1], c[2], time_of[1], time_of[2], time_of[3], time_of[4], a.campaigns_table,
+		a.orders_table, a.customer_column, a.amount_column,
+		order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
+		a.attribution_window, conversions, a.history_table);
+END
+$function$;
+
+COMMENT ON FUNCTION segment_internal.campaign_performance_view_query(@extschema@.attachments) IS
+	'the query of the campaign_performance view of an attachment with campaigns: recipients, opens, clicks, conversions and revenue per campaign and the segments its recipients were in when it was sent';
+
 CREATE OR REPLACE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -226,6 +301,30 @@ BEGIN
 			'members', 'customers in the segment at the end of the day',
 			'entered', 'customers who entered the segment that day',
 			'left', 'customers who left the segment that day');
+	END IF;
+
+	IF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
+	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || 'campaign_performance', campaign_performance_view_query(a),
+			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)',
+				   a.attribution_window, a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'campaign', 'the campaign',
+			'segment', 'a segment the recipients were in when the campaign was sent to them; NULL for the recipients in none then',
+			'kind', 'rfm, lifecycle or rule',
+			'recipients', 'customers the campaign was sent to (the first message to each counts)',
+			'unique_opens', 'recipients who opened it',
+			'open_rate', 'unique_opens over recipients',
+			'unique_clicks', 'recipients who clicked in it',
+			'click_rate', 'unique_clicks over recipients',
+			'click_to_open_rate', 'unique_clicks over unique_opens',
+			'conversions', format('recipients who converted within %s of the send (the events'' conversion time, or else an order)', a.attribution_window),
+			'conversion_rate', 'conversions over recipients',
+			'orders', format('orders of the recipients within %s of the send', a.attribution_window),
+			'revenue', format('total amount of those orders'),
+			'average_order_value', 'revenue over orders',
+			'revenue_per_recipient', 'revenue over recipients');
 	END IF;
 
 	-- one view per segment, named after it
@@ -534,6 +633,11 @@ BEGIN
 		RAISE EXCEPTION 'permission denied for table %', NEW.customers_table
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	IF NEW.campaigns_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.campaigns_table IS DISTINCT FROM OLD.campaigns_table)
+	   AND NOT has_table_privilege(NEW.campaigns_table, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', NEW.campaigns_table
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	IF (TG_OP = 'INSERT' OR NEW.view_schema IS DISTINCT FROM OLD.view_schema)
 	   AND NOT coalesce(has_schema_privilege(NEW.view_schema, 'CREATE'), false) THEN
 		RAISE EXCEPTION 'permission denied to create views in schema %', NEW.view_schema
@@ -595,7 +699,7 @@ END
 $function$;
 
 COMMENT ON FUNCTION segment_internal.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers table, and owns the views, state, tags and history tables the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags and history tables the row names';
 
 CREATE FUNCTION segment_internal.segment_history_row() RETURNS trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
@@ -1167,4 +1271,99 @@ $function$;
 
 COMMENT ON FUNCTION @extschema@.snapshot_segments(text) IS
 	'records the segments every customer of an unmaintained attachment belongs to now (segment_as_of()) in its history, which is made on the first call; returns the intervals closed and opened';
+
+CREATE FUNCTION @extschema@.attach_campaigns(attachment_name text, events regclass, customer_column name,
+											 campaign_column name, sent_at_column name,
+											 opened_at_column name DEFAULT NULL, clicked_at_column name DEFAULT NULL,
+											 converted_at_column name DEFAULT NULL,
+											 attribution_window interval DEFAULT '5 days')
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	key_type regtype;
+	col record;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = attach_campaigns.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', attach_campaigns.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF a.history_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" keeps no segment history', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'A campaign is measured per segment its recipients were in when it was sent.',
+				  HINT = CASE WHEN a.state_table IS NULL THEN 'Take snapshots with snapshot_segments().'
+							  ELSE 'Start it with keep_segment_history().' END;
+	END IF;
+	IF events IS NULL OR customer_column IS NULL OR campaign_column IS NULL OR sent_at_column IS NULL THEN
+		RAISE EXCEPTION 'events, its customer, campaign and sent_at columns must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF attribution_window IS NULL OR attribution_window <= '0'::interval OR NOT isfinite(now() + attribution_window) THEN
+		RAISE EXCEPTION 'attribution_window must be a positive, finite interval, not %', attribution_window
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT has_table_privilege(events, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', events USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	FOR col IN
+		SELECT c.name, c.role, column_type(events, c.name) AS type
+		FROM (VALUES (customer_column, 'customer'), (campaign_column, 'campaign'), (sent_at_column, 'sent'),
+					 (opened_at_column, 'opened'), (clicked_at_column, 'clicked'),
+					 (converted_at_column, 'converted')) c(name, role)
+		WHERE c.name IS NOT NULL
+	LOOP
+		IF col.type IS NULL THEN
+			RAISE EXCEPTION 'column "%" does not exist in %', col.name, events USING ERRCODE = 'undefined_column';
+		END IF;
+		IF col.role IN ('sent', 'opened', 'clicked', 'converted')
+		   AND col.type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+			RAISE EXCEPTION '% time column "%" of % has type %', col.role, col.name, events, col.type
+				USING ERRCODE = 'datatype_mismatch', HINT = 'It must be timestamp with time zone, timestamp or date.';
+		END IF;
+	END LOOP;
+	key_type := column_type(a.history_table, 'customer_id');
+	IF column_type(events, customer_column) <> key_type THEN
+		RAISE EXCEPTION 'customer keys differ in type: %.% is %, the attachment''s are %',
+			events, customer_column, column_type(events, customer_column), key_type
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	UPDATE attachments t
+	SET campaigns_table = events,
+		campaign_columns = ARRAY[attach_campaigns.customer_column, attach_campaigns.campaign_column,
+								 attach_campaigns.sent_at_column, attach_campaigns.opened_at_column,
+								 attach_campaigns.clicked_at_column, attach_campaigns.converted_at_column],
+		attribution_window = attach_campaigns.attribution_window
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.attach_campaigns(text, regclass, name, name, name, name, name, name, interval) IS
+	'binds a table of campaign events (one row per message: customer, campaign, sent time, and open, click and conversion times where known) to an attachment with history, and builds its campaign_performance view; returns the views';
+
+CREATE FUNCTION @extschema@.detach_campaigns(attachment_name text) RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+BEGIN
+	UPDATE attachments t SET campaigns_table = NULL, campaign_columns = NULL, attribution_window = NULL
+	WHERE t.attachment_name = detach_campaigns.attachment_name AND t.campaigns_table IS NOT NULL;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" has no campaigns', detach_campaigns.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(detach_campaigns.attachment_name);
+END
+$function$;
+
+COMMENT ON FUNCTION @extschema@.detach_campaigns(text) IS
+	'unbinds the campaign events of an attachment and drops its campaign_performance view; returns the views';
 

@@ -557,6 +557,73 @@ COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attach
 	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
 
 
+-- The query of the campaign_performance view of an attachment with
+-- campaigns: per campaign and segment the recipients were in when it was
+-- sent (from the history: the first message of a campaign to a customer
+-- counts), the rates and the revenue of the recipients' orders within the
+-- attribution window after the send.
+CREATE FUNCTION segment_internal.campaign_performance_view_query(a @extschema@.attachments) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	c name[] := a.campaign_columns;
+	time_of text[];
+	conversions text;
+BEGIN
+	-- the event times as instants, NULL where the data has none
+	SELECT array_agg(CASE WHEN x.name IS NULL THEN 'NULL::pg_catalog.timestamptz'
+						  ELSE order_time_sql(format('e.%I', x.name), column_type(a.campaigns_table, x.name), a.time_zone) END
+					 ORDER BY x.n)
+	INTO time_of
+	FROM unnest(c[3:6]) WITH ORDINALITY x(name, n);
+	conversions := CASE WHEN c[6] IS NULL THEN 'r.orders > 0'
+						ELSE format('r.converted_at >= r.sent_at AND r.converted_at < r.sent_at + %L::pg_catalog.interval',
+									a.attribution_window) END;
+	RETURN format($view$
+WITH recipients AS (
+	SELECT e.%1$I AS customer_id, (e.%2$I)::text AS campaign, min(%3$s) AS sent_at, min(%4$s) AS opened_at,
+		   min(%5$s) AS clicked_at, min(%6$s) AS converted_at
+	FROM %7$s e
+	WHERE e.%1$I IS NOT NULL AND e.%2$I IS NOT NULL AND %3$s IS NOT NULL
+	GROUP BY 1, 2
+), responses AS (
+	SELECT r.*, o.orders, o.revenue
+	FROM recipients r,
+		 LATERAL (SELECT count(*) AS orders, coalesce(sum((o.%10$I)::numeric), 0) AS revenue
+				  FROM %8$s o
+				  WHERE o.%9$I = r.customer_id AND %11$s >= r.sent_at
+					AND %11$s < r.sent_at + %12$L::interval) o
+), judged AS (
+	SELECT r.*, h.kind, h.segment, %13$s AS converted
+	FROM responses r
+		 LEFT JOIN %14$s h ON h.customer_id = r.customer_id AND h.entered_at <= r.sent_at
+							  AND (h.left_at IS NULL OR h.left_at > r.sent_at)
+)
+SELECT j.campaign, j.segment, j.kind, count(*) AS recipients,
+	   count(*) FILTER (WHERE j.opened_at IS NOT NULL) AS unique_opens,
+	   count(*) FILTER (WHERE j.opened_at IS NOT NULL)::numeric / count(*) AS open_rate,
+	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL) AS unique_clicks,
+	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL)::numeric / count(*) AS click_rate,
+	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL)::numeric
+		   / nullif(count(*) FILTER (WHERE j.opened_at IS NOT NULL), 0) AS click_to_open_rate,
+	   count(*) FILTER (WHERE j.converted) AS conversions,
+	   count(*) FILTER (WHERE j.converted)::numeric / count(*) AS conversion_rate,
+	   sum(j.orders) AS orders, sum(j.revenue) AS revenue,
+	   sum(j.revenue) / nullif(sum(j.orders), 0) AS average_order_value,
+	   sum(j.revenue) / count(*) AS revenue_per_recipient
+FROM judged j
+GROUP BY j.campaign, j.kind, j.segment
+$view$, c[1], c[2], time_of[1], time_of[2], time_of[3], time_of[4], a.campaigns_table,
+		a.orders_table, a.customer_column, a.amount_column,
+		order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
+		a.attribution_window, conversions, a.history_table);
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.campaign_performance_view_query(@extschema@.attachments) IS
+	'the query of the campaign_performance view of an attachment with campaigns: recipients, opens, clicks, conversions and revenue per campaign and the segments its recipients were in when it was sent';
+
+
 -- A name cut to the 63 bytes PostgreSQL keeps of a name, on a character
 -- boundary, so that the name compared is the name created.
 CREATE FUNCTION segment_internal.clip_name(name text) RETURNS text
@@ -807,6 +874,30 @@ BEGIN
 			'members', 'customers in the segment at the end of the day',
 			'entered', 'customers who entered the segment that day',
 			'left', 'customers who left the segment that day');
+	END IF;
+
+	IF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
+	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || 'campaign_performance', campaign_performance_view_query(a),
+			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)',
+				   a.attribution_window, a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'campaign', 'the campaign',
+			'segment', 'a segment the recipients were in when the campaign was sent to them; NULL for the recipients in none then',
+			'kind', 'rfm, lifecycle or rule',
+			'recipients', 'customers the campaign was sent to (the first message to each counts)',
+			'unique_opens', 'recipients who opened it',
+			'open_rate', 'unique_opens over recipients',
+			'unique_clicks', 'recipients who clicked in it',
+			'click_rate', 'unique_clicks over recipients',
+			'click_to_open_rate', 'unique_clicks over unique_opens',
+			'conversions', format('recipients who converted within %s of the send (the events'' conversion time, or else an order)', a.attribution_window),
+			'conversion_rate', 'conversions over recipients',
+			'orders', format('orders of the recipients within %s of the send', a.attribution_window),
+			'revenue', format('total amount of those orders'),
+			'average_order_value', 'revenue over orders',
+			'revenue_per_recipient', 'revenue over recipients');
 	END IF;
 
 	-- one view per segment, named after it

@@ -41,6 +41,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -640,6 +641,12 @@ history_plans(const char *attachment, const char *schema, Oid key_type)
 	}
 	plans->owner = relation_owner(plans->history);
 	run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
+	/*
+	 * Every row it reads, it reads by customer; planned while the history is
+	 * new (and so thought small), a sequential scan per customer would be
+	 * kept for the bulk loads that fill it.
+	 */
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	plans->write = prepare_kept(write, 5, (Oid[]) {key_array, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		TIMESTAMPTZARRAYOID});
 	run_as_owner_end(nest_level, saved_user, saved_context);
@@ -741,6 +748,9 @@ segment_history_flush(PG_FUNCTION_ARGS)
 					 errmsg("table \"%s\" does not write the segment history of attachment \"%s\"",
 							RelationGetRelationName(trigdata->tg_relation), buffer->attachment)));
 		run_as_owner_begin(plans->owner, schema, &nest_level, &saved_user, &saved_context);
+		/* as it was planned, should the plan cache plan it again */
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
 		write_changes(buffer, plans->write);
 		run_as_owner_end(nest_level, saved_user, saved_context);
 	}

@@ -242,6 +242,93 @@ WHERE s.entered <> (SELECT count(*) FROM hm_history h WHERE h.kind = s.kind AND 
 				   AND h.left_at >= s.day AND h.left_at < s.day + 1);
 SELECT min(day), max(day), count(DISTINCT segment) FROM hm_segment_sizes;
 
+-- campaigns, measured per segment the recipients were in when each was
+-- sent, against the same oracle: three campaigns, each sent at its own
+-- instant to a random 60% of the customers, with opens, clicks and
+-- conversions (some outside the 5-day window)
+CREATE TABLE campaign_events (customer integer, campaign text, sent_at timestamptz, opened_at timestamptz,
+							  clicked_at timestamptz, converted_at timestamptz);
+INSERT INTO campaign_events
+SELECT c, x.campaign, x.sent_at,
+	   CASE WHEN o THEN x.sent_at + random() * interval '30 hours' END,
+	   CASE WHEN o AND random() < 0.4 THEN x.sent_at + interval '31 hours' + random() * interval '1 day' END,
+	   CASE WHEN random() < 0.25 THEN x.sent_at + random() * interval '8 days' END
+FROM (VALUES ('March news', '2025-03-11 09:30:00.5'::timestamptz), ('May sale', '2025-05-20 16:00:00.5'),
+			 ('July reminder', '2025-07-02 08:15:00.5')) x(campaign, sent_at),
+	 generate_series(1, 80) c, LATERAL (SELECT random() < 0.5 + 0 * c AS o) r
+WHERE random() < 0.6;
+-- a second message of a campaign to some: the first one counts
+INSERT INTO campaign_events
+SELECT customer, campaign, sent_at + interval '1 day', NULL, NULL, NULL FROM campaign_events WHERE customer % 7 = 0;
+SELECT v FROM attach_campaigns('hm', 'hist.campaign_events', 'customer', 'campaign', 'sent_at',
+									  'opened_at', 'clicked_at', 'converted_at') v WHERE v LIKE '%campaign%';
+CREATE FUNCTION campaign_oracle(with_conversions boolean)
+RETURNS TABLE (campaign text, segment text, kind text, recipients bigint, unique_opens bigint, open_rate numeric,
+			   unique_clicks bigint, click_rate numeric, click_to_open_rate numeric, conversions bigint,
+			   conversion_rate numeric, orders numeric, revenue numeric, average_order_value numeric,
+			   revenue_per_recipient numeric)
+LANGUAGE sql AS $$
+	WITH r AS (
+		SELECT e.customer, e.campaign, min(e.sent_at) AS sent_at, min(e.opened_at) AS opened_at,
+			   min(e.clicked_at) AS clicked_at, min(e.converted_at) AS converted_at
+		FROM campaign_events e GROUP BY 1, 2
+	), bought AS (
+		SELECT r.customer, r.campaign, count(o.id) AS orders, coalesce(sum(o.amount), 0) AS revenue
+		FROM r LEFT JOIN order_log o ON o.customer = r.customer AND o.deleted_at IS NULL
+			 AND o.at >= r.sent_at AND o.at < r.sent_at + interval '5 days'
+		GROUP BY 1, 2
+	), m AS (
+		SELECT r.*, b.orders, b.revenue, o.kind, o.segment,
+			   CASE WHEN with_conversions THEN r.converted_at >= r.sent_at AND r.converted_at < r.sent_at + interval '5 days'
+					ELSE b.orders > 0 END AS converted
+		FROM r JOIN bought b USING (customer, campaign)
+			 LEFT JOIN LATERAL (SELECT * FROM oracle_at(r.sent_at) o WHERE o.customer_id = r.customer::text) o ON true
+	)
+	SELECT campaign, segment, kind, count(*), count(opened_at), count(opened_at)::numeric / count(*),
+		   count(clicked_at), count(clicked_at)::numeric / count(*), count(clicked_at)::numeric / nullif(count(opened_at), 0),
+		   count(*) FILTER (WHERE converted), count(*) FILTER (WHERE converted)::numeric / count(*),
+		   sum(orders), sum(revenue), sum(revenue) / nullif(sum(orders), 0), sum(revenue) / count(*)
+	FROM m GROUP BY campaign, kind, segment $$;
+CREATE FUNCTION campaign_differences(with_conversions boolean) RETURNS TABLE (rows bigint, differences bigint)
+LANGUAGE sql AS $$
+	WITH v AS (SELECT campaign, segment, kind, recipients, unique_opens, round(open_rate, 12), unique_clicks,
+					  round(click_rate, 12), round(click_to_open_rate, 12), conversions, round(conversion_rate, 12),
+					  orders, revenue, round(average_order_value, 12), round(revenue_per_recipient, 12)
+			   FROM hm_campaign_performance),
+		 o AS (SELECT campaign, segment, kind, recipients, unique_opens, round(open_rate, 12), unique_clicks,
+					  round(click_rate, 12), round(click_to_open_rate, 12), conversions, round(conversion_rate, 12),
+					  orders, revenue, round(average_order_value, 12), round(revenue_per_recipient, 12)
+			   FROM campaign_oracle(with_conversions))
+	SELECT (SELECT count(*) FROM o),
+		   (SELECT count(*) FROM ((SELECT * FROM v EXCEPT ALL SELECT * FROM o) UNION ALL (SELECT * FROM o EXCEPT ALL SELECT * FROM v)) d) $$;
+SELECT * FROM campaign_differences(true);
+-- customers who were in other segments for two campaigns, and rows with
+-- opens, clicks, conversions and revenue
+SELECT count(*) > 5 AS moved_between_campaigns
+FROM (SELECT customer_id, array_agg(segment ORDER BY segment) AS segments FROM oracle_at('2025-03-11 09:30:00.5')
+	  WHERE kind = 'rfm' GROUP BY 1) x
+JOIN (SELECT customer_id, array_agg(segment ORDER BY segment) AS segments FROM oracle_at('2025-05-20 16:00:00.5')
+	  WHERE kind = 'rfm' GROUP BY 1) y USING (customer_id)
+WHERE x.segments <> y.segments;
+SELECT count(*) FILTER (WHERE unique_clicks > 0) > 10 AS clicked, count(*) FILTER (WHERE conversions > 0) > 10 AS converted,
+	   count(*) FILTER (WHERE revenue > 0) > 10 AS bought, count(*) FILTER (WHERE segment IS NULL) AS no_segment_rows
+FROM hm_campaign_performance;
+SELECT campaign, kind, segment, recipients, unique_opens, round(open_rate, 3) AS open_rate, conversions, revenue
+FROM hm_campaign_performance WHERE segment IN ('Champions', 'Istanbul') ORDER BY campaign, segment;
+-- without a conversion column, a conversion is an order in the window
+SELECT count(*) FILTER (WHERE v LIKE '%campaign%') AS campaign_views FROM detach_campaigns('hm') v;
+SELECT v FROM attach_campaigns('hm', 'hist.campaign_events', 'customer', 'campaign', 'sent_at',
+							   'opened_at', 'clicked_at') v WHERE v LIKE '%campaign%';
+SELECT * FROM campaign_differences(false);
+-- bad bindings
+\set VERBOSITY sqlstate
+SELECT attach_campaigns('hm', 'hist.campaign_events', 'customer', 'campaign', 'nope');
+SELECT attach_campaigns('hm', 'hist.campaign_events', 'campaign', 'campaign', 'sent_at');
+SELECT attach_campaigns('hm', 'hist.campaign_events', 'customer', 'campaign', 'campaign');
+SELECT attach_campaigns('hm', 'hist.campaign_events', 'customer', 'campaign', 'sent_at', attribution_window => '0');
+SELECT attach_campaigns('hu_missing', 'hist.campaign_events', 'customer', 'campaign', 'sent_at');
+\set VERBOSITY default
+
 -- retention: intervals that ended 60 days before the analysis time go, and
 -- the history answers from then on, as exactly
 SELECT keep_segment_history('hm', '60 days');
