@@ -10,8 +10,9 @@
 #   - the RFM report of test/demo_report.sql, the same for the same seed: the
 #     data set, the scores per dimension, the largest R-F-M cells, the named
 #     segments (a customer in every segment that holds it), the primary
-#     segments (each customer once; the shares add up to 100.0%) and the
-#     lifecycle stages
+#     segments (each customer once; the shares add up to 100.0%), the
+#     lifecycle stages, who moved between primary segments in the last 90
+#     days (from three snapshots) and a campaign's response per segment
 #   - the paths of two gnuplot pictures in that directory: rfm_heatmap.png
 #     (customers and average spend per recency x frequency score) and
 #     segment_sizes.png (customers per primary segment).  gnuplot-nox is

@@ -139,6 +139,44 @@ SELECT lifecycle_stage AS stage, customers, round(100.0 * customers / nullif(:li
        orders, revenue, average_order_value AS "avg order"
 FROM demo_lifecycle_summary;
 
+-- History from three snapshots of the (unmaintained) attachment: 90 and
+-- 60 days before the last order, and at it.
+SET client_min_messages = warning;
+SELECT :'as_of'::timestamptz - interval '90 days' AS t90, :'as_of'::timestamptz - interval '60 days' AS t60 \gset
+SET segment.as_of = :'t90';
+SELECT snapshot_segments('demo') AS changes \gset
+SET segment.as_of = :'t60';
+SELECT snapshot_segments('demo') AS changes \gset
+SET segment.as_of = :'as_of';
+SELECT snapshot_segments('demo') AS changes \gset
+
+\pset title 'Who moved in the last 90 days: primary segment then and now (segment_transitions, the 12 largest moves)'
+SELECT coalesce(from_segment, '(no orders yet)') AS "90 days ago", coalesce(to_segment, '-') AS "now", customers
+FROM segment_transitions('demo', :'t90', :'as_of')
+WHERE from_segment IS DISTINCT FROM to_segment
+ORDER BY customers DESC, 1, 2
+LIMIT 12;
+
+-- A campaign 60 days before the last order to 40% of the customers, with
+-- generated opens and clicks; a conversion is an order within 5 days.
+SELECT setseed(0.7) \gset
+CREATE TABLE demo_campaign_events AS
+SELECT c.customer_id, 'Winter sale'::text AS campaign, :'t60'::timestamptz AS sent_at,
+       CASE WHEN r.open < 0.35 THEN :'t60'::timestamptz + r.delay * interval '2 days' END AS opened_at,
+       CASE WHEN r.open < 0.08 THEN :'t60'::timestamptz + r.delay * interval '2 days' + interval '5 minutes' END AS clicked_at
+FROM customers c, LATERAL (SELECT random() AS pick, random() AS open, random() AS delay, c.customer_id AS k) r
+WHERE r.pick < 0.4;
+SELECT count(*) AS views FROM attach_campaigns('demo', 'demo_campaign_events', 'customer_id', 'campaign', 'sent_at',
+                                               'opened_at', 'clicked_at') \gset
+
+\pset title 'Winter sale, 60 days ago, per RFM segment its recipients were in then (view demo_campaign_performance)'
+SELECT segment, recipients, round(100 * open_rate, 1) AS "open %", round(100 * click_rate, 1) AS "click %",
+       conversions, round(100 * conversion_rate, 1) AS "conv %", revenue,
+       round(revenue_per_recipient, 2) AS "per recipient"
+FROM demo_campaign_performance
+WHERE kind = 'rfm'
+ORDER BY recipients DESC, segment;
+
 \pset title
 DROP TABLE scored;
 
@@ -156,3 +194,5 @@ ORDER BY position, segment
 \g (format=csv tuples_only=on) :sizes_csv
 \endif
 DROP TABLE primary_segments;
+SELECT count(*) AS views FROM detach_campaigns('demo') \gset
+DROP TABLE demo_campaign_events;

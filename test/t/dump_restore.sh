@@ -80,7 +80,7 @@ for v in $views; do
 	same "view $v" "SET search_path = ''; SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') FROM $v t"
 	count=$((count + 1))
 done
-for table in segment_maps segment_map_boxes segment_rules attachments customer_segments; do
+for table in segment_maps segment_map_boxes segment_rules attachments customer_segments second_history main_store_history; do
 	same "table $table" "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM public.$table t"
 done
 
@@ -115,16 +115,23 @@ nonempty=$("${psql[@]}" -At -d segment_dump_src -c "SELECT count(*) FROM custome
 [ "$nonempty" -gt 0 ] || { echo "no customer is in segment Top: the searches prove nothing" >&2; status=1; }
 
 # the restored trigger keeps the restored state current
-write="INSERT INTO orders VALUES (1, '2024-12-30', 5); DELETE FROM orders WHERE customer_id = 2;
+write="SET segment.as_of = '2025-01-02'; INSERT INTO orders VALUES (1, '2024-12-30', 5); DELETE FROM orders WHERE customer_id = 2;
 	SELECT count(*) || ' ' || md5(string_agg(customer_id || ' ' || stats::text, ',' ORDER BY customer_id)) FROM second_state"
 same "the maintained state after writes" "$write"
 # and the restored trigger on the customers table keeps the restored tags
-write="INSERT INTO customers VALUES (501, 'TR'), (502, 'DE'); UPDATE customers SET country = 'TR' WHERE customer_id % 10 = 1;
+write="SET segment.as_of = '2025-01-02'; INSERT INTO customers VALUES (501, 'TR'), (502, 'DE'); UPDATE customers SET country = 'TR' WHERE customer_id % 10 = 1;
 	DELETE FROM customers WHERE customer_id = 4; UPDATE customers SET customer_id = 600 WHERE customer_id = 8;
 	SELECT count(*) || ' ' || md5(string_agg(customer_id || ' ' || segments::text, ',' ORDER BY customer_id)) FROM main_store_tags"
 same "the customer tags after writes" "$write"
+# and both write the restored history
+for table in second_history main_store_history; do
+	same "$table after writes" "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM public.$table t"
+done
+moved=$("${psql[@]}" -At -d segment_dump_src -c "SELECT (SELECT count(*) FROM second_history WHERE left_at IS NOT NULL)
+	+ (SELECT count(*) FROM main_store_history WHERE kind = 'rule' AND left_at IS NOT NULL)")
+[ "$moved" -gt 0 ] || { echo "no interval of the history ended: the comparison proves little" >&2; status=1; }
 tagged=$("${psql[@]}" -At -d segment_dump_src -c "SELECT count(*) FROM main_store_tags WHERE segments ? 'Turkey'")
 [ "$tagged" -gt 0 ] || { echo "no customer is tagged Turkey: the comparison proves nothing" >&2; status=1; }
-echo "$count views, the configuration tables, the segment sets and their GIN index, the maintained state and tags" \
+echo "$count views, the configuration tables, the segment sets and their GIN index, the maintained state, tags and history" \
 	"compared after pg_restore of a custom dump and psql of a plain dump"
 exit $status
