@@ -47,6 +47,9 @@ CREATE TABLE @extschema@.segment_alerts (
 	acknowledged_at timestamptz,
 	PRIMARY KEY (attachment_name, segment, kind, rule, at)
 );
+-- one open alert per rule of a segment's kind, whoever checks at once
+CREATE UNIQUE INDEX segment_alerts_open ON @extschema@.segment_alerts (attachment_name, segment, kind, rule)
+	WHERE acknowledged_at IS NULL;
 SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, '') FROM pg_catalog.pg_class c
 WHERE c.relname OPERATOR(pg_catalog.=) 'segment_alerts' AND c.relnamespace OPERATOR(pg_catalog.=)
 	(SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment');
@@ -136,7 +139,8 @@ BEGIN
 		RETURN;
 	END IF;
 	IF NOT (change_percent > 0 AND change_percent < 'infinity') OR NOT (z_score > 0 AND z_score < 'infinity')
-	   OR change_period IS NULL OR change_period <= '0'::interval THEN
+	   OR change_period IS NULL OR change_period <= '0'::interval OR NOT isfinite(now() - change_period)
+	   OR now() - change_period >= now() THEN
 		RAISE EXCEPTION 'change_percent, change_period and z_score must be positive and finite'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -174,19 +178,21 @@ BEGIN
 	yesterday := (at AT TIME ZONE a.time_zone)::date - 1;
 	FOR r IN
 		-- the change rule: the size now and a period ago, per kind of the name
+		-- (a kind with members at either time: a segment may empty or appear)
 		SELECT c.segment, k.kind, 'change'::text AS rule, k.now::double precision AS observed,
 			   k.before::double precision AS expected
 		FROM segment_alert_rules c,
-			 LATERAL (SELECT n.kind, n.members AS now, coalesce(b.members, 0) AS before
+			 LATERAL (SELECT coalesce(n.kind, b.kind) AS kind, coalesce(n.members, 0) AS now,
+							 coalesce(b.members, 0) AS before
 					  FROM (SELECT m.kind, count(*) AS members FROM memberships_at(a.attachment_name, at, c.segment) m
 							GROUP BY m.kind) n
-						   LEFT JOIN (SELECT m.kind, count(*) AS members
+						   FULL JOIN (SELECT m.kind, count(*) AS members
 									  FROM memberships_at(a.attachment_name, greatest(at - c.change_period, a.history_since),
 														  c.segment) m
 									  GROUP BY m.kind) b ON b.kind = n.kind) k
 		WHERE c.attachment_name = a.attachment_name AND c.change_percent IS NOT NULL
 		  AND at - c.change_period >= a.history_since
-		  AND (k.before = 0 OR abs(k.now - k.before) * 100.0 / k.before > c.change_percent)
+		  AND k.now <> k.before AND (k.before = 0 OR abs(k.now - k.before) * 100.0 / k.before > c.change_percent)
 		UNION ALL
 		-- the outlier rule: yesterday's net change against the 28 days before
 		SELECT c.segment, d.kind, 'outlier', d.observed, d.expected
@@ -196,7 +202,10 @@ BEGIN
 							 avg(s.entered - s."left") FILTER (WHERE s.day < yesterday)::double precision AS expected,
 							 coalesce(stddev_samp(s.entered - s."left") FILTER (WHERE s.day < yesterday), 0) AS spread,
 							 count(*) FILTER (WHERE s.day < yesterday) AS days
-					  FROM segment_sizes_rows(a, c.segment, yesterday - 28, yesterday) s
+					  -- the history's first day counts what it started with as entered
+					  FROM segment_sizes_rows(a, c.segment,
+											  greatest(yesterday - 28, (a.history_since AT TIME ZONE a.time_zone)::date + 1),
+											  yesterday) s
 					  GROUP BY s.kind) d
 		WHERE c.attachment_name = a.attachment_name AND c.z_score IS NOT NULL AND d.days >= 7
 		  AND d.observed IS NOT NULL
@@ -205,9 +214,13 @@ BEGIN
 		CONTINUE WHEN EXISTS (SELECT 1 FROM segment_alerts o
 							  WHERE o.attachment_name = a.attachment_name AND o.segment = r.segment AND o.kind = r.kind
 								AND o.rule = r.rule AND o.acknowledged_at IS NULL);
+		raised := NULL;
 		INSERT INTO segment_alerts (attachment_name, segment, kind, rule, observed, expected, at)
 		VALUES (a.attachment_name, r.segment, r.kind, r.rule, r.observed, r.expected, at)
+		ON CONFLICT DO NOTHING
 		RETURNING * INTO raised;
+		-- raised meanwhile by another check, or already at this instant
+		CONTINUE WHEN raised.attachment_name IS NULL;
 		PERFORM pg_notify('segment_alerts',
 						  json_build_object('attachment', raised.attachment_name, 'segment', raised.segment,
 											'kind', raised.kind, 'rule', raised.rule, 'observed', raised.observed,

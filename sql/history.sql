@@ -105,6 +105,10 @@ BEGIN
 	IF NOT FOUND OR a.history_table IS NULL THEN
 		RETURN NULL;
 	END IF;
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'the analysis time must be a finite time to write the segment history'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Set segment.as_of to a finite time, or reset it.';
+	END IF;
 	kinds := CASE TG_RELID WHEN a.state_table THEN ARRAY['rfm', 'lifecycle'] WHEN a.tags_table THEN ARRAY['rule'] END;
 	IF kinds IS NULL THEN
 		RAISE EXCEPTION 'table % does not write the segment history of attachment "%"', TG_RELID::regclass, a.attachment_name

@@ -166,29 +166,31 @@ BEGIN
 	INTO time_of
 	FROM unnest(c[3:6]) WITH ORDINALITY x(name, n);
 	conversions := CASE WHEN c[6] IS NULL THEN 'r.orders > 0'
-						ELSE format('r.converted_at >= r.sent_at AND r.converted_at < r.sent_at + %L::pg_catalog.interval',
-									a.attribution_window) END;
+						ELSE 'r.converted_at >= r.sent_at AND r.converted_at < r.window_end' END;
 	RETURN format($view$
 WITH recipients AS (
-	SELECT e.%1$I AS customer_id, (e.%2$I)::text AS campaign, min(%3$s) AS sent_at, min(%4$s) AS opened_at,
+	SELECT e.%1$I AS customer_id, e.%2$I AS campaign, min(%3$s) AS sent_at, min(%4$s) AS opened_at,
 		   min(%5$s) AS clicked_at, min(%6$s) AS converted_at
 	FROM %7$s e
 	WHERE e.%1$I IS NOT NULL AND e.%2$I IS NOT NULL AND %3$s IS NOT NULL
 	GROUP BY 1, 2
+), windows AS (
+	-- the window's end in the attachment's time zone, whoever reads
+	SELECT r.*, pg_catalog.timezone(%15$L, pg_catalog.timezone(%15$L, r.sent_at) + %12$L::interval) AS window_end
+	FROM recipients r
 ), responses AS (
 	SELECT r.*, o.orders, o.revenue
-	FROM recipients r,
+	FROM windows r,
 		 LATERAL (SELECT count(*) AS orders, coalesce(sum((o.%10$I)::numeric), 0) AS revenue
 				  FROM %8$s o
-				  WHERE o.%9$I = r.customer_id AND %11$s >= r.sent_at
-					AND %11$s < r.sent_at + %12$L::interval) o
+				  WHERE o.%9$I = r.customer_id AND %11$s >= r.sent_at AND %11$s < r.window_end) o
 ), judged AS (
 	SELECT r.*, h.kind, h.segment, %13$s AS converted
 	FROM responses r
 		 LEFT JOIN %14$s h ON h.customer_id = r.customer_id AND h.entered_at <= r.sent_at
 							  AND (h.left_at IS NULL OR h.left_at > r.sent_at)
 )
-SELECT j.campaign, j.segment, j.kind, count(*) AS recipients,
+SELECT (j.campaign)::text AS campaign, j.segment, j.kind, count(*) AS recipients,
 	   count(*) FILTER (WHERE j.opened_at IS NOT NULL) AS unique_opens,
 	   count(*) FILTER (WHERE j.opened_at IS NOT NULL)::numeric / count(*) AS open_rate,
 	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL) AS unique_clicks,
@@ -205,7 +207,7 @@ GROUP BY j.campaign, j.kind, j.segment
 $view$, c[1], c[2], time_of[1], time_of[2], time_of[3], time_of[4], a.campaigns_table,
 		a.orders_table, a.customer_column, a.amount_column,
 		order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
-		a.attribution_window, conversions, a.history_table);
+		a.attribution_window, conversions, a.history_table, a.time_zone);
 END
 $function$;
 
@@ -304,7 +306,12 @@ BEGIN
 			'left', 'customers who left the segment that day');
 	END IF;
 
-	IF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
+	IF a.campaigns_table IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a.campaign_columns) c
+												 WHERE c IS NOT NULL AND column_type(a.campaigns_table, c) IS NULL) THEN
+		RAISE WARNING 'view %campaign_performance of attachment "%" is not built', prefix, a.attachment_name
+			USING DETAIL = format('A column it reads is gone from %s.', a.campaigns_table),
+				  HINT = 'Call attach_campaigns() again with the columns as they are now.';
+	ELSIF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
 	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
 		view_name := put_attachment_view(a, prefix || 'campaign_performance', campaign_performance_view_query(a),
 			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)',
@@ -782,6 +789,10 @@ BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = TG_ARGV[0];
 	IF NOT FOUND OR a.history_table IS NULL THEN
 		RETURN NULL;
+	END IF;
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'the analysis time must be a finite time to write the segment history'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Set segment.as_of to a finite time, or reset it.';
 	END IF;
 	kinds := CASE TG_RELID WHEN a.state_table THEN ARRAY['rfm', 'lifecycle'] WHEN a.tags_table THEN ARRAY['rule'] END;
 	IF kinds IS NULL THEN
@@ -1414,6 +1425,9 @@ CREATE TABLE @extschema@.segment_alerts (
 	PRIMARY KEY (attachment_name, segment, kind, rule, at)
 );
 
+CREATE UNIQUE INDEX segment_alerts_open ON @extschema@.segment_alerts (attachment_name, segment, kind, rule)
+	WHERE acknowledged_at IS NULL;
+
 SELECT pg_catalog.pg_extension_config_dump(c.oid::pg_catalog.regclass, '') FROM pg_catalog.pg_class c
 WHERE c.relname OPERATOR(pg_catalog.=) 'segment_alerts' AND c.relnamespace OPERATOR(pg_catalog.=)
 	(SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segment');
@@ -1522,7 +1536,8 @@ BEGIN
 		RETURN;
 	END IF;
 	IF NOT (change_percent > 0 AND change_percent < 'infinity') OR NOT (z_score > 0 AND z_score < 'infinity')
-	   OR change_period IS NULL OR change_period <= '0'::interval THEN
+	   OR change_period IS NULL OR change_period <= '0'::interval OR NOT isfinite(now() - change_period)
+	   OR now() - change_period >= now() THEN
 		RAISE EXCEPTION 'change_percent, change_period and z_score must be positive and finite'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -1561,19 +1576,21 @@ BEGIN
 	yesterday := (at AT TIME ZONE a.time_zone)::date - 1;
 	FOR r IN
 		-- the change rule: the size now and a period ago, per kind of the name
+		-- (a kind with members at either time: a segment may empty or appear)
 		SELECT c.segment, k.kind, 'change'::text AS rule, k.now::double precision AS observed,
 			   k.before::double precision AS expected
 		FROM segment_alert_rules c,
-			 LATERAL (SELECT n.kind, n.members AS now, coalesce(b.members, 0) AS before
+			 LATERAL (SELECT coalesce(n.kind, b.kind) AS kind, coalesce(n.members, 0) AS now,
+							 coalesce(b.members, 0) AS before
 					  FROM (SELECT m.kind, count(*) AS members FROM memberships_at(a.attachment_name, at, c.segment) m
 							GROUP BY m.kind) n
-						   LEFT JOIN (SELECT m.kind, count(*) AS members
+						   FULL JOIN (SELECT m.kind, count(*) AS members
 									  FROM memberships_at(a.attachment_name, greatest(at - c.change_period, a.history_since),
 														  c.segment) m
 									  GROUP BY m.kind) b ON b.kind = n.kind) k
 		WHERE c.attachment_name = a.attachment_name AND c.change_percent IS NOT NULL
 		  AND at - c.change_period >= a.history_since
-		  AND (k.before = 0 OR abs(k.now - k.before) * 100.0 / k.before > c.change_percent)
+		  AND k.now <> k.before AND (k.before = 0 OR abs(k.now - k.before) * 100.0 / k.before > c.change_percent)
 		UNION ALL
 		-- the outlier rule: yesterday's net change against the 28 days before
 		SELECT c.segment, d.kind, 'outlier', d.observed, d.expected
@@ -1583,7 +1600,10 @@ BEGIN
 							 avg(s.entered - s."left") FILTER (WHERE s.day < yesterday)::double precision AS expected,
 							 coalesce(stddev_samp(s.entered - s."left") FILTER (WHERE s.day < yesterday), 0) AS spread,
 							 count(*) FILTER (WHERE s.day < yesterday) AS days
-					  FROM segment_sizes_rows(a, c.segment, yesterday - 28, yesterday) s
+					  -- the history's first day counts what it started with as entered
+					  FROM segment_sizes_rows(a, c.segment,
+											  greatest(yesterday - 28, (a.history_since AT TIME ZONE a.time_zone)::date + 1),
+											  yesterday) s
 					  GROUP BY s.kind) d
 		WHERE c.attachment_name = a.attachment_name AND c.z_score IS NOT NULL AND d.days >= 7
 		  AND d.observed IS NOT NULL
@@ -1592,9 +1612,13 @@ BEGIN
 		CONTINUE WHEN EXISTS (SELECT 1 FROM segment_alerts o
 							  WHERE o.attachment_name = a.attachment_name AND o.segment = r.segment AND o.kind = r.kind
 								AND o.rule = r.rule AND o.acknowledged_at IS NULL);
+		raised := NULL;
 		INSERT INTO segment_alerts (attachment_name, segment, kind, rule, observed, expected, at)
 		VALUES (a.attachment_name, r.segment, r.kind, r.rule, r.observed, r.expected, at)
+		ON CONFLICT DO NOTHING
 		RETURNING * INTO raised;
+		-- raised meanwhile by another check, or already at this instant
+		CONTINUE WHEN raised.attachment_name IS NULL;
 		PERFORM pg_notify('segment_alerts',
 						  json_build_object('attachment', raised.attachment_name, 'segment', raised.segment,
 											'kind', raised.kind, 'rule', raised.rule, 'observed', raised.observed,

@@ -578,29 +578,31 @@ BEGIN
 	INTO time_of
 	FROM unnest(c[3:6]) WITH ORDINALITY x(name, n);
 	conversions := CASE WHEN c[6] IS NULL THEN 'r.orders > 0'
-						ELSE format('r.converted_at >= r.sent_at AND r.converted_at < r.sent_at + %L::pg_catalog.interval',
-									a.attribution_window) END;
+						ELSE 'r.converted_at >= r.sent_at AND r.converted_at < r.window_end' END;
 	RETURN format($view$
 WITH recipients AS (
-	SELECT e.%1$I AS customer_id, (e.%2$I)::text AS campaign, min(%3$s) AS sent_at, min(%4$s) AS opened_at,
+	SELECT e.%1$I AS customer_id, e.%2$I AS campaign, min(%3$s) AS sent_at, min(%4$s) AS opened_at,
 		   min(%5$s) AS clicked_at, min(%6$s) AS converted_at
 	FROM %7$s e
 	WHERE e.%1$I IS NOT NULL AND e.%2$I IS NOT NULL AND %3$s IS NOT NULL
 	GROUP BY 1, 2
+), windows AS (
+	-- the window's end in the attachment's time zone, whoever reads
+	SELECT r.*, pg_catalog.timezone(%15$L, pg_catalog.timezone(%15$L, r.sent_at) + %12$L::interval) AS window_end
+	FROM recipients r
 ), responses AS (
 	SELECT r.*, o.orders, o.revenue
-	FROM recipients r,
+	FROM windows r,
 		 LATERAL (SELECT count(*) AS orders, coalesce(sum((o.%10$I)::numeric), 0) AS revenue
 				  FROM %8$s o
-				  WHERE o.%9$I = r.customer_id AND %11$s >= r.sent_at
-					AND %11$s < r.sent_at + %12$L::interval) o
+				  WHERE o.%9$I = r.customer_id AND %11$s >= r.sent_at AND %11$s < r.window_end) o
 ), judged AS (
 	SELECT r.*, h.kind, h.segment, %13$s AS converted
 	FROM responses r
 		 LEFT JOIN %14$s h ON h.customer_id = r.customer_id AND h.entered_at <= r.sent_at
 							  AND (h.left_at IS NULL OR h.left_at > r.sent_at)
 )
-SELECT j.campaign, j.segment, j.kind, count(*) AS recipients,
+SELECT (j.campaign)::text AS campaign, j.segment, j.kind, count(*) AS recipients,
 	   count(*) FILTER (WHERE j.opened_at IS NOT NULL) AS unique_opens,
 	   count(*) FILTER (WHERE j.opened_at IS NOT NULL)::numeric / count(*) AS open_rate,
 	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL) AS unique_clicks,
@@ -617,7 +619,7 @@ GROUP BY j.campaign, j.kind, j.segment
 $view$, c[1], c[2], time_of[1], time_of[2], time_of[3], time_of[4], a.campaigns_table,
 		a.orders_table, a.customer_column, a.amount_column,
 		order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
-		a.attribution_window, conversions, a.history_table);
+		a.attribution_window, conversions, a.history_table, a.time_zone);
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.campaign_performance_view_query(@extschema@.attachments) IS
@@ -876,7 +878,12 @@ BEGIN
 			'left', 'customers who left the segment that day');
 	END IF;
 
-	IF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
+	IF a.campaigns_table IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a.campaign_columns) c
+												 WHERE c IS NOT NULL AND column_type(a.campaigns_table, c) IS NULL) THEN
+		RAISE WARNING 'view %campaign_performance of attachment "%" is not built', prefix, a.attachment_name
+			USING DETAIL = format('A column it reads is gone from %s.', a.campaigns_table),
+				  HINT = 'Call attach_campaigns() again with the columns as they are now.';
+	ELSIF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
 	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
 		view_name := put_attachment_view(a, prefix || 'campaign_performance', campaign_performance_view_query(a),
 			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)',

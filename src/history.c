@@ -17,9 +17,9 @@
  *   which dates nothing before the latest instant of the customer's history.
  *
  * The instants.  A write is dated at its analysis time: the new row's
- * scored_at (its valid_from if later: an order dated after its write counts
- * from its own time), or segment_as_of() for a deleted row and for the
- * tags; the statement takes none earlier than the customer's history
+ * scored_at, or segment_as_of() for a deleted row and for the tags (an
+ * order dated after its write counts from the write: nothing is dated
+ * after the analysis time); the statement takes none earlier than the customer's history
  * holds, so its intervals follow each other.  What time alone did to a customer since its row was last
  * written (its stored values expired at valid_until) is dated when it
  * happened: the old statistics are judged just after each moment at which
@@ -105,6 +105,7 @@ typedef struct HistoryChange
 typedef struct HistoryBuffer
 {
 	Oid			relid;
+	int			depth;			/* trigger_depth() of the statement's triggers */
 	MemoryContext context;
 	SubTransactionId subxact;	/* that made it */
 	char		attachment[NAMEDATALEN];
@@ -142,6 +143,16 @@ typedef struct HistoryPlans
 } HistoryPlans;
 
 static HTAB *plans_by_attachment = NULL;
+
+/* How many triggers are running, this one included (pg_trigger_depth()). */
+static int
+trigger_depth(void)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	return DatumGetInt32(pg_trigger_depth(fcinfo));
+}
 
 /* Their memory goes with TopTransactionContext. */
 static void
@@ -193,7 +204,12 @@ forget_plans_syscache(Datum arg, int cacheid, uint32 hashvalue)
 	forget_plans(arg, InvalidOid);
 }
 
-/* The buffer of a table for the current statement, made if missing. */
+/*
+ * The buffer of a table for the current statement, made if missing.  A
+ * statement on the same table run by a trigger of this one's (a user's
+ * trigger on the tags table, say) fires its triggers one level deeper, and
+ * has a buffer of its own.
+ */
 static HistoryBuffer *
 history_buffer(Relation relation, const char *attachment)
 {
@@ -202,7 +218,7 @@ history_buffer(Relation relation, const char *attachment)
 	int			key = SPI_fnumber(RelationGetDescr(relation), "customer_id");
 
 	for (buffer = buffers; buffer != NULL; buffer = buffer->next)
-		if (buffer->relid == RelationGetRelid(relation))
+		if (buffer->relid == RelationGetRelid(relation) && buffer->depth == trigger_depth())
 			return buffer;
 	if (!callbacks_registered)
 	{
@@ -220,6 +236,7 @@ history_buffer(Relation relation, const char *attachment)
 	buffer->context = context;
 	buffer->subxact = GetCurrentSubTransactionId();
 	buffer->relid = RelationGetRelid(relation);
+	buffer->depth = trigger_depth();
 	strlcpy(buffer->attachment, attachment, NAMEDATALEN);
 	buffer->key_type = TupleDescAttr(RelationGetDescr(relation), key - 1)->atttypid;
 	get_typlenbyvalalign(buffer->key_type, &buffer->key_len, &buffer->key_byval, &buffer->key_align);
@@ -497,9 +514,6 @@ state_row_changes(HistoryBuffer *buffer, FunctionCallInfo fcinfo, TupleDesc desc
 
 	(void) column(old != NULL ? old : new, desc, "customer_id", &key);
 	check_instant(at);
-	/* an order dated later than the write counts from its own time */
-	if (has && column(new, desc, "valid_from", &value))
-		at = Max(at, DatumGetTimestampTz(value));
 	if (had)
 	{
 		at = Max(at, old_scored_at);
@@ -722,7 +736,7 @@ segment_history_flush(PG_FUNCTION_ARGS)
 		TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || trigdata->tg_trigger->tgnargs != 1)
 		elog(ERROR, "segment_history_flush must be an AFTER statement trigger with one argument");
 	for (link = &buffers; *link != NULL; link = &(*link)->next)
-		if ((*link)->relid == RelationGetRelid(trigdata->tg_relation))
+		if ((*link)->relid == RelationGetRelid(trigdata->tg_relation) && (*link)->depth == trigger_depth())
 			break;
 	buffer = *link;
 	if (buffer == NULL)

@@ -48,6 +48,14 @@ WHERE segment = 'new' AND day BETWEEN '2025-02-14' AND '2025-02-17' ORDER BY day
 SELECT acknowledge_segment_alerts('al');
 SELECT count(*) AS open_alerts FROM segment_open_alerts;
 SELECT count(*) AS raised_again FROM check_segment_alerts('al');
+-- a segment that empties is a change too; a second check at the same
+-- instant raises nothing
+SELECT acknowledge_segment_alerts('al');
+SET segment.as_of = '2025-02-21 08:00';
+TRUNCATE orders;
+SELECT segment, kind, rule, observed, expected FROM check_segment_alerts('al');
+SELECT acknowledge_segment_alerts('al');
+SELECT count(*) AS raised_at_the_same_instant FROM check_segment_alerts('al');
 -- rules: dropping both, bad values
 SELECT set_segment_alert('al', 'active');
 SELECT segment FROM segment_alert_rules;
@@ -55,6 +63,7 @@ SELECT segment FROM segment_alert_rules;
 SELECT set_segment_alert('al', 'new', change_percent => 0);
 SELECT set_segment_alert('al', 'new', z_score => 'NaN');
 SELECT set_segment_alert('al', 'new', change_percent => 10, change_period => '-1 day');
+SELECT set_segment_alert('al', 'new', change_percent => 10, change_period => '300000 years');
 SELECT set_segment_alert('al', NULL, change_percent => 10);
 SELECT set_segment_alert('nope', 'new', change_percent => 10);
 SELECT * FROM check_segment_alerts('nope');

@@ -408,7 +408,32 @@ UPDATE p_customers SET city = 'Istanbul' WHERE id IN (2, 3);
 SELECT count(*) AS rule_intervals_from_the_update FROM hp_history
 WHERE kind = 'rule' AND entered_at = '2025-09-02' AND customer_id IN (2, 3);
 DROP TRIGGER zz_audit ON hp_tags;
--- an order dated later than its write counts from its own time
+-- a trigger of the user's that writes the tags table itself, in a
+-- subtransaction it then undoes: the history holds what the tags hold
+CREATE FUNCTION p_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.customer_id = 7 THEN
+		BEGIN
+			UPDATE hist.hp_tags SET segments = segment_set(ARRAY['Phantom']) WHERE customer_id = 2;
+			RAISE EXCEPTION 'undone';
+		EXCEPTION WHEN raise_exception THEN
+			NULL;
+		END;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER zz_rewrite AFTER INSERT OR UPDATE ON hp_tags FOR EACH ROW EXECUTE FUNCTION p_rewrite();
+SET segment.as_of = '2025-09-02 12:00';
+UPDATE p_customers SET city = 'Istanbul' WHERE id IN (7, 8);
+DROP TRIGGER zz_rewrite ON hp_tags;
+SELECT count(*) AS rule_history_differences FROM (
+	(SELECT customer_id, segment FROM hp_history WHERE kind = 'rule' AND left_at IS NULL
+	 EXCEPT ALL SELECT customer_id, unnest(segment_set_labels(segments)) FROM hp_tags)
+	UNION ALL
+	(SELECT customer_id, unnest(segment_set_labels(segments)) FROM hp_tags
+	 EXCEPT ALL SELECT customer_id, segment FROM hp_history WHERE kind = 'rule' AND left_at IS NULL)) d;
+SELECT count(*) AS phantom FROM hp_history WHERE segment = 'Phantom';
+-- an order dated later than its write counts from the write
 SET segment.as_of = '2025-09-03';
 INSERT INTO p_orders (customer, at, amount) VALUES (4, '2025-10-01', 900);
 SELECT kind, segment, entered_at FROM hp_history WHERE customer_id = 4 AND left_at IS NULL AND kind = 'lifecycle';
