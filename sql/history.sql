@@ -234,11 +234,46 @@ $function$;
 COMMENT ON FUNCTION segment_internal.history_attachment(text, timestamptz) IS
 	'the attachment whose segment history is read at an instant; raises unless its history covers the instant';
 
--- Every membership of every customer at an instant, as text keys.  A
--- maintained attachment's history is exact up to each customer's last
+-- The query of every membership (customer_id, of the key's own type,
+-- kind, segment) of the customers of an attachment with history at the
+-- instant at_sql, of the segment segment_sql (NULL: all), of these kinds
+-- (NULL: all).
+-- A maintained attachment's history is exact up to each customer's last
 -- write; a customer whose stored values time alone has moved since (their
 -- span ended by the instant) is judged at the instant from its state, as
 -- the views judge it, until refresh_due_segments() writes those moves.
+CREATE FUNCTION segment_internal.memberships_at_sql(a @extschema@.attachments, kinds text[], at_sql text,
+													segment_sql text) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT CASE WHEN a.state_table IS NULL THEN format($sql$
+		SELECT h.customer_id, h.kind, h.segment FROM %1$s h
+		WHERE h.entered_at <= %3$s AND (h.left_at IS NULL OR h.left_at > %3$s)
+		  AND (%4$s IS NULL OR h.segment = %4$s) AND h.kind = ANY (%2$L::text[])$sql$,
+		a.history_table, coalesce(kinds, ARRAY['rfm', 'lifecycle', 'rule']), at_sql, segment_sql)
+	ELSE format($sql$
+		WITH expired AS MATERIALIZED (
+			SELECT s.customer_id, s.stats FROM %1$s s
+			WHERE s.valid_until <= %8$s AND s.scored_at < %8$s
+		)
+		SELECT h.customer_id, h.kind, h.segment FROM %2$s h
+		WHERE h.entered_at <= %8$s AND (h.left_at IS NULL OR h.left_at > %8$s)
+		  AND (%9$s IS NULL OR h.segment = %9$s) AND h.kind = ANY (%3$L::text[])
+		  AND NOT (h.left_at IS NULL AND h.kind <> 'rule'
+				   AND EXISTS (SELECT 1 FROM expired e WHERE e.customer_id = h.customer_id))
+		UNION ALL
+		SELECT e.customer_id, m.kind, m.segment
+		FROM expired e, segment_internal.state_values(e.stats, %8$s, %4$L, %5$L, NULL, NULL, %6$L) v,
+			 LATERAL (SELECT 'rfm'::pg_catalog.text, pg_catalog.unnest(%7$s.segment_set_labels(v.segments))
+					  UNION ALL SELECT 'lifecycle', v.lifecycle_stage) m(kind, segment)
+		WHERE (%9$s IS NULL OR m.segment = %9$s) AND m.kind = ANY (%3$L::text[])$sql$,
+		a.state_table, a.history_table, coalesce(kinds, ARRAY['rfm', 'lifecycle', 'rule']),
+		a.thresholds, a.cell_segments, a.lifecycle_limits, extension_schema(), at_sql, segment_sql) END $$;
+COMMENT ON FUNCTION segment_internal.memberships_at_sql(@extschema@.attachments, text[], text, text) IS
+	'the query of every segment membership of the customers of an attachment with history at an instant, of a segment or all (the SQL of both given), of some kinds; from the history and, for a maintained attachment, its state';
+
+-- Every membership of every customer at an instant, as text keys; for an
+-- unmaintained attachment, with a notice of the snapshot that answers.
 CREATE FUNCTION segment_internal.memberships_at(attachment_name text, at timestamptz, only_segment text)
 	RETURNS TABLE (customer_id text, kind text, segment text)
 	LANGUAGE plpgsql STABLE
@@ -246,39 +281,31 @@ CREATE FUNCTION segment_internal.memberships_at(attachment_name text, at timesta
 	AS $function$
 DECLARE
 	a attachments := history_attachment(memberships_at.attachment_name, memberships_at.at);
-	snapshot timestamptz;
 BEGIN
-	IF a.state_table IS NULL THEN
-		SELECT max(s) INTO snapshot FROM unnest(a.history_snapshots) s WHERE s <= memberships_at.at;
-		RAISE NOTICE 'segments of attachment "%" as of its snapshot of %', a.attachment_name, snapshot
-			USING DETAIL = 'The attachment is not maintained: its history changes only when snapshot_segments() runs.';
-		RETURN QUERY EXECUTE format($sql$
-			SELECT h.customer_id::pg_catalog.text, h.kind, h.segment FROM %s h
-			WHERE h.entered_at <= $1 AND (h.left_at IS NULL OR h.left_at > $1) AND ($2 IS NULL OR h.segment = $2)$sql$,
-			a.history_table) USING memberships_at.at, only_segment;
-		RETURN;
-	END IF;
-	RETURN QUERY EXECUTE format($sql$
-		WITH expired AS MATERIALIZED (
-			SELECT s.customer_id, s.stats FROM %1$s s
-			WHERE s.valid_until <= $1 AND s.scored_at < $1
-		)
-		SELECT h.customer_id::pg_catalog.text, h.kind, h.segment FROM %2$s h
-		WHERE h.entered_at <= $1 AND (h.left_at IS NULL OR h.left_at > $1) AND ($2 IS NULL OR h.segment = $2)
-		  AND NOT (h.left_at IS NULL AND h.kind <> 'rule'
-				   AND EXISTS (SELECT 1 FROM expired e WHERE e.customer_id = h.customer_id))
-		UNION ALL
-		SELECT e.customer_id::pg_catalog.text, m.kind, m.segment
-		FROM expired e, segment_internal.state_values(e.stats, $1, $3, $4, NULL, NULL, $5) v,
-			 LATERAL (SELECT 'rfm'::pg_catalog.text, pg_catalog.unnest(segment_set_labels(v.segments))
-					  UNION ALL SELECT 'lifecycle', v.lifecycle_stage) m(kind, segment)
-		WHERE $2 IS NULL OR m.segment = $2$sql$,
-		a.state_table, a.history_table)
-		USING memberships_at.at, only_segment, a.thresholds, a.cell_segments, a.lifecycle_limits;
+	PERFORM snapshot_notice(a, memberships_at.at);
+	RETURN QUERY EXECUTE format('SELECT m.customer_id::pg_catalog.text, m.kind, m.segment FROM (%s) m',
+								memberships_at_sql(a, NULL, '$1', '$2::pg_catalog.text'))
+		USING memberships_at.at, only_segment;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.memberships_at(text, timestamptz, text) IS
 	'every segment membership of every customer of an attachment at an instant, from its history (and, for a maintained attachment, its state), optionally of one segment';
+
+-- Says which snapshot answers for an unmaintained attachment at an instant.
+CREATE FUNCTION segment_internal.snapshot_notice(a @extschema@.attachments, at timestamptz) RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+BEGIN
+	IF a.state_table IS NULL THEN
+		RAISE NOTICE 'segments of attachment "%" as of its snapshot of %', a.attachment_name,
+			(SELECT max(s) FROM unnest(a.history_snapshots) s WHERE s <= at)
+			USING DETAIL = 'The attachment is not maintained: its history changes only when snapshot_segments() runs.';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.snapshot_notice(@extschema@.attachments, timestamptz) IS
+	'raises a notice naming the snapshot that answers for an unmaintained attachment at an instant';
 
 CREATE FUNCTION @extschema@.segment_members_at(attachment_name text, segment text, at timestamptz)
 	RETURNS TABLE (customer_id text, kind text)
@@ -293,32 +320,41 @@ COMMENT ON FUNCTION @extschema@.segment_members_at(text, text, timestamptz) IS
 -- primary segment then is the first, in the order of the attachment's map,
 -- of the RFM segments the customer then belonged to.  A customer is one
 -- then if it has a lifecycle stage (it has orders); rule segments alone do
--- not make one.
+-- not make one.  Keys stay of their own type: the two sides are joined on
+-- them.
 CREATE FUNCTION @extschema@.segment_transitions(attachment_name text, from_time timestamptz, to_time timestamptz)
 	RETURNS TABLE (from_segment text, to_segment text, customers bigint)
-	LANGUAGE sql STABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
-	AS $$
-	WITH map AS (
-		SELECT b.segment_name, b.priority FROM segment_map_boxes b
-		WHERE b.map_name = (SELECT t.map_name FROM attachments t WHERE t.attachment_name = segment_transitions.attachment_name)
-	), before AS (
-		SELECT m.customer_id, (array_agg(m.segment ORDER BY b.priority) FILTER (WHERE b.priority IS NOT NULL))[1] AS segment
-		FROM segment_internal.memberships_at(attachment_name, from_time, NULL) m
-			 LEFT JOIN map b ON m.kind = 'rfm' AND b.segment_name = m.segment
-		WHERE m.kind <> 'rule'
-		GROUP BY m.customer_id
-	), after AS (
-		SELECT m.customer_id, (array_agg(m.segment ORDER BY b.priority) FILTER (WHERE b.priority IS NOT NULL))[1] AS segment
-		FROM segment_internal.memberships_at(attachment_name, to_time, NULL) m
-			 LEFT JOIN map b ON m.kind = 'rfm' AND b.segment_name = m.segment
-		WHERE m.kind <> 'rule'
-		GROUP BY m.customer_id
-	)
-	SELECT f.segment, t.segment, count(*)
-	FROM before f FULL JOIN after t ON t.customer_id = f.customer_id
-	GROUP BY 1, 2
-	ORDER BY 1 NULLS FIRST, 2 NULLS FIRST $$;
+	AS $function$
+DECLARE
+	a attachments := history_attachment(segment_transitions.attachment_name, from_time);
+BEGIN
+	PERFORM history_attachment(a.attachment_name, to_time);
+	PERFORM snapshot_notice(a, from_time);
+	PERFORM snapshot_notice(a, to_time);
+	RETURN QUERY EXECUTE format($sql$
+		WITH map AS (
+			SELECT b.segment_name, b.priority FROM %2$s.segment_map_boxes b WHERE b.map_name = %3$L
+		), before AS (
+			SELECT m.customer_id, min(b.priority) AS priority
+			FROM (%1$s) m LEFT JOIN map b ON m.kind = 'rfm' AND b.segment_name = m.segment
+			GROUP BY m.customer_id
+		), after AS (
+			SELECT m.customer_id, min(b.priority) AS priority
+			FROM (%4$s) m LEFT JOIN map b ON m.kind = 'rfm' AND b.segment_name = m.segment
+			GROUP BY m.customer_id
+		)
+		SELECT fb.segment_name, tb.segment_name, count(*)
+		FROM before f FULL JOIN after t ON t.customer_id = f.customer_id
+			 LEFT JOIN map fb ON fb.priority = f.priority LEFT JOIN map tb ON tb.priority = t.priority
+		GROUP BY 1, 2
+		ORDER BY 1 NULLS FIRST, 2 NULLS FIRST$sql$,
+		memberships_at_sql(a, ARRAY['rfm', 'lifecycle'], '$1', 'NULL::pg_catalog.text'), extension_schema(),
+		a.map_name, memberships_at_sql(a, ARRAY['rfm', 'lifecycle'], '$2', 'NULL::pg_catalog.text'))
+		USING from_time, to_time;
+END
+$function$;
 COMMENT ON FUNCTION @extschema@.segment_transitions(text, timestamptz, timestamptz) IS
 	'how many customers went from each primary segment at from_time to each at to_time; NULL: no primary segment then (not yet, or no longer, a customer)';
 
