@@ -19,10 +19,10 @@
  * The instants.  A write is dated at its analysis time: the new row's
  * scored_at, or segment_as_of() for a deleted row and for the tags (an
  * order dated after its write counts from the write: nothing is dated
- * after the analysis time); the statement takes none earlier than the customer's history
- * holds, so its intervals follow each other.  What time alone did to a customer since its row was last
- * written (its stored values expired at valid_until) is dated when it
- * happened: the old statistics are judged just after each moment at which
+ * after the analysis time); the statement takes none earlier than the
+ * customer's history holds, so its intervals follow each other.  What
+ * time alone did to a customer since its row was last written (its stored
+ * values expired at valid_until) is dated when it happened: the old statistics are judged just after each moment at which
  * time may change them (segments_change_moments()), the one computation
  * the state and the views use (state_judge()).  That judges with the
  * attachment's thresholds, cells' segments and lifecycle limits as they
@@ -128,7 +128,7 @@ typedef struct HistoryBuffer
 static HistoryBuffer *buffers = NULL;
 static bool callbacks_registered = false;
 
-/* The prepared statements that write one attachment's history. */
+/* The prepared statement that writes one attachment's history. */
 typedef struct HistoryPlans
 {
 	char		attachment[NAMEDATALEN];	/* hash key */

@@ -5,7 +5,8 @@
 # random writes of every kind run in phases; after each phase (and every
 # few seconds during the concurrent ones) the state must equal the
 # statistics computed again from the orders, exactly, and every stored score
-# must be the one the stored thresholds give:
+# must be the one the stored thresholds give, and the open intervals of the
+# history must be the memberships the state stores, none overlapping:
 #
 #   copy        psql COPY, one in a transaction with a savepoint rolled back
 #   sequential  one pgbench client: every kind of transaction below, plus
@@ -80,7 +81,22 @@ check_sql() {
 			   (SELECT count(*) FILTER (WHERE s.scores IS DISTINCT FROM
 											  rfm_score(s.stats, GREATEST(s.scored_at, last_order_time(s.stats)), a.thresholds)
 										   OR s.segments IS DISTINCT FROM segment_set(segment_memberships(s.scores, 'default')))
-				FROM ${att}_state s CROSS JOIN (SELECT thresholds FROM attachments WHERE attachment_name = '$att') a),
+				FROM ${att}_state s CROSS JOIN (SELECT thresholds FROM attachments WHERE attachment_name = '$att') a)
+			   -- the open intervals of the history are what the state stores,
+			   -- and no two intervals of a customer's segment overlap
+			   + (SELECT count(*) FROM (
+					(SELECT customer_id, kind, segment FROM ${att}_history WHERE left_at IS NULL AND kind <> 'rule'
+					 EXCEPT ALL
+					 (SELECT customer_id, 'rfm', unnest(segment_set_labels(segments)) FROM ${att}_state
+					  UNION ALL SELECT customer_id, 'lifecycle', lifecycle_stage FROM ${att}_state))
+					UNION ALL
+					((SELECT customer_id, 'rfm', unnest(segment_set_labels(segments)) FROM ${att}_state
+					  UNION ALL SELECT customer_id, 'lifecycle', lifecycle_stage FROM ${att}_state)
+					 EXCEPT ALL
+					 SELECT customer_id, kind, segment FROM ${att}_history WHERE left_at IS NULL AND kind <> 'rule')) d)
+			   + (SELECT count(*) FROM ${att}_history x JOIN ${att}_history y
+					ON x.customer_id = y.customer_id AND x.kind = y.kind AND x.segment = y.segment AND x.ctid < y.ctid
+				   AND x.entered_at < coalesce(y.left_at, 'infinity') AND y.entered_at < coalesce(x.left_at, 'infinity')),
 			   (SELECT count(*) FROM state_commits),
 			   (SELECT count(*) FROM ${att}_state),
 			   (SELECT count(*) FROM $orders);
@@ -91,7 +107,7 @@ failures=0
 check() {
 	local label=$1 att=$2 orders=$3 differences stored commits state_rows order_rows
 	read -r differences stored commits state_rows order_rows < <(check_sql "$att" "$orders" | "${psql_db[@]}" -At -F ' ')
-	printf '  check after %-28s %6s orders, %4s customers: %s differences, %s stored differences, %s state_commits rows\n' \
+	printf '  check after %-28s %6s orders, %4s customers: %s differences, %s stored or history differences, %s state_commits rows\n' \
 		"$label:" "$order_rows" "$state_rows" "$differences" "$stored" "$commits"
 	if [ "$differences" != 0 ] || [ "$stored" != 0 ] || [ "$commits" != 0 ] || [ "$state_rows" = 0 ]; then
 		echo "FAILED: the state of $att differs from its orders after $label" >&2
