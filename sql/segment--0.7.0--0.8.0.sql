@@ -1288,7 +1288,9 @@ BEGIN
 	END IF;
 	-- one snapshot at a time, each later than the last
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', history);
-	SELECT max(s) INTO last_taken FROM unnest(a.history_snapshots) s;
+	-- read once the lock is held: a snapshot taken meanwhile counts
+	SELECT max(s) INTO last_taken FROM attachments t, unnest(t.history_snapshots) s
+	WHERE t.attachment_name = a.attachment_name;
 	IF at <= last_taken THEN
 		RAISE EXCEPTION 'a snapshot of attachment "%" at % would not follow its last one, at %', a.attachment_name,
 			at, last_taken
