@@ -204,6 +204,7 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	PointSet   *set = PG_ARGISNULL(0) ? NULL : (PointSet *) PG_GETARG_POINTER(0);
 	WeightedPoints *customers;
 	double		log_parameters[4];
+	double		log_start[4];
 	double		parameters[4];
 	double		mean_age = 0.0;
 	MinimizeResult fit;
@@ -219,13 +220,13 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 		mean_age += customers->weights[i] * customers->values[3 * i + 2];
 	mean_age /= customers->total_weight;
 
-	log_parameters[0] = 0.0;
-	log_parameters[1] = log(Max(mean_age, 1e-6));
-	log_parameters[2] = 0.0;
-	log_parameters[3] = 0.0;
+	log_start[0] = 0.0;
+	log_start[1] = log(Max(mean_age, 1e-6));
+	log_start[2] = 0.0;
+	log_start[3] = 0.0;
+	memcpy(log_parameters, log_start, sizeof(log_start));
 	fit = minimize(bgnbd_objective, customers, 4, log_parameters);
-	if (!fit.converged)
-		model_fit_warn("bgnbd_fit", fit.iterations);
+	model_fit_check("bgnbd_fit", &fit, parameter_names, log_start, log_parameters, 4);
 	for (int i = 0; i < 4; i++)
 		parameters[i] = exp(log_parameters[i]);
 	PG_RETURN_DATUM(model_fit_result(fcinfo, parameters, 4, &fit, customers->total_weight));
@@ -262,25 +263,46 @@ bgnbd_p_alive(PG_FUNCTION_ARGS)
  *			* [1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; a + b + x - 1; z)]
  *			/ (1 + odds of having left),		z = t / (alpha + T + t)
  *
- * with Euler's transformation 2F1(A, B; C; z) = (1 - z)^(C - A - B)
- * 2F1(C - A, C - B; C; z), which turns the bracket into
- * 1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z).  The
- * transformed series has parameters that do not grow with x, so it
- * converges quickly for large frequencies, where the original one needs as
- * many terms as x and sums huge alternating values.
+ * The series of 2F1 as written needs about as many terms as x and sums huge
+ * values.  Two transformations of it do better:
+ *
+ * - Euler's, 2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z),
+ *   turns the bracket into 1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1;
+ *   a + b + x - 1; z), whose parameters do not grow with x: quick for large
+ *   frequencies and ordinary a and b.
+ * - Pfaff's, 2F1(A, B; C; z) = (1 - z)^-A 2F1(A, C - B; C; w) with
+ *   w = z / (z - 1) = -t / (alpha + T), turns it into 1 - 2F1(r + x, a - 1;
+ *   a + b + x - 1; w): quick when a and b are huge (a fit that ran off to a
+ *   boundary) and the period shorter than alpha + T.
+ *
+ * Euler's is tried first, then Pfaff's.
  */
+#define SERIES_TERMS 1000000
+
 static double
 expected_at(const BgnbdParameters *m, double a, double t, double x, double tx, double T)
 {
 	double		c = a + m->b + x - 1;
 	double		log_1mz = log(m->alpha + T) - log(m->alpha + T + t);
 	double		z = t / (m->alpha + T + t);
-	double		power = exp((a - 1) * log_1mz);
-	double		bracket;		/* c * [1 - (1 - z)^(a - 1) 2F1] */
+	double		w = -t / (m->alpha + T);
+	double		bracket;		/* c * [1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1] */
+	double		tail;
 	double		odds = 0.0;
 
-	bracket = -c * expm1((a - 1) * log_1mz)
-		- power * hypergeometric_tail(a + m->b - 1 - m->r, a - 1, c, z);
+	if (hypergeometric_tail(a + m->b - 1 - m->r, a - 1, c, z, SERIES_TERMS, &tail))
+		bracket = -c * expm1((a - 1) * log_1mz) - exp((a - 1) * log_1mz) * tail;
+	else if (w > -1 && hypergeometric_tail(m->r + x, a - 1, c, w, SERIES_TERMS, &tail))
+		bracket = -tail;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the expected purchases cannot be computed for this model and customer"),
+				 errdetail("The hypergeometric series of r = %g, alpha = %g, a = %g, b = %g, "
+						   "frequency %g, age %g and period %g does not converge in %d terms.",
+						   m->r, m->alpha, a, m->b, x, T, t, SERIES_TERMS),
+				 errhint("Check that the model's fit converged; a period much longer than the customers' age needs many terms.")));
+
 	if (x > 0)
 	{
 		BgnbdParameters at = *m;

@@ -120,6 +120,7 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	PointSet   *set = PG_ARGISNULL(0) ? NULL : (PointSet *) PG_GETARG_POINTER(0);
 	WeightedPoints *customers;
 	double		log_parameters[3];
+	double		log_start[3];
 	double		parameters[3];
 	double		mean_value = 0.0;
 	MinimizeResult fit;
@@ -135,12 +136,12 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 		mean_value += customers->weights[i] * customers->values[2 * i + 1];
 	mean_value /= customers->total_weight;
 
-	log_parameters[0] = 0.0;
-	log_parameters[1] = 0.0;
-	log_parameters[2] = log(mean_value);
+	log_start[0] = 0.0;
+	log_start[1] = 0.0;
+	log_start[2] = log(mean_value);
+	memcpy(log_parameters, log_start, sizeof(log_start));
 	fit = minimize(gamma_gamma_objective, customers, 3, log_parameters);
-	if (!fit.converged)
-		model_fit_warn("gamma_gamma_fit", fit.iterations);
+	model_fit_check("gamma_gamma_fit", &fit, parameter_names, log_start, log_parameters, 3);
 	for (int i = 0; i < 3; i++)
 		parameters[i] = exp(log_parameters[i]);
 	PG_RETURN_DATUM(model_fit_result(fcinfo, parameters, 3, &fit, customers->total_weight));

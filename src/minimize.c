@@ -144,6 +144,9 @@ minimize(MinimizeObjective objective, void *argument, int n, double *x)
 				break;
 			}
 		}
+		/* a step that changes nothing is as far as rounding lets the search go */
+		if (accepted && !(candidate_f < f))
+			accepted = false;
 		if (!accepted)
 		{
 			if (!fresh)

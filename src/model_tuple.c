@@ -110,16 +110,38 @@ model_argument_parameters(FunctionCallInfo fcinfo, int argno, const char *type_n
 	}
 }
 
+/*
+ * Parameters that moved more than a factor 10^4 from where the fit started
+ * (1 for those without a unit, the data's mean for the scale parameters) ran
+ * off towards a boundary of the parameter space, where the likelihood only
+ * creeps up: the data have no maximum at finite values, whatever the
+ * gradient says.
+ */
+#define MAX_LOG_DISTANCE_FROM_START 9.2103403719761836	/* log(10^4) */
+
 void
-model_fit_warn(const char *fit, int iterations)
+model_fit_check(const char *fit_name, MinimizeResult *fit, const char *const *names, const double *log_start,
+				const double *log_parameters, int n)
 {
-	ereport(WARNING,
-			(errcode(ERRCODE_WARNING),
-			 errmsg("%s did not converge", fit),
-			 errdetail("The fit stopped after %d iterations without reaching a maximum of the likelihood.",
-					   iterations),
-			 errhint("The result's converged field is false. The data may not support the model, "
-					 "for example when no customer has repeat purchases.")));
+	for (int i = 0; i < n; i++)
+		if (fabs(log_parameters[i] - log_start[i]) > MAX_LOG_DISTANCE_FROM_START)
+		{
+			fit->converged = false;
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("%s found no maximum of the likelihood at finite parameters", fit_name),
+					 errdetail("Parameter %s ran off to %g.", names[i], exp(log_parameters[i])),
+					 errhint("The result's converged field is false. The data may not support the model, "
+							 "for example when no customer has repeat purchases or there is only one customer.")));
+			return;
+		}
+	if (!fit->converged)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s did not converge", fit_name),
+				 errdetail("The fit stopped after %d iterations without reaching a maximum of the likelihood.",
+						   fit->iterations),
+				 errhint("The result's converged field is false.")));
 }
 
 Datum

@@ -41,7 +41,11 @@ extern void model_argument_parameters(FunctionCallInfo fcinfo, int argno, const 
 extern Datum model_fit_result(FunctionCallInfo fcinfo, const double *parameters, int n,
 							  const MinimizeResult *fit, double total_weight);
 
-/* A fit that did not converge says so, besides its converged field. */
-extern void model_fit_warn(const char *fit, int iterations);
+/*
+ * A fit that did not converge, or converged only towards a boundary, says so
+ * with a WARNING and a false converged field.
+ */
+extern void model_fit_check(const char *fit_name, MinimizeResult *fit, const char *const *names,
+							const double *log_start, const double *log_parameters, int n);
 
 #endif							/* SEGMENT_MODEL_TUPLE_H */

@@ -11,14 +11,17 @@
 extern double digamma(double x);
 
 /*
- * The tail of a Gauss hypergeometric series, for 0 <= z < 1 and c > -1:
+ * The tail of a Gauss hypergeometric series, for -1 < z < 1 and c > -1:
  *
  *		c * (2F1(a, b; c; z) - 1) = sum over k >= 1 of
  *			(a)_k (b)_k z^k / ((c + 1)_(k - 1) k!)
  *
- * written so that it stays finite as c passes through zero.  Raises an error
- * if the series does not settle within its term budget.
+ * written so that it stays finite as c passes through zero.  Returns false
+ * when the series does not settle within max_terms terms, or when its terms
+ * grow so large before they cancel that fewer than six digits of the sum
+ * would be right.
  */
-extern double hypergeometric_tail(double a, double b, double c, double z);
+extern bool hypergeometric_tail(double a, double b, double c, double z, int64 max_terms,
+								double *tail);
 
 #endif							/* SEGMENT_SPECIAL_FUNCTIONS_H */

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared helpers for test/run.sh and test/demo.sh.  Source it, do not run it.
 #
-#   ensure_packages    apt-get install what is missing (PostgreSQL 15, make, gcc)
+#   ensure_packages    apt-get install what is missing (PostgreSQL 15, make, gcc, R)
 #   build_extension    make && make install, from the repository root
 #                      Both take an optional log file: given one, they append
 #                      the output of apt-get and make to it and print one line
@@ -51,10 +51,11 @@ run_logged() {
 
 # Install the build and server packages that are missing.  A PG_CONFIG given
 # by the caller means they bring their own PostgreSQL (and libpq): then only
-# make and gcc.  libpq-dev is for the C client of test/t/fuzz_types.sh.
+# make, gcc and R.  libpq-dev is for the C client of test/t/fuzz_types.sh,
+# r-base-core for the independent fits of test/t/models_r.sh.
 # With a log file ($1), apt-get writes there and one line is printed.
 ensure_packages() {
-	local log=${1:-} wanted=(make gcc) missing=() p
+	local log=${1:-} wanted=(make gcc r-base-core) missing=() p
 	[ -n "${PG_CONFIG:-}" ] || wanted+=(postgresql-15 postgresql-server-dev-15 libpq-dev)
 	for p in "${wanted[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
