@@ -177,9 +177,14 @@ typedef struct Clustering
 	int			dimensions;
 	double	   *centres;		/* k * dimensions */
 	int		   *assignment;		/* per point */
-	double	   *distance;		/* per point: squared distance to its centre */
+	double	   *distance;		/* per point: squared distance to the nearest centre (seeding) */
+	double	   *upper;			/* per point: bound above the distance to its centre */
+	double	   *lower;			/* per point: bound below the distance to any other centre */
 	double	   *sums;			/* k * dimensions, scratch */
 	double	   *weights;		/* per cluster */
+	double	   *previous;		/* k * dimensions: the centres before they last moved */
+	double	   *moved;			/* per cluster: how far its centre last moved */
+	double	   *half_gap;		/* per cluster: half the distance to the nearest other centre */
 	int			iterations;
 	double		within;			/* total within-cluster sum of squares */
 } Clustering;
@@ -196,27 +201,6 @@ squared_distance(const double *x, const double *y, int dimensions)
 		sum += difference * difference;
 	}
 	return sum;
-}
-
-/* The nearest of k centres, the first of equals, and its squared distance. */
-static inline int
-nearest_centre(const double *point, const double *centres, int k, int dimensions, double *distance)
-{
-	int			best = 0;
-	double		best_distance = squared_distance(point, centres, dimensions);
-
-	for (int c = 1; c < k; c++)
-	{
-		double		candidate = squared_distance(point, centres + c * dimensions, dimensions);
-
-		if (candidate < best_distance)
-		{
-			best = c;
-			best_distance = candidate;
-		}
-	}
-	*distance = best_distance;
-	return best;
 }
 
 /* Draws an index with probability proportional to weights (total > 0). */
@@ -273,94 +257,209 @@ seed_centres(Clustering *clustering, Random *random)
 	}
 }
 
-/* Assigns every point to its nearest centre; returns how many moved. */
-static int64
-assign_points(Clustering *clustering, bool first)
+/* Adds (sign 1) or takes away (sign -1) point i from the running sums of cluster c. */
+static inline void
+account_point(Clustering *clustering, int64 i, int c, double sign)
 {
-	const WeightedPoints *points = clustering->points;
-	int64		moved = 0;
+	int			dimensions = clustering->dimensions;
+	const double *point = clustering->points->values + i * dimensions;
+	double		w = sign * clustering->points->weights[i];
 
-	clustering->within = 0.0;
-	for (int64 i = 0; i < points->count; i++)
-	{
-		int			c = nearest_centre(points->values + i * clustering->dimensions,
-									   clustering->centres, clustering->k,
-									   clustering->dimensions, &clustering->distance[i]);
-
-		if (first || c != clustering->assignment[i])
-			moved++;
-		clustering->assignment[i] = c;
-		clustering->within += points->weights[i] * clustering->distance[i];
-	}
-	return moved;
+	for (int d = 0; d < dimensions; d++)
+		clustering->sums[c * dimensions + d] += w * point[d];
+	clustering->weights[c] += w;
 }
 
-/*
- * Moves each centre to the mean of its points.  A cluster left empty takes
- * the point farthest from its centre, so that k clusters remain; returns
- * whether that happened.
- */
-static bool
-move_centres(Clustering *clustering)
+/* Each centre to the exact mean of its points, with the clusters' weights. */
+static void
+centres_from_assignment(Clustering *clustering)
 {
 	const WeightedPoints *points = clustering->points;
 	int			dimensions = clustering->dimensions;
-	bool		refilled = false;
 
 	memset(clustering->sums, 0, clustering->k * dimensions * sizeof(double));
 	memset(clustering->weights, 0, clustering->k * sizeof(double));
 	for (int64 i = 0; i < points->count; i++)
-	{
-		int			c = clustering->assignment[i];
-		const double *point = points->values + i * dimensions;
-
-		for (int d = 0; d < dimensions; d++)
-			clustering->sums[c * dimensions + d] += points->weights[i] * point[d];
-		clustering->weights[c] += points->weights[i];
-	}
+		account_point(clustering, i, clustering->assignment[i], 1.0);
 	for (int c = 0; c < clustering->k; c++)
+		if (clustering->weights[c] > 0)
+			for (int d = 0; d < dimensions; d++)
+				clustering->centres[c * dimensions + d] =
+					clustering->sums[c * dimensions + d] / clustering->weights[c];
+}
+
+/*
+ * Assigns point i to its nearest centre, measuring all of them, and sets its
+ * bounds exactly: the distance to that centre and to the next nearest.
+ * Returns whether its centre changed.
+ */
+static bool
+assign_exactly(Clustering *clustering, int64 i)
+{
+	const double *point = clustering->points->values + i * clustering->dimensions;
+	int			best = 0;
+	double		nearest = INFINITY;
+	double		second = INFINITY;
+	bool		changed;
+
+	for (int c = 0; c < clustering->k; c++)
+	{
+		double		d = squared_distance(point, clustering->centres + c * clustering->dimensions,
+										 clustering->dimensions);
+
+		if (d < nearest)
+		{
+			second = nearest;
+			nearest = d;
+			best = c;
+		}
+		else if (d < second)
+			second = d;
+	}
+	changed = clustering->assignment[i] != best;
+	clustering->assignment[i] = best;
+	clustering->upper[i] = sqrt(nearest);
+	clustering->lower[i] = sqrt(second);
+	return changed;
+}
+
+/*
+ * Each centre to the mean of its points, from the running sums; how far
+ * each moved; and each one's half gap to its nearest neighbour.  Returns
+ * whether a cluster was empty and took a point (move_centres explains).
+ */
+static bool
+step_centres(Clustering *clustering)
+{
+	int			k = clustering->k;
+	int			dimensions = clustering->dimensions;
+	bool		refilled = false;
+
+	memcpy(clustering->previous, clustering->centres, k * dimensions * sizeof(double));
+	for (int c = 0; c < k; c++)
 	{
 		if (clustering->weights[c] > 0)
 		{
 			for (int d = 0; d < dimensions; d++)
 				clustering->centres[c * dimensions + d] =
 					clustering->sums[c * dimensions + d] / clustering->weights[c];
-			continue;
 		}
+		else
 		{
 			int64		farthest = 0;
 
-			for (int64 i = 1; i < points->count; i++)
-				if (clustering->distance[i] > clustering->distance[farthest])
+			for (int64 i = 1; i < clustering->points->count; i++)
+				if (clustering->upper[i] > clustering->upper[farthest])
 					farthest = i;
-			memcpy(clustering->centres + c * dimensions, points->values + farthest * dimensions,
-				   dimensions * sizeof(double));
-			clustering->distance[farthest] = 0.0;
+			memcpy(clustering->centres + c * dimensions,
+				   clustering->points->values + farthest * dimensions, dimensions * sizeof(double));
+			clustering->upper[farthest] = 0.0;
 			refilled = true;
 		}
+		clustering->moved[c] = sqrt(squared_distance(clustering->previous + c * dimensions,
+													 clustering->centres + c * dimensions, dimensions));
+	}
+	for (int c = 0; c < k; c++)
+	{
+		double		gap = INFINITY;
+
+		for (int other = 0; other < k; other++)
+			if (other != c)
+				gap = Min(gap, squared_distance(clustering->centres + c * dimensions,
+												clustering->centres + other * dimensions, dimensions));
+		clustering->half_gap[c] = 0.5 * sqrt(gap);
 	}
 	return refilled;
 }
 
+static double
+within_sum_of_squares(const Clustering *clustering)
+{
+	const WeightedPoints *points = clustering->points;
+	int			dimensions = clustering->dimensions;
+	double		within = 0.0;
+
+	for (int64 i = 0; i < points->count; i++)
+		within += points->weights[i] *
+			squared_distance(points->values + i * dimensions,
+							 clustering->centres + clustering->assignment[i] * dimensions, dimensions);
+	return within;
+}
+
+/*
+ * Lloyd's iterations, with Hamerly's bounds (2010) to skip the points that
+ * provably keep their centre: a point is measured against every centre only
+ * when its upper bound exceeds both its lower bound and half the gap from
+ * its centre to the nearest other one.  After the centres move, a point's
+ * upper bound grows by how far its centre moved and its lower bound shrinks
+ * by the farthest any other centre moved.  The clusters are those of plain
+ * Lloyd; most points cost a comparison per iteration instead of k distances,
+ * and the centres' sums follow the points that change cluster.  Ends when no
+ * point changes cluster.
+ */
 static void
 lloyd(Clustering *clustering)
 {
-	bool		first = true;
+	const WeightedPoints *points = clustering->points;
+	int			dimensions = clustering->dimensions;
 
-	clustering->iterations = 0;
+	memset(clustering->sums, 0, clustering->k * dimensions * sizeof(double));
+	memset(clustering->weights, 0, clustering->k * sizeof(double));
+	for (int64 i = 0; i < points->count; i++)
+	{
+		clustering->assignment[i] = -1;
+		assign_exactly(clustering, i);
+		account_point(clustering, i, clustering->assignment[i], 1.0);
+	}
+	clustering->iterations = 1;
 	while (clustering->iterations < MAX_ITERATIONS)
 	{
-		int64		moved = assign_points(clustering, first);
-		bool		refilled;
+		int64		changed = 0;
+		bool		refilled = step_centres(clustering);
+		double		largest = 0.0;
+		double		second = 0.0;
+		int			largest_cluster = -1;
 
+		for (int c = 0; c < clustering->k; c++)
+		{
+			if (clustering->moved[c] > largest)
+			{
+				second = largest;
+				largest = clustering->moved[c];
+				largest_cluster = c;
+			}
+			else if (clustering->moved[c] > second)
+				second = clustering->moved[c];
+		}
+		for (int64 i = 0; i < points->count; i++)
+		{
+			int			c = clustering->assignment[i];
+			double		bound;
+
+			clustering->upper[i] += clustering->moved[c];
+			clustering->lower[i] -= (c == largest_cluster) ? second : largest;
+			bound = Max(clustering->half_gap[c], clustering->lower[i]);
+			/* a refilled centre voided the bound of the point it took: measure all */
+			if (!refilled && clustering->upper[i] <= bound)
+				continue;
+			/* tighten the upper bound first: often that settles it */
+			clustering->upper[i] = sqrt(squared_distance(points->values + i * dimensions,
+														 clustering->centres + c * dimensions, dimensions));
+			if (!refilled && clustering->upper[i] <= bound)
+				continue;
+			if (assign_exactly(clustering, i))
+			{
+				account_point(clustering, i, c, -1.0);
+				account_point(clustering, i, clustering->assignment[i], 1.0);
+				changed++;
+			}
+		}
 		clustering->iterations++;
-		if (moved == 0)
+		if (changed == 0 && !refilled)
 			break;
-		first = false;
-		refilled = move_centres(clustering);
-		if (refilled)
-			first = true;		/* the refilled centre changes who is nearest */
+		CHECK_FOR_INTERRUPTS();
 	}
+	clustering->within = within_sum_of_squares(clustering);
 }
 
 /*
@@ -405,8 +504,13 @@ clustering_create(const WeightedPoints *points, int k)
 	clustering->centres = palloc(k * points->dimensions * sizeof(double));
 	clustering->sums = palloc(k * points->dimensions * sizeof(double));
 	clustering->weights = palloc(k * sizeof(double));
+	clustering->previous = palloc(k * points->dimensions * sizeof(double));
+	clustering->moved = palloc(k * sizeof(double));
+	clustering->half_gap = palloc(k * sizeof(double));
 	clustering->assignment = palloc_extended(points->count * sizeof(int), MCXT_ALLOC_HUGE);
 	clustering->distance = palloc_extended(points->count * sizeof(double), MCXT_ALLOC_HUGE);
+	clustering->upper = palloc_extended(points->count * sizeof(double), MCXT_ALLOC_HUGE);
+	clustering->lower = palloc_extended(points->count * sizeof(double), MCXT_ALLOC_HUGE);
 	return clustering;
 }
 
@@ -521,8 +625,9 @@ kmeans_fit_finalfn(PG_FUNCTION_ARGS)
 	}
 
 	/* cluster sizes in rows, and the centres back in the features' units */
+	centres_from_assignment(best);
+	best->within = within_sum_of_squares(best);
 	silhouette = simplified_silhouette(best);
-	move_centres(best);
 	sizes = palloc(k * sizeof(Datum));
 	for (int c = 0; c < k; c++)
 	{
