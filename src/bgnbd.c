@@ -156,7 +156,7 @@ bgnbd_objective(const double *log_parameters, double *gradient, void *argument)
 			d_r_x = digamma(r + x) - psi_r;
 			d_a_x = psi_ab - digamma(a + b + x);
 			d_b_x = psi_ab + digamma(b + x) - psi_b - digamma(a + b + x);
-			log_bx1 = (x > 0) ? log(b + x - 1) : 0.0;
+			log_bx1 = (x > 0) ? log(b + (x - 1)) : 0.0;
 		}
 		rx = r + x;
 		log_aT = log(alpha + customer[2]);
@@ -183,7 +183,7 @@ bgnbd_objective(const double *log_parameters, double *gradient, void *argument)
 		d_r += w * (d_r_x + log_alpha - p3 * log_aT - p4 * log_atx);
 		d_alpha += w * (r / alpha - p3 * rx / (alpha + customer[2]) - p4 * rx / (alpha + customer[1]));
 		d_a += w * (d_a_x + p4 / a);
-		d_b += w * (d_b_x - (x > 0 ? p4 / (b + x - 1) : 0.0));
+		d_b += w * (d_b_x - (x > 0 ? p4 / (b + (x - 1)) : 0.0));
 	}
 
 	/* d/d log(theta) = theta d/d theta; minimize the negative mean */
@@ -236,7 +236,7 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 static double
 log_odds_gone(const BgnbdParameters *m, double x, double tx, double T)
 {
-	return log(m->a) - log(m->b + x - 1)
+	return log(m->a) - log(m->b + (x - 1))
 		+ (m->r + x) * (log(m->alpha + T) - log(m->alpha + tx));
 }
 
@@ -263,43 +263,94 @@ bgnbd_p_alive(PG_FUNCTION_ARGS)
  *			* [1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; a + b + x - 1; z)]
  *			/ (1 + odds of having left),		z = t / (alpha + T + t)
  *
- * The series of 2F1 as written needs about as many terms as x and sums huge
- * values.  Two transformations of it do better:
+ * The bracket times c = a + b + x - 1 is summed one of three ways, each
+ * best somewhere:
  *
- * - Euler's, 2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z),
- *   turns the bracket into 1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1;
- *   a + b + x - 1; z), whose parameters do not grow with x: quick for large
- *   frequencies and ordinary a and b.
- * - Pfaff's, 2F1(A, B; C; z) = (1 - z)^-A 2F1(A, C - B; C; w) with
- *   w = z / (z - 1) = -t / (alpha + T), turns it into 1 - 2F1(r + x, a - 1;
- *   a + b + x - 1; w): quick when a and b are huge (a fit that ran off to a
- *   boundary) and the period shorter than alpha + T.
+ * - as written: all terms positive, but about as many as x;
+ * - after Euler's transformation 2F1(A, B; C; z) = (1 - z)^(C - A - B)
+ *   2F1(C - A, C - B; C; z): 1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1;
+ *   c; z), whose parameters do not grow with x, but whose terms alternate
+ *   when r > a + b - 1;
+ * - after Pfaff's, 2F1(A, B; C; z) = (1 - z)^-A 2F1(A, C - B; C; w) with
+ *   w = z / (z - 1) = -t / (alpha + T): 1 - 2F1(r + x, a - 1; c; w), quick
+ *   when a and b are huge, for periods shorter than alpha + T.
  *
- * Euler's is tried first, then Pfaff's.
+ * Euler's is taken when rounding cannot have cost it more than 1e-12 of the
+ * value (the usual case); otherwise the form with the smallest bound on the
+ * rounding error, if that bound is below 1e-6 of the value.
  */
 #define SERIES_TERMS 1000000
+#define ROUNDING 1e-15			/* relative error of a term, a few ulps */
+#define GOOD_ENOUGH 1e-12
+#define WORST_ACCEPTED 1e-6
+
+typedef struct Bracket
+{
+	double		value;
+	double		error;			/* bound on its rounding error */
+} Bracket;
+
+/* keeps the candidate if it is the better one; returns whether it is good enough to stop */
+static bool
+consider(Bracket *best, bool converged, double value, double error)
+{
+	if (converged && isfinite(value) && isfinite(error) &&
+		(!isfinite(best->value) || error / fabs(value) < best->error / fabs(best->value)))
+	{
+		best->value = value;
+		best->error = error;
+	}
+	return isfinite(best->value) && best->error <= GOOD_ENOUGH * fabs(best->value);
+}
 
 static double
 expected_at(const BgnbdParameters *m, double a, double t, double x, double tx, double T)
 {
-	double		c = a + m->b + x - 1;
+	double		c = a + m->b + (x - 1);
 	double		log_1mz = log(m->alpha + T) - log(m->alpha + T + t);
 	double		z = t / (m->alpha + T + t);
 	double		w = -t / (m->alpha + T);
-	double		bracket;		/* c * [1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1] */
+	Bracket		best = {NAN, INFINITY};
 	double		tail;
+	double		magnitude;
 	double		odds = 0.0;
+	bool		done;
 
-	if (hypergeometric_tail(a + m->b - 1 - m->r, a - 1, c, z, SERIES_TERMS, &tail))
-		bracket = -c * expm1((a - 1) * log_1mz) - exp((a - 1) * log_1mz) * tail;
-	else if (w > -1 && hypergeometric_tail(m->r + x, a - 1, c, w, SERIES_TERMS, &tail))
-		bracket = -tail;
-	else
+	/* Euler */
+	{
+		double		power = exp((a - 1) * log_1mz);
+		double		head = -c * expm1((a - 1) * log_1mz);
+		bool		converged = hypergeometric_tail(a + m->b - 1 - m->r, a - 1, c, z, SERIES_TERMS,
+													&tail, &magnitude);
+
+		done = consider(&best, converged, head - power * tail,
+						ROUNDING * (fabs(head) + power * magnitude));
+	}
+	/* as written */
+	if (!done)
+	{
+		double		power = exp((m->r + x) * log_1mz);
+		double		head = -c * expm1((m->r + x) * log_1mz);
+		bool		converged = hypergeometric_tail(m->r + x, m->b + x, c, z, SERIES_TERMS,
+													&tail, &magnitude);
+
+		done = consider(&best, converged, head - power * tail,
+						ROUNDING * (fabs(head) + power * magnitude));
+	}
+	/* Pfaff */
+	if (!done)
+	{
+		bool		converged = hypergeometric_tail(m->r + x, a - 1, c, w, SERIES_TERMS,
+													&tail, &magnitude);
+
+		consider(&best, converged, -tail, ROUNDING * magnitude);
+	}
+	if (!(isfinite(best.value) && best.error <= WORST_ACCEPTED * fabs(best.value)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the expected purchases cannot be computed for this model and customer"),
-				 errdetail("The hypergeometric series of r = %g, alpha = %g, a = %g, b = %g, "
-						   "frequency %g, age %g and period %g does not converge in %d terms.",
+				 errdetail("No form of the hypergeometric series of r = %g, alpha = %g, a = %g, b = %g, "
+						   "frequency %g, age %g and period %g converges in %d terms to six digits.",
 						   m->r, m->alpha, a, m->b, x, T, t, SERIES_TERMS),
 				 errhint("Check that the model's fit converged; a period much longer than the customers' age needs many terms.")));
 
@@ -310,10 +361,13 @@ expected_at(const BgnbdParameters *m, double a, double t, double x, double tx, d
 		at.a = a;
 		odds = exp(log_odds_gone(&at, x, tx, T));
 	}
-	return bracket / ((a - 1) * (1.0 + odds));
+	return best.value / ((a - 1) * (1.0 + odds));
 }
 
-/* a = 1 makes both the bracket and a - 1 vanish: take the mean on either side */
+/*
+ * a = 1 makes both the bracket and a - 1 vanish: near it, the value is
+ * interpolated between the two sides, where the closed form is accurate.
+ */
 #define A_NEAR_ONE 1e-5
 
 double
@@ -322,8 +376,12 @@ bgnbd_expected(const BgnbdParameters *model, double t, double x, double tx, doub
 	if (t == 0)
 		return 0.0;
 	if (fabs(model->a - 1) < A_NEAR_ONE)
-		return 0.5 * (expected_at(model, 1 - A_NEAR_ONE, t, x, tx, T) +
-					  expected_at(model, 1 + A_NEAR_ONE, t, x, tx, T));
+	{
+		double		below = expected_at(model, 1 - A_NEAR_ONE, t, x, tx, T);
+		double		above = expected_at(model, 1 + A_NEAR_ONE, t, x, tx, T);
+
+		return below + (above - below) * (model->a - (1 - A_NEAR_ONE)) / (2 * A_NEAR_ONE);
+	}
 	return expected_at(model, model->a, t, x, tx, T);
 }
 

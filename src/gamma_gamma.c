@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 #include "aggregate.h"
 #include "bgnbd.h"
@@ -166,7 +167,7 @@ gamma_gamma_argument(FunctionCallInfo fcinfo, int argno, GammaGammaParameters *m
 static double
 expected_spend(const GammaGammaParameters *m, double x, double mean_value)
 {
-	double		denominator = m->p * x + m->q - 1;
+	double		denominator = m->p * x + (m->q - 1);
 
 	if (x == 0)
 		mean_value = 0.0;
@@ -245,6 +246,7 @@ customer_lifetime_value(PG_FUNCTION_ARGS)
 	{
 		double		through = bgnbd_expected(&purchases, i * period, x, tx, T);
 
+		CHECK_FOR_INTERRUPTS();
 		value += spend * (through - before) / pow(1 + discount_rate, i);
 		before = through;
 	}

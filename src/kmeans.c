@@ -244,7 +244,13 @@ seed_centres(Clustering *clustering, Random *random)
 
 		for (int64 i = 0; i < points->count; i++)
 			total += points->weights[i] * distance[i];
-		Assert(total > 0);
+		if (!(total > 0 && isfinite(total)))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("kmeans_fit cannot tell the points apart"),
+					 errdetail("Their squared distances %s.", total > 0 ? "overflow" : "vanish"),
+					 errhint("Scale the features to ordinary magnitudes, or lower k.")));
+		CHECK_FOR_INTERRUPTS();
 		chosen = draw(random, points->weights, distance, points->count, total);
 		memcpy(centre, points->values + chosen * dimensions, dimensions * sizeof(double));
 		for (int64 i = 0; i < points->count; i++)
@@ -541,6 +547,11 @@ standardize(WeightedPoints *points, double *means, double *scales)
 		means[d] = mean;
 		scales[d] = (points->total_weight > 1 && squares > 0) ?
 			sqrt(squares / (points->total_weight - 1)) : 1.0;
+		if (!isfinite(mean) || !isfinite(scales[d]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("feature %d is too large to standardize", d + 1),
+					 errhint("Scale the features to ordinary magnitudes.")));
 		for (int64 i = 0; i < points->count; i++)
 			points->values[i * dimensions + d] = (points->values[i * dimensions + d] - mean) / scales[d];
 	}
@@ -588,6 +599,10 @@ kmeans_fit_finalfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("kmeans_fit needs at least one row of features"),
 				 errdetail("Rows whose features are NULL are left out.")));
+	/* a state read back from a parallel worker is checked again */
+	if (set->parameters[PARAMETER_K] < 1 || set->parameters[PARAMETER_K] > MAX_K ||
+		set->parameters[PARAMETER_RESTARTS] < 1 || set->parameters[PARAMETER_RESTARTS] > MAX_RESTARTS)
+		elog(ERROR, "invalid kmeans_fit state");
 	k = (int) set->parameters[PARAMETER_K];
 	restarts = (int) set->parameters[PARAMETER_RESTARTS];
 	dimensions = set->dimensions;
@@ -609,12 +624,16 @@ kmeans_fit_finalfn(PG_FUNCTION_ARGS)
 	random.state = (uint64) set->parameters[PARAMETER_SEED];
 	clustering = clustering_create(points, k);
 	best = clustering_create(points, k);
-	best->within = DBL_MAX;
 	for (int restart = 0; restart < restarts; restart++)
 	{
 		seed_centres(clustering, &random);
 		lloyd(clustering);
-		if (clustering->within < best->within)
+		if (!isfinite(clustering->within))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("the within-cluster sum of squares overflows"),
+					 errhint("Scale the features to ordinary magnitudes, or standardize them.")));
+		if (restart == 0 || clustering->within < best->within)
 		{
 			Clustering *swap = best;
 
@@ -696,6 +715,8 @@ kmeans_nearest(PG_FUNCTION_ARGS)
 		elog(ERROR, "kmeans_model has %d fields, expected %d", natts, KMEANS_MODEL_FIELDS);
 	centroids = model_array(fields[0], nulls[0], "centroids", 2, centroid_dims);
 	scales = model_array(fields[5], nulls[5], "scales", 1, scale_dims);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
 	count = read_features(PG_GETARG_ARRAYTYPE_P(1), &features);
 	if (centroid_dims[1] != count || scale_dims[0] != count)
 		ereport(ERROR,
@@ -703,6 +724,16 @@ kmeans_nearest(PG_FUNCTION_ARGS)
 				 errmsg("the model has %d features per centroid and %d scales; the customer has %d",
 						centroid_dims[1], scale_dims[0], count)));
 
+	for (int d = 0; d < count; d++)
+		if (!(isfinite(scales[d]) && scales[d] > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("kmeans_model scales must be positive and finite")));
+	for (int i = 0; i < centroid_dims[0] * count; i++)
+		if (!isfinite(centroids[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("kmeans_model centroids must be finite")));
 	for (int c = 0; c < centroid_dims[0]; c++)
 	{
 		double		distance = 0.0;

@@ -31,8 +31,8 @@
 /* in log-parameters: one step multiplies a parameter by e^2 at most */
 #define MAX_STEP 2.0
 
-/* log-parameters beyond this mean the fit runs off to a boundary */
-#define MAX_LOG_PARAMETER 40.0
+/* log-parameters this far from the start mean the fit runs off to a boundary */
+#define MAX_LOG_DISTANCE 40.0
 
 static double
 max_abs(const double *v, int n)
@@ -52,6 +52,15 @@ dot(const double *u, const double *v, int n)
 	for (int i = 0; i < n; i++)
 		s += u[i] * v[i];
 	return s;
+}
+
+static bool
+ran_off(const double *x, const double *start, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fabs(x[i] - start[i]) > MAX_LOG_DISTANCE)
+			return true;
+	return false;
 }
 
 static void
@@ -87,10 +96,12 @@ minimize(MinimizeObjective objective, void *argument, int n, double *x)
 	double		h[MINIMIZE_MAX_PARAMETERS][MINIMIZE_MAX_PARAMETERS];
 	double		g[MINIMIZE_MAX_PARAMETERS];
 	double		f;
+	double		start[MINIMIZE_MAX_PARAMETERS];
 	bool		fresh = true;	/* is h the identity? */
 
 	Assert(n >= 1 && n <= MINIMIZE_MAX_PARAMETERS);
 	identity(h, n);
+	memcpy(start, x, n * sizeof(double));
 	f = objective(x, g, argument);
 	if (!isfinite(f))
 		ereport(ERROR,
@@ -115,7 +126,7 @@ minimize(MinimizeObjective objective, void *argument, int n, double *x)
 			result.converged = true;
 			break;
 		}
-		if (max_abs(x, n) > MAX_LOG_PARAMETER)
+		if (ran_off(x, start, n))
 			break;
 		result.iterations++;
 

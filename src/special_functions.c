@@ -6,6 +6,8 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
+
 #include "special_functions.h"
 
 /*
@@ -34,14 +36,16 @@ digamma(double x)
  * it and the terms shrink from there on.
  */
 bool
-hypergeometric_tail(double a, double b, double c, double z, int64 max_terms, double *tail)
+hypergeometric_tail(double a, double b, double c, double z, int64 max_terms, double *tail,
+					double *magnitude)
 {
 	double		term = a * b * z;	/* k = 1 */
-	double		largest = fabs(term);
 	double		sum = 0.0;
 	double		compensation = 0.0;
+	double		absolute = 0.0;
 
-	Assert(z > -1.0 && z < 1.0 && c > -1.0);
+	if (!(z > -1.0 && z < 1.0 && c > -1.0))
+		return false;
 	for (int64 k = 1; k <= max_terms; k++)
 	{
 		/* Kahan summation: long tails of small terms add up exactly enough */
@@ -50,16 +54,19 @@ hypergeometric_tail(double a, double b, double c, double z, int64 max_terms, dou
 
 		compensation = (t - sum) - y;
 		sum = t;
+		absolute += fabs(term);
 		if (term == 0.0 || (fabs(term) <= 1e-17 * fabs(sum) &&
 							fabs((a + k) * (b + k) * z) < fabs((c + k) * (k + 1))))
 		{
 			*tail = sum;
-			return largest <= 1e10 * fabs(sum);
+			*magnitude = absolute;
+			return true;
 		}
 		term *= (a + k) * (b + k) * z / ((c + k) * (double) (k + 1));
 		if (!isfinite(term))
 			return false;
-		largest = Max(largest, fabs(term));
+		if ((k & 0xFFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	return false;
 }

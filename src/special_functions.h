@@ -16,12 +16,12 @@ extern double digamma(double x);
  *		c * (2F1(a, b; c; z) - 1) = sum over k >= 1 of
  *			(a)_k (b)_k z^k / ((c + 1)_(k - 1) k!)
  *
- * written so that it stays finite as c passes through zero.  Returns false
- * when the series does not settle within max_terms terms, or when its terms
- * grow so large before they cancel that fewer than six digits of the sum
- * would be right.
+ * written so that it stays finite as c passes through zero.  Stores the sum
+ * and the sum of the terms' absolute values (what rounding errors scale
+ * with); returns false when the arguments are out of range or the series
+ * does not settle within max_terms terms.
  */
 extern bool hypergeometric_tail(double a, double b, double c, double z, int64 max_terms,
-								double *tail);
+								double *tail, double *magnitude);
 
 #endif							/* SEGMENT_SPECIAL_FUNCTIONS_H */

@@ -31,6 +31,19 @@ SELECT round(bgnbd_expected_purchases(model, 39, 100000, 38, 38.86)::numeric, 1)
 	   round(bgnbd_expected_purchases(model, 39, 100000, 38.86, 38.86)::numeric, 0) AS buying,
 	   round(((0.243 + 100000) / (4.414 + 38.86) * 39)::numeric, 0) AS rate_times_period
 FROM paper;
+-- where the usual series loses its digits, another form is taken; the true
+-- values (60-digit arithmetic, and an integral over the posterior) are
+-- 2.83121640049423, 1.07064112162622, 12.8165... and 17.5269...
+SELECT round(bgnbd_expected_purchases(ROW(100, 10, 1.5, 1, NULL, NULL, NULL, NULL)::bgnbd_model, 100, 0, 0, 30)::numeric, 12)
+		   AS large_r,
+	   round(bgnbd_expected_purchases(ROW(0.5, 10, 1000, 10000, NULL, NULL, NULL, NULL)::bgnbd_model, 100, 0, 0, 30)::numeric, 12)
+		   AS large_a_b,
+	   round(bgnbd_expected_purchases(ROW(8875, 17774, 1.009, 3.05, NULL, NULL, NULL, NULL)::bgnbd_model, 365, 0, 0, 30)::numeric, 4)
+		   AS one_rate_for_all,
+	   round(bgnbd_expected_purchases(ROW(8875, 17774, 1.009, 3.05, NULL, NULL, NULL, NULL)::bgnbd_model, 365, 10, 25, 30)::numeric, 4)
+		   AS one_rate_for_all_repeat;
+-- a period ten million times the customers' age: refused, not guessed
+SELECT bgnbd_expected_purchases(ROW(0.5, 10, 3, 5, NULL, NULL, NULL, NULL)::bgnbd_model, 1e8, 0, 0, 0);
 -- expected purchases grow with the period and are below the rate's bound
 SELECT bool_and(e1 <= e2) AS grows FROM (
 	SELECT bgnbd_expected_purchases(model, t, 3, 20, 40) AS e1, bgnbd_expected_purchases(model, t + 1, 3, 20, 40) AS e2
@@ -142,10 +155,12 @@ SELECT customer_lifetime_value(bgnbd, gamma_gamma, 1, 1, 2, 0, 12, 0.01) FROM fi
 -- Data that do not support the model: reported, not hidden
 SELECT (b).converged, (b).customers
 FROM (SELECT bgnbd_fit(0, 0, 10 + i) AS b FROM generate_series(1, 100) i) f;
--- a boundary fit is scored where its series allow, and refused clearly where they do not
-SELECT round(bgnbd_expected_purchases(ROW(1, 10, 5e6, 2e7, NULL, NULL, NULL, NULL)::bgnbd_model, 13, 3, 20, 40)::numeric, 4)
-	AS boundary_model_short_period;
-SELECT bgnbd_expected_purchases(ROW(1, 10, 5e6, 2e7, NULL, NULL, NULL, NULL)::bgnbd_model, 180, 3, 20, 40);
+-- a boundary fit (a and b huge) is still scored: the values are the limits
+-- approached by a = 5 s, b = 20 s as s grows (0.31331, 1.51202)
+SELECT round(bgnbd_expected_purchases(ROW(1, 10, 5e6, 2e7, NULL, NULL, NULL, NULL)::bgnbd_model, 13, 3, 20, 40)::numeric, 5)
+	AS boundary_model_short_period,
+	   round(bgnbd_expected_purchases(ROW(1, 10, 5e6, 2e7, NULL, NULL, NULL, NULL)::bgnbd_model, 180, 3, 20, 40)::numeric, 5)
+	AS boundary_model_long_period;
 -- one customer
 SELECT (b).customers, (b).converged FROM (SELECT bgnbd_fit(3, 20, 30) AS b) f;
 -- identical customers and huge frequencies still give finite parameters
@@ -176,6 +191,11 @@ FROM (SELECT kmeans_fit(ARRAY[1.0, 2.0]::float8[], 1) AS m FROM generate_series(
 SELECT (m).sizes, (m).scales
 FROM (SELECT kmeans_fit(CASE WHEN i > 2 THEN ARRAY[i, 5]::float8[] END, 2, 0, true) AS m FROM generate_series(1, 10) i) f;
 SELECT kmeans_fit(ARRAY[1.0, 2.0]::float8[], 2) FROM generate_series(1, 10);
+-- features whose squared distances overflow or vanish, or too large to standardize
+SELECT kmeans_fit(ARRAY[CASE WHEN i % 2 = 0 THEN 1e200 ELSE -1e200 END * i]::float8[], 3) FROM generate_series(1, 100) i;
+SELECT kmeans_fit(ARRAY[v]::float8[], 3) FROM unnest(ARRAY[0, 1e-200, 2e-200]::float8[]) v;
+SELECT kmeans_fit(ARRAY[v]::float8[], 3, 0, true) FROM unnest(ARRAY[0, 1e-20, 1]::float8[]) v;
+SELECT kmeans_fit(ARRAY[v]::float8[], 2, 0, true) FROM unnest(ARRAY[1e300, -1e300, 1.5e300]::float8[]) v;
 SELECT kmeans_fit(ARRAY[i, NULL]::float8[], 2) FROM generate_series(1, 10) i;
 SELECT kmeans_fit(ARRAY[i, 'NaN']::float8[], 2) FROM generate_series(1, 10) i;
 SELECT kmeans_fit(CASE WHEN i = 5 THEN ARRAY[i]::float8[] ELSE ARRAY[i, i]::float8[] END, 2) FROM generate_series(1, 10) i;
@@ -191,6 +211,8 @@ SELECT kmeans_nearest(ROW(ARRAY[[0, 0], [10, 10]]::float8[], NULL, NULL, NULL, N
 					  ARRAY[6, 6]::float8[]) AS hand_made_model;
 SELECT kmeans_nearest(ROW(ARRAY[[0, 0], [10, 10]]::float8[], NULL, NULL, NULL, NULL, ARRAY[0, 1]::float8[], NULL)::kmeans_model,
 					  ARRAY[6, 6]::float8[]);
+SELECT kmeans_nearest(ROW(ARRAY[['NaN'], [5]]::float8[], NULL, NULL, NULL, NULL, ARRAY[1]::float8[], NULL)::kmeans_model,
+					  ARRAY[1]::float8[]);
 SELECT kmeans_nearest(ROW(ARRAY[0, 10]::float8[], NULL, NULL, NULL, NULL, ARRAY[1, 1]::float8[], NULL)::kmeans_model,
 					  ARRAY[6, 6]::float8[]);
 
