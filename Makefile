@@ -23,11 +23,11 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/prepared.o src/state_trigger.o src/state_pending.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
 	src/tags_trigger.o src/history.o \
 	src/point_set.o src/minimize.o src/special_functions.o src/model_tuple.o src/purchase_summary.o \
-	src/bgnbd.o src/gamma_gamma.o src/kmeans.o
+	src/bgnbd.o src/gamma_gamma.o src/kmeans.o src/customer_prediction.o
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
-	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/attach.sql sql/views.sql sql/state.sql \
-	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/models.sql sql/kmeans.sql
+	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/models.sql sql/kmeans.sql sql/attach.sql sql/views.sql sql/state.sql \
+	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/predictions.sql
 
 DATA_built = segment--$(EXTVERSION).sql
 DATA = $(wildcard sql/segment--*.sql)

@@ -45,6 +45,14 @@ CREATE TABLE @extschema@.attachments (
 	campaigns_table regclass,
 	campaign_columns name[],
 	attribution_window interval,
+	bgnbd @extschema@.bgnbd_model,
+	gamma_gamma @extschema@.gamma_gamma_model,
+	model_unit interval,
+	high_value_threshold double precision,
+	models_fitted_at timestamptz,
+	kmeans @extschema@.kmeans_model,
+	cluster_features name[],
+	cluster_segments text[],
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
@@ -108,6 +116,15 @@ COMMENT ON COLUMN @extschema@.attachments.campaign_columns IS
 	'the columns of the campaign events: customer, campaign, sent, opened, clicked and converted times (NULL where absent)';
 COMMENT ON COLUMN @extschema@.attachments.attribution_window IS
 	'how long after a send a conversion or an order counts for the campaign';
+COMMENT ON COLUMN @extschema@.attachments.bgnbd IS 'BG/NBD model fitted by fit_customer_models()';
+COMMENT ON COLUMN @extschema@.attachments.gamma_gamma IS 'Gamma-Gamma spend model fitted by fit_customer_models()';
+COMMENT ON COLUMN @extschema@.attachments.model_unit IS 'the unit of time the models were fitted in';
+COMMENT ON COLUMN @extschema@.attachments.high_value_threshold IS
+	'the lifetime value if still active above which a customer is of high value (the 80th percentile at the fit)';
+COMMENT ON COLUMN @extschema@.attachments.models_fitted_at IS 'the analysis time the models were fitted at';
+COMMENT ON COLUMN @extschema@.attachments.kmeans IS 'k-means clustering fitted by define_cluster_segments()';
+COMMENT ON COLUMN @extschema@.attachments.cluster_features IS 'the customers view columns the clustering reads, in order';
+COMMENT ON COLUMN @extschema@.attachments.cluster_segments IS 'the names of the cluster segments, cluster 1 first';
 COMMENT ON COLUMN @extschema@.attachments.history_retention IS
 	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
 

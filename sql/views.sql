@@ -864,6 +864,23 @@ BEGIN
 		'customers', 'customers in the cell',
 		'average_total_amount', 'mean total amount of the customers in the cell');
 
+	IF a.bgnbd IS NOT NULL THEN
+		view_name := put_attachment_view(a, prefix || 'predictions', predictions_view_query(a, customers),
+			format('what the BG/NBD and Gamma-Gamma models fitted by fit_customer_models() say of each customer with orders (segment attachment %s)',
+				   a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'customer_id', 'the customer''s key',
+			'frequency', 'repeat purchases: orders after the first',
+			'recency', format('time from the first to the last order, in units of %s', a.model_unit),
+			'age', format('time from the first order to the analysis time, in units of %s', a.model_unit),
+			'p_alive', 'probability that the customer is still active',
+			'expected_purchases_90d', 'purchases expected in the next 90 days',
+			'expected_spend', 'expected value of a purchase',
+			'lifetime_value', 'expected spend over the next 12 months of 30 days, discounted 1% a month',
+			'predicted_segment', 'High value, active; High value, likely to churn; Active; or Likely to churn');
+	END IF;
+
 	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
 		view_name := put_attachment_view(a, prefix || 'segment_sizes', segment_sizes_view_query(a),
 			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)',

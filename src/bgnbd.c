@@ -241,6 +241,14 @@ log_odds_gone(const BgnbdParameters *m, double x, double tx, double T)
 }
 
 /* P(alive | x, t_x, T) = 1 / (1 + odds of having left); 1 without repeat purchases */
+double
+bgnbd_alive(const BgnbdParameters *model, double x, double tx, double T)
+{
+	if (x == 0)
+		return 1.0;
+	return 1.0 / (1.0 + exp(log_odds_gone(model, x, tx, T)));
+}
+
 Datum
 bgnbd_p_alive(PG_FUNCTION_ARGS)
 {
@@ -251,9 +259,7 @@ bgnbd_p_alive(PG_FUNCTION_ARGS)
 
 	bgnbd_argument(fcinfo, 0, &model);
 	bgnbd_check_customer(x, tx, T);
-	if (x == 0)
-		PG_RETURN_FLOAT8(1.0);
-	PG_RETURN_FLOAT8(1.0 / (1.0 + exp(log_odds_gone(&model, x, tx, T))));
+	PG_RETURN_FLOAT8(bgnbd_alive(&model, x, tx, T));
 }
 
 /*

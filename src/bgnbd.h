@@ -24,6 +24,9 @@ extern void bgnbd_check_customer(double frequency, double recency, double age);
 /* The parameters of a bgnbd_model argument, checked. */
 extern void bgnbd_argument(FunctionCallInfo fcinfo, int argno, BgnbdParameters *model);
 
+/* The probability that the customer is still active. */
+extern double bgnbd_alive(const BgnbdParameters *model, double frequency, double recency, double age);
+
 /* The expected number of purchases in the next t, given the customer's past. */
 extern double bgnbd_expected(const BgnbdParameters *model, double t,
 							 double frequency, double recency, double age);

@@ -22,6 +22,7 @@
 
 #include "aggregate.h"
 #include "bgnbd.h"
+#include "gamma_gamma.h"
 #include "minimize.h"
 #include "model_tuple.h"
 #include "point_set.h"
@@ -31,13 +32,6 @@ PG_FUNCTION_INFO_V1(gamma_gamma_fit_transfn);
 PG_FUNCTION_INFO_V1(gamma_gamma_fit_finalfn);
 PG_FUNCTION_INFO_V1(gamma_gamma_expected_spend);
 PG_FUNCTION_INFO_V1(customer_lifetime_value);
-
-typedef struct GammaGammaParameters
-{
-	double		p;
-	double		q;
-	double		v;
-} GammaGammaParameters;
 
 static const char *const parameter_names[] = {"p", "q", "v"};
 
@@ -148,7 +142,7 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(model_fit_result(fcinfo, parameters, 3, &fit, customers->total_weight));
 }
 
-static void
+void
 gamma_gamma_argument(FunctionCallInfo fcinfo, int argno, GammaGammaParameters *model)
 {
 	double		parameters[3];
@@ -164,8 +158,8 @@ gamma_gamma_argument(FunctionCallInfo fcinfo, int argno, GammaGammaParameters *m
  * toward the population's, p v / (q - 1), which is all there is to go on
  * without repeat purchases.  Infinite expectations (p x + q <= 1) give NaN.
  */
-static double
-expected_spend(const GammaGammaParameters *m, double x, double mean_value)
+double
+gamma_gamma_spend(const GammaGammaParameters *m, double x, double mean_value)
 {
 	double		denominator = m->p * x + (m->q - 1);
 
@@ -187,10 +181,32 @@ gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 
 	gamma_gamma_argument(fcinfo, 0, &model);
 	check_spender(x, mean_value);
-	spend = expected_spend(&model, x, mean_value);
+	spend = gamma_gamma_spend(&model, x, mean_value);
 	if (isnan(spend))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(spend);
+}
+
+double
+lifetime_value(const BgnbdParameters *purchases, const GammaGammaParameters *spend_model,
+			   double x, double tx, double T, double mean_value, int horizon, double discount_rate,
+			   double period)
+{
+	double		spend = gamma_gamma_spend(spend_model, x, mean_value);
+	double		value = 0.0;
+	double		before = 0.0;
+
+	if (isnan(spend))
+		return NAN;
+	for (int i = 1; i <= horizon; i++)
+	{
+		double		through = bgnbd_expected(purchases, i * period, x, tx, T);
+
+		CHECK_FOR_INTERRUPTS();
+		value += spend * (through - before) / pow(1 + discount_rate, i);
+		before = through;
+	}
+	return value;
 }
 
 /* no more periods than a century of months, or 36,500 days */
@@ -215,9 +231,7 @@ customer_lifetime_value(PG_FUNCTION_ARGS)
 	int32		horizon = PG_GETARG_INT32(6);
 	double		discount_rate = PG_GETARG_FLOAT8(7);
 	double		period = PG_GETARG_FLOAT8(8);
-	double		spend;
-	double		value = 0.0;
-	double		before = 0.0;
+	double		value;
 
 	bgnbd_argument(fcinfo, 0, &purchases);
 	gamma_gamma_argument(fcinfo, 1, &spend_model);
@@ -239,16 +253,8 @@ customer_lifetime_value(PG_FUNCTION_ARGS)
 				 errmsg("the period must be positive and finite"),
 				 errdetail("It is %g.", period)));
 
-	spend = expected_spend(&spend_model, x, mean_value);
-	if (isnan(spend))
+	value = lifetime_value(&purchases, &spend_model, x, tx, T, mean_value, horizon, discount_rate, period);
+	if (isnan(value))
 		PG_RETURN_NULL();
-	for (int i = 1; i <= horizon; i++)
-	{
-		double		through = bgnbd_expected(&purchases, i * period, x, tx, T);
-
-		CHECK_FOR_INTERRUPTS();
-		value += spend * (through - before) / pow(1 + discount_rate, i);
-		before = through;
-	}
 	PG_RETURN_FLOAT8(value);
 }
