@@ -1,0 +1,669 @@
+-- segment 0.8.0 -> 0.9.0.  Every change to the install pieces in sql/*.sql
+-- since 0.8.0 appears here too; test/t/upgrade.sh compares the result with a
+-- fresh install of 0.9.0.
+--
+-- Customer models (sql/models.sql, sql/kmeans.sql): BG/NBD, Gamma-Gamma,
+-- lifetime value and k-means; an attachment keeps its fitted models and
+-- shows their predictions (sql/predictions.sql), with predictive and
+-- cluster segments as rule segments.
+
+\echo Use "ALTER EXTENSION segment UPDATE TO '0.9.0'" to load this file. \quit
+
+-- models: customer models fitted by maximum likelihood, BG/NBD for purchases
+-- and Gamma-Gamma for spend (src/bgnbd.c, src/gamma_gamma.c, src/minimize.c,
+-- src/special_functions.c), and their inputs read from rfm_stats
+-- (src/purchase_summary.c)
+
+-- the state the fitting aggregates share: every row collected (src/point_set.c)
+CREATE FUNCTION segment_internal.point_set_combinefn(internal, internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'point_set_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.point_set_serializefn(internal) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'point_set_serializefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION segment_internal.point_set_deserializefn(bytea, internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'point_set_deserializefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION segment_internal.point_set_combinefn(internal, internal) IS
+	'concatenates the rows collected by two partial states of a model fit';
+COMMENT ON FUNCTION segment_internal.point_set_serializefn(internal) IS
+	'serializes the rows collected by a model fit';
+COMMENT ON FUNCTION segment_internal.point_set_deserializefn(bytea, internal) IS
+	'reads serialized rows of a model fit, checking sizes and values';
+
+CREATE TYPE @extschema@.purchase_summary AS (
+	frequency double precision,
+	recency double precision,
+	age double precision,
+	mean_value double precision
+);
+COMMENT ON TYPE @extschema@.purchase_summary IS
+	'a customer as the BG/NBD and Gamma-Gamma models see it: repeat purchases, time from the first to the last purchase, time from the first purchase to the end of the observation, mean value per order';
+
+CREATE FUNCTION @extschema@.purchase_summary(stats @extschema@.rfm_stats, as_of timestamptz,
+											 unit interval DEFAULT '1 day')
+	RETURNS @extschema@.purchase_summary
+	AS 'MODULE_PATHNAME', 'purchase_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_summary(@extschema@.rfm_stats, timestamptz, interval) IS
+	'frequency (orders after the first), recency and age (in units, a month counted as 30 days) and mean value of all orders, read from rfm_stats at as_of';
+
+-- BG/NBD
+CREATE TYPE @extschema@.bgnbd_model AS (
+	r double precision,
+	alpha double precision,
+	a double precision,
+	b double precision,
+	log_likelihood double precision,
+	iterations integer,
+	converged boolean,
+	customers bigint
+);
+COMMENT ON TYPE @extschema@.bgnbd_model IS
+	'a fitted BG/NBD model: purchase rates Gamma(r, alpha), dropout probabilities Beta(a, b), with the fit''s log-likelihood, iterations, convergence and number of customers';
+
+CREATE FUNCTION segment_internal.bgnbd_fit_transfn(internal, double precision, double precision,
+												   double precision) RETURNS internal
+	AS 'MODULE_PATHNAME', 'bgnbd_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.bgnbd_fit_finalfn(internal) RETURNS @extschema@.bgnbd_model
+	AS 'MODULE_PATHNAME', 'bgnbd_fit_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segment_internal.bgnbd_fit_transfn(internal, double precision, double precision,
+													   double precision) IS
+	'checks and collects a customer for bgnbd_fit';
+COMMENT ON FUNCTION segment_internal.bgnbd_fit_finalfn(internal) IS
+	'fits the BG/NBD model to the collected customers';
+
+CREATE AGGREGATE @extschema@.bgnbd_fit(frequency double precision, recency double precision,
+									   age double precision) (
+	SFUNC = segment_internal.bgnbd_fit_transfn, STYPE = internal,
+	FINALFUNC = segment_internal.bgnbd_fit_finalfn,
+	COMBINEFUNC = segment_internal.point_set_combinefn,
+	SERIALFUNC = segment_internal.point_set_serializefn,
+	DESERIALFUNC = segment_internal.point_set_deserializefn,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.bgnbd_fit(double precision, double precision, double precision) IS
+	'maximum-likelihood fit of the BG/NBD model (Fader, Hardie and Lee 2005) to customers'' repeat purchases, recency and age in one unit of time; rows with a NULL are left out';
+
+CREATE FUNCTION @extschema@.bgnbd_p_alive(model @extschema@.bgnbd_model, frequency double precision,
+										  recency double precision, age double precision)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'bgnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgnbd_p_alive(@extschema@.bgnbd_model, double precision, double precision,
+											  double precision) IS
+	'probability that the customer is still active under the BG/NBD model (1 without repeat purchases)';
+
+CREATE FUNCTION @extschema@.bgnbd_expected_purchases(model @extschema@.bgnbd_model, t double precision,
+													 frequency double precision, recency double precision,
+													 age double precision)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'bgnbd_expected_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgnbd_expected_purchases(@extschema@.bgnbd_model, double precision,
+														 double precision, double precision,
+														 double precision) IS
+	'purchases the customer is expected to make in the next t (same unit as recency and age) under the BG/NBD model';
+
+-- Gamma-Gamma and lifetime value
+CREATE TYPE @extschema@.gamma_gamma_model AS (
+	p double precision,
+	q double precision,
+	v double precision,
+	log_likelihood double precision,
+	iterations integer,
+	converged boolean,
+	customers bigint
+);
+COMMENT ON TYPE @extschema@.gamma_gamma_model IS
+	'a fitted Gamma-Gamma spend model: purchase values Gamma(p, nu), nu Gamma(q, v) across customers, with the fit''s log-likelihood, iterations, convergence and number of repeat buyers';
+
+CREATE FUNCTION segment_internal.gamma_gamma_fit_transfn(internal, double precision, double precision)
+	RETURNS internal
+	AS 'MODULE_PATHNAME', 'gamma_gamma_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.gamma_gamma_fit_finalfn(internal) RETURNS @extschema@.gamma_gamma_model
+	AS 'MODULE_PATHNAME', 'gamma_gamma_fit_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segment_internal.gamma_gamma_fit_transfn(internal, double precision, double precision) IS
+	'checks and collects a repeat buyer for gamma_gamma_fit';
+COMMENT ON FUNCTION segment_internal.gamma_gamma_fit_finalfn(internal) IS
+	'fits the Gamma-Gamma model to the collected repeat buyers';
+
+CREATE AGGREGATE @extschema@.gamma_gamma_fit(frequency double precision, mean_value double precision) (
+	SFUNC = segment_internal.gamma_gamma_fit_transfn, STYPE = internal,
+	FINALFUNC = segment_internal.gamma_gamma_fit_finalfn,
+	COMBINEFUNC = segment_internal.point_set_combinefn,
+	SERIALFUNC = segment_internal.point_set_serializefn,
+	DESERIALFUNC = segment_internal.point_set_deserializefn,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gamma_gamma_fit(double precision, double precision) IS
+	'maximum-likelihood fit of the Gamma-Gamma spend model (Fader, Hardie and Lee 2005) over customers with repeat purchases; others and rows with a NULL are left out';
+
+CREATE FUNCTION @extschema@.gamma_gamma_expected_spend(model @extschema@.gamma_gamma_model,
+													   frequency double precision,
+													   mean_value double precision)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gamma_gamma_expected_spend(@extschema@.gamma_gamma_model, double precision,
+														   double precision) IS
+	'expected value of the customer''s next purchases under the Gamma-Gamma model; the population mean without repeat purchases; NULL where the model has no finite mean';
+
+CREATE FUNCTION @extschema@.customer_lifetime_value(bgnbd @extschema@.bgnbd_model,
+													gamma_gamma @extschema@.gamma_gamma_model,
+													frequency double precision, recency double precision,
+													age double precision, mean_value double precision,
+													horizon integer, discount_rate double precision,
+													period double precision DEFAULT 30)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'customer_lifetime_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.customer_lifetime_value(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model,
+														double precision, double precision, double precision,
+														double precision, integer, double precision,
+														double precision) IS
+	'expected purchases in each of the next horizon periods (period long, in the unit of recency and age) times the expected spend, discounted by discount_rate per period, as the lifetimes library defines it';
+
+-- kmeans: k-means clustering of customers' features (src/kmeans.c)
+
+CREATE TYPE @extschema@.kmeans_model AS (
+	centroids double precision[],
+	sizes integer[],
+	within_ss double precision,
+	iterations integer,
+	silhouette double precision,
+	scales double precision[],
+	restarts integer
+);
+COMMENT ON TYPE @extschema@.kmeans_model IS
+	'a fitted k-means clustering: centroids (k x features, in the features'' units), rows per cluster, total within-cluster sum of squares and simplified silhouette (in the scaled units), Lloyd iterations of the best restart, the scales features are divided by (1 unless standardized), restarts';
+
+CREATE FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer)
+	RETURNS internal
+	AS 'MODULE_PATHNAME', 'kmeans_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer, bigint)
+	RETURNS internal
+	AS 'MODULE_PATHNAME', 'kmeans_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer, bigint, boolean)
+	RETURNS internal
+	AS 'MODULE_PATHNAME', 'kmeans_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer, bigint, boolean,
+													integer)
+	RETURNS internal
+	AS 'MODULE_PATHNAME', 'kmeans_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION segment_internal.kmeans_fit_finalfn(internal) RETURNS @extschema@.kmeans_model
+	AS 'MODULE_PATHNAME', 'kmeans_fit_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer) IS
+	'checks and collects a row of features for kmeans_fit';
+COMMENT ON FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer, bigint) IS
+	'checks and collects a row of features for kmeans_fit';
+COMMENT ON FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer, bigint, boolean) IS
+	'checks and collects a row of features for kmeans_fit';
+COMMENT ON FUNCTION segment_internal.kmeans_fit_transfn(internal, double precision[], integer, bigint, boolean,
+														integer) IS
+	'checks and collects a row of features for kmeans_fit';
+COMMENT ON FUNCTION segment_internal.kmeans_fit_finalfn(internal) IS
+	'clusters the collected rows: k-means++ seeding and Lloyd iterations, the best of the restarts';
+
+CREATE AGGREGATE @extschema@.kmeans_fit(features double precision[], k integer) (
+	SFUNC = segment_internal.kmeans_fit_transfn, STYPE = internal,
+	FINALFUNC = segment_internal.kmeans_fit_finalfn,
+	COMBINEFUNC = segment_internal.point_set_combinefn,
+	SERIALFUNC = segment_internal.point_set_serializefn,
+	DESERIALFUNC = segment_internal.point_set_deserializefn,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.kmeans_fit(features double precision[], k integer, seed bigint) (
+	SFUNC = segment_internal.kmeans_fit_transfn, STYPE = internal,
+	FINALFUNC = segment_internal.kmeans_fit_finalfn,
+	COMBINEFUNC = segment_internal.point_set_combinefn,
+	SERIALFUNC = segment_internal.point_set_serializefn,
+	DESERIALFUNC = segment_internal.point_set_deserializefn,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.kmeans_fit(features double precision[], k integer, seed bigint,
+										standardize boolean) (
+	SFUNC = segment_internal.kmeans_fit_transfn, STYPE = internal,
+	FINALFUNC = segment_internal.kmeans_fit_finalfn,
+	COMBINEFUNC = segment_internal.point_set_combinefn,
+	SERIALFUNC = segment_internal.point_set_serializefn,
+	DESERIALFUNC = segment_internal.point_set_deserializefn,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.kmeans_fit(features double precision[], k integer, seed bigint,
+										standardize boolean, restarts integer) (
+	SFUNC = segment_internal.kmeans_fit_transfn, STYPE = internal,
+	FINALFUNC = segment_internal.kmeans_fit_finalfn,
+	COMBINEFUNC = segment_internal.point_set_combinefn,
+	SERIALFUNC = segment_internal.point_set_serializefn,
+	DESERIALFUNC = segment_internal.point_set_deserializefn,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.kmeans_fit(double precision[], integer) IS
+	'k-means clustering of the rows'' features into k clusters, seed 0, unscaled, 10 restarts; rows with NULL features are left out';
+COMMENT ON AGGREGATE @extschema@.kmeans_fit(double precision[], integer, bigint) IS
+	'k-means clustering of the rows'' features into k clusters, deterministic for the seed, unscaled, 10 restarts';
+COMMENT ON AGGREGATE @extschema@.kmeans_fit(double precision[], integer, bigint, boolean) IS
+	'k-means clustering of the rows'' features into k clusters, deterministic for the seed, features standardized to mean 0 and standard deviation 1 when asked, 10 restarts';
+COMMENT ON AGGREGATE @extschema@.kmeans_fit(double precision[], integer, bigint, boolean, integer) IS
+	'k-means clustering of the rows'' features into k clusters, deterministic for the seed, features standardized when asked, keeping the best of restarts k-means++ seedings';
+
+CREATE FUNCTION @extschema@.kmeans_nearest(model @extschema@.kmeans_model, features double precision[])
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'kmeans_nearest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.kmeans_nearest(@extschema@.kmeans_model, double precision[]) IS
+	'the cluster (1 to k) whose centroid is nearest to the features, distances divided by the model''s scales';
+
+-- the models an attachment keeps
+ALTER TABLE @extschema@.attachments
+	ADD COLUMN bgnbd @extschema@.bgnbd_model,
+	ADD COLUMN gamma_gamma @extschema@.gamma_gamma_model,
+	ADD COLUMN model_unit interval,
+	ADD COLUMN high_value_threshold double precision,
+	ADD COLUMN models_fitted_at timestamptz,
+	ADD COLUMN kmeans @extschema@.kmeans_model,
+	ADD COLUMN cluster_features name[],
+	ADD COLUMN cluster_segments text[];
+COMMENT ON COLUMN @extschema@.attachments.bgnbd IS 'BG/NBD model fitted by fit_customer_models()';
+COMMENT ON COLUMN @extschema@.attachments.gamma_gamma IS 'Gamma-Gamma spend model fitted by fit_customer_models()';
+COMMENT ON COLUMN @extschema@.attachments.model_unit IS 'the unit of time the models were fitted in';
+COMMENT ON COLUMN @extschema@.attachments.high_value_threshold IS
+	'the lifetime value if still active above which a customer is of high value (the 80th percentile at the fit)';
+COMMENT ON COLUMN @extschema@.attachments.models_fitted_at IS 'the analysis time the models were fitted at';
+COMMENT ON COLUMN @extschema@.attachments.kmeans IS 'k-means clustering fitted by define_cluster_segments()';
+COMMENT ON COLUMN @extschema@.attachments.cluster_features IS 'the customers view columns the clustering reads, in order';
+COMMENT ON COLUMN @extschema@.attachments.cluster_segments IS 'the names of the cluster segments, cluster 1 first';
+
+-- the views of an attachment now include its predictions
+CREATE OR REPLACE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	prefix text := a.attachment_name || '_';
+	customers regclass;
+	view_name text;
+	built text[] := '{}';
+	col record;
+	seg record;
+BEGIN
+	view_name := put_attachment_view(a, prefix || 'customers', customers_view_query(a),
+		format('one row per customer of %s with RFM scores, segments and lifecycle stage (segment attachment %s)',
+			   a.orders_table, a.attachment_name), in_place);
+	customers := view_name::regclass;
+	built := built || view_name;
+	EXECUTE format('COMMENT ON COLUMN %s.customer_id IS %L', view_name, 'the customer''s key');
+	FOR col IN SELECT * FROM customer_view_columns() LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
+	END LOOP;
+	FOR col IN
+		SELECT att.attname FROM pg_attribute att
+		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+		  AND att.attname <> a.customer_key
+	LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, format('from %s', a.customers_table));
+	END LOOP;
+
+	view_name := put_attachment_view(a, prefix || 'segment_members', segment_members_view_query(a, customers),
+		format('one row per segment membership of a customer (segment attachment %s)', a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'customer_id', 'the customer''s key',
+		'segment', 'a segment the customer belongs to',
+		'kind', 'rfm for a segment of the map, rule for a rule segment',
+		'order_count', 'the customer''s number of orders',
+		'total_amount', 'the customer''s total amount');
+
+	view_name := put_attachment_view(a, prefix || 'segment_summary', segment_summary_view_query(a, customers),
+		format('customers, orders and revenue of every segment: primary_* count each customer once, in its primary segment; member_* every customer a segment holds (segment attachment %s)',
+			   a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'segment', 'segment name; NULL for the customers without a primary segment',
+		'kind', 'rfm for a segment of the map, rule for a rule segment, unsegmented for the customers without a primary segment',
+		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them); each customer counts in one row; NULL for a rule segment',
+		'primary_share', 'primary_customers over all customers, 0 to 1; adds up to 1 over the rows that have it',
+		'primary_orders', 'orders of the customers whose primary segment this is',
+		'primary_revenue', 'total amount of the customers whose primary segment this is',
+		'member_customers', 'customers the segment holds; a customer in several segments counts in each (they overlap); NULL for the unsegmented row',
+		'member_share', 'member_customers over all customers, 0 to 1; overlapping, so these add up to more than 1',
+		'member_orders', 'orders of the customers the segment holds',
+		'member_revenue', 'total amount of the customers the segment holds',
+		'average_order_value', 'revenue over orders of the customers the segment holds (of the unsegmented row: of its customers)');
+
+	view_name := put_attachment_view(a, prefix || 'lifecycle_summary', lifecycle_summary_view_query(customers),
+		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
+		in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'lifecycle_stage', 'lifecycle stage',
+		'customers', 'customers in the stage',
+		'share_of_customers', 'customers in the stage over all customers, 0 to 1',
+		'orders', 'orders of the customers in the stage',
+		'revenue', 'total amount of the customers in the stage',
+		'average_order_value', 'revenue over orders');
+
+	view_name := put_attachment_view(a, prefix || 'rf_grid', rf_grid_view_query(a, customers),
+		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
+			   a.attachment_name), in_place);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'recency_score', 'R score',
+		'frequency_score', 'F score',
+		'customers', 'customers in the cell',
+		'average_total_amount', 'mean total amount of the customers in the cell');
+
+	IF a.bgnbd IS NOT NULL THEN
+		view_name := put_attachment_view(a, prefix || 'predictions', predictions_view_query(a, customers),
+			format('what the BG/NBD and Gamma-Gamma models fitted by fit_customer_models() say of each customer with orders (segment attachment %s)',
+				   a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'customer_id', 'the customer''s key',
+			'frequency', 'repeat purchases: orders after the first',
+			'recency', format('time from the first to the last order, in units of %s', a.model_unit),
+			'age', format('time from the first order to the analysis time, in units of %s', a.model_unit),
+			'p_alive', 'probability that the customer is still active',
+			'expected_purchases_90d', 'purchases expected in the next 90 days',
+			'expected_spend', 'expected value of a purchase',
+			'lifetime_value', 'expected spend over the next 12 months of 30 days, discounted 1% a month',
+			'predicted_segment', 'High value, active; High value, likely to churn; Active; or Likely to churn');
+	END IF;
+
+	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || 'segment_sizes', segment_sizes_view_query(a),
+			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)',
+				   a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'segment', 'segment name (a lifecycle stage''s name for kind lifecycle)',
+			'kind', 'rfm for a segment of the map, lifecycle for a lifecycle stage, rule for a rule segment',
+			'day', format('the day, in time zone %s', a.time_zone),
+			'members', 'customers in the segment at the end of the day',
+			'entered', 'customers who entered the segment that day',
+			'left', 'customers who left the segment that day');
+	END IF;
+
+	IF a.campaigns_table IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a.campaign_columns) c
+												 WHERE c IS NOT NULL AND column_type(a.campaigns_table, c) IS NULL) THEN
+		RAISE WARNING 'view %campaign_performance of attachment "%" is not built', prefix, a.attachment_name
+			USING DETAIL = format('A column it reads is gone from %s.', a.campaigns_table),
+				  HINT = 'Call attach_campaigns() again with the columns as they are now.';
+	ELSIF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
+	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || 'campaign_performance', campaign_performance_view_query(a),
+			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)',
+				   a.attribution_window, a.attachment_name), in_place);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'campaign', 'the campaign',
+			'segment', 'a segment the recipients were in when the campaign was sent to them; NULL for the recipients in none then',
+			'kind', 'rfm, lifecycle or rule',
+			'recipients', 'customers the campaign was sent to (the first message to each counts)',
+			'unique_opens', 'recipients who opened it',
+			'open_rate', 'unique_opens over recipients',
+			'unique_clicks', 'recipients who clicked in it',
+			'click_rate', 'unique_clicks over recipients',
+			'click_to_open_rate', 'unique_clicks over unique_opens',
+			'conversions', format('recipients who converted within %s of the send (the events'' conversion time, or else an order)', a.attribution_window),
+			'conversion_rate', 'conversions over recipients',
+			'orders', format('orders of the recipients within %s of the send', a.attribution_window),
+			'revenue', format('total amount of those orders'),
+			'average_order_value', 'revenue over orders',
+			'revenue_per_recipient', 'revenue over recipients');
+	END IF;
+
+	-- one view per segment, named after it
+	FOR seg IN SELECT * FROM attachment_segments(a.attachment_name) LOOP
+		IF segment_slug(seg.segment) = '' THEN
+			RAISE EXCEPTION 'segment "%" has no letters or digits to name its view', seg.segment
+				USING ERRCODE = 'invalid_name';
+		END IF;
+		view_name := format('%I.%I', a.view_schema, clip_name(prefix || 'segment_' || segment_slug(seg.segment)));
+		IF view_name = ANY (built) THEN
+			RAISE EXCEPTION 'two segments of attachment "%" would share the view %', a.attachment_name, view_name
+				USING ERRCODE = 'duplicate_object', HINT = 'Rename one of the segments.';
+		END IF;
+		view_name := put_attachment_view(a, clip_name(prefix || 'segment_' || segment_slug(seg.segment)),
+			segment_view_query(a, customers, seg.segment, seg.kind, seg.is_attribute, seg.names_segments),
+			format('customers in the %s segment %s (segment attachment %s)', seg.kind, seg.segment, a.attachment_name),
+			in_place);
+		built := built || view_name;
+		FOR col IN
+			SELECT att.attname, d.description FROM pg_attribute att
+			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
+			WHERE att.attrelid = customers AND att.attname <> 'segments'
+		LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
+		END LOOP;
+	END LOOP;
+	RETURN built;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.put_attachment_views(@extschema@.attachments, boolean) IS
+	'creates every view of an attachment, or replaces in place those it built before, with their comments';
+
+-- predictions: an attachment's customers seen through the fitted models,
+-- and segments made of them (predictive and cluster segments)
+
+CREATE TYPE @extschema@.customer_prediction AS (
+	frequency double precision,
+	recency double precision,
+	age double precision,
+	p_alive double precision,
+	expected_purchases_90d double precision,
+	expected_spend double precision,
+	lifetime_value double precision,
+	predicted_segment text
+);
+COMMENT ON TYPE @extschema@.customer_prediction IS
+	'what the BG/NBD and Gamma-Gamma models say of a customer: its summary in the models'' unit, P(alive), purchases expected in 90 days, expected spend per purchase, lifetime value over 12 months and the predictive segment';
+
+-- The summary of purchase_summary(rfm_stats, ...) from the columns of a
+-- customers view: frequency, orders after the first; recency and age in
+-- units; mean value of all orders.
+CREATE FUNCTION @extschema@.purchase_summary(order_count bigint, first_order_time timestamptz,
+											 last_order_time timestamptz, average_order_value numeric,
+											 as_of timestamptz, unit interval DEFAULT '1 day')
+	RETURNS @extschema@.purchase_summary
+	AS 'MODULE_PATHNAME', 'purchase_summary_of_columns' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_summary(bigint, timestamptz, timestamptz, numeric, timestamptz, interval) IS
+	'purchase_summary() from the columns of an attachment''s customers view (order_count, first_order_time, last_order_time, average_order_value); NULL without orders';
+
+-- What the models say of a customer of a customers view (src/customer_prediction.c).
+CREATE FUNCTION @extschema@.predict_customer(bgnbd @extschema@.bgnbd_model,
+											 gamma_gamma @extschema@.gamma_gamma_model,
+											 high_value_threshold double precision, unit interval,
+											 order_count bigint, first_order_time timestamptz,
+											 last_order_time timestamptz, average_order_value numeric,
+											 as_of timestamptz)
+	RETURNS @extschema@.customer_prediction
+	AS 'MODULE_PATHNAME', 'predict_customer' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.predict_customer(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model,
+												 double precision, interval, bigint, timestamptz, timestamptz,
+												 numeric, timestamptz) IS
+	'the models'' prediction for a customer given by the columns of a customers view (order count, first and last order time, average order value) at as_of: lifetime value over 12 months of 30 days discounted 1% a month; high value when lifetime value over P(alive) reaches the threshold, active when P(alive) >= 0.5; NULL without models or orders; spend and value NULL when refunds leave a repeat buyer''s mean at or below zero';
+
+-- the prediction and the cluster of a customer of an attachment, for rules
+CREATE FUNCTION @extschema@.predicted_segment(attachment_name text, order_count bigint,
+											  first_order_time timestamptz, last_order_time timestamptz,
+											  average_order_value numeric)
+	RETURNS text
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT (predict_customer(t.bgnbd, t.gamma_gamma, t.high_value_threshold, t.model_unit, order_count,
+							 first_order_time, last_order_time, average_order_value, segment_as_of())).predicted_segment
+	FROM attachments t WHERE t.attachment_name = predicted_segment.attachment_name
+	$$;
+COMMENT ON FUNCTION @extschema@.predicted_segment(text, bigint, timestamptz, timestamptz, numeric) IS
+	'the predictive segment of a customer of the attachment (High value, active; High value, likely to churn; Active; Likely to churn) under its fitted models; NULL without models or orders';
+
+CREATE FUNCTION @extschema@.customer_cluster(attachment_name text, features double precision[])
+	RETURNS integer
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+	AS $$
+	SELECT kmeans_nearest(t.kmeans, features) FROM attachments t
+	WHERE t.attachment_name = customer_cluster.attachment_name AND array_position(features, NULL) IS NULL
+	$$;
+COMMENT ON FUNCTION @extschema@.customer_cluster(text, double precision[]) IS
+	'the cluster (1 to k) of the attachment''s k-means clustering nearest to the features; NULL when a feature is NULL or there is no clustering';
+
+CREATE FUNCTION segment_internal.attachment_for_models(attachment_name text) RETURNS @extschema@.attachments
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = attachment_for_models.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'attachment "%" does not exist', attachment_for_models.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
+	END IF;
+	IF to_regclass(a.views[1]) IS NULL THEN
+		RAISE EXCEPTION 'the customers view of attachment "%" is missing', a.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Build it again with rebuild_attachment_views().';
+	END IF;
+	RETURN a;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.attachment_for_models(text) IS
+	'the attachment whose customers a model is fitted to, with its customers view checked';
+
+CREATE FUNCTION segment_internal.predictions_view_query(a @extschema@.attachments, customers_view regclass)
+	RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT format($view$
+SELECT p.customer_id, (p.prediction).*
+FROM (SELECT c.customer_id,
+			 %1$s.predict_customer(m.bgnbd, m.gamma_gamma, m.high_value_threshold, m.model_unit, c.order_count,
+								   c.first_order_time, c.last_order_time, c.average_order_value,
+								   %1$s.segment_as_of()) AS prediction
+	  FROM %2$s c,
+		   (SELECT t.bgnbd, t.gamma_gamma, t.high_value_threshold, t.model_unit FROM %1$s.attachments t
+			WHERE t.attachment_name = %3$L AND t.bgnbd IS NOT NULL) m
+	  WHERE c.order_count > 0
+	  OFFSET 0) p
+$view$, extension_schema(), customers_view, a.attachment_name) $$;
+COMMENT ON FUNCTION segment_internal.predictions_view_query(@extschema@.attachments, regclass) IS
+	'the query of an attachment''s predictions view';
+
+CREATE FUNCTION @extschema@.fit_customer_models(attachment_name text, unit interval DEFAULT '1 day')
+	RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments := attachment_for_models(fit_customer_models.attachment_name);
+	as_of timestamptz := segment_as_of();
+	fits record;
+	threshold double precision;
+BEGIN
+	IF unit IS NULL OR extract(epoch FROM unit) <= 0 THEN
+		RAISE EXCEPTION 'the unit of time must be positive, not %', unit USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the customers as the models see them, read through the customers view
+	-- with the caller's rights
+	EXECUTE format('SELECT %1$s.bgnbd_fit((p).frequency, (p).recency, (p).age) AS purchases,
+						   %1$s.gamma_gamma_fit((p).frequency, (p).mean_value) FILTER (WHERE (p).mean_value > 0) AS spend
+					FROM (SELECT %1$s.purchase_summary(c.order_count, c.first_order_time, c.last_order_time,
+													   c.average_order_value, $1, $2) AS p
+						  FROM %2$s c WHERE c.order_count > 0 OFFSET 0) q', extension_schema(), a.views[1])
+		INTO fits USING as_of, unit;
+	-- the 80th percentile of the value the customers would bring if active
+	EXECUTE format('SELECT percentile_cont(0.8) WITHIN GROUP (ORDER BY (p).lifetime_value / (p).p_alive)
+					FROM (SELECT %1$s.predict_customer($1, $2, NULL, $3, c.order_count, c.first_order_time,
+													  c.last_order_time, c.average_order_value, $4) AS p
+						  FROM %2$s c WHERE c.order_count > 0) q
+					WHERE (p).p_alive > 0', extension_schema(), a.views[1])
+		INTO threshold USING fits.purchases, fits.spend, unit, as_of;
+	UPDATE attachments t SET bgnbd = fits.purchases, gamma_gamma = fits.spend, model_unit = unit,
+		high_value_threshold = threshold, models_fitted_at = as_of
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.fit_customer_models(text, interval) IS
+	'fits the BG/NBD and Gamma-Gamma models to the attachment''s customers at the analysis time, in the unit of time given, and builds its predictions view; call again to refit';
+
+CREATE FUNCTION @extschema@.define_predictive_segments(attachment_name text) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments := attachment_for_models(define_predictive_segments.attachment_name);
+	segment text;
+BEGIN
+	IF a.bgnbd IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" has no fitted models', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Fit them with fit_customer_models().';
+	END IF;
+	FOREACH segment IN ARRAY ARRAY['High value, active', 'High value, likely to churn', 'Active', 'Likely to churn'] LOOP
+		PERFORM define_segment_rule(a.attachment_name, segment,
+			format('%s.predicted_segment(%L, order_count, first_order_time, last_order_time, average_order_value) = %L',
+				   extension_schema(), a.attachment_name, segment),
+			'predictive segment: see predict_customer()');
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.define_predictive_segments(text) IS
+	'defines the four predictive segments of the attachment as rule segments over its fitted models: High value, active; High value, likely to churn; Active; Likely to churn';
+
+CREATE FUNCTION @extschema@.define_cluster_segments(attachment_name text, k integer, features name[],
+													names text[] DEFAULT NULL, seed bigint DEFAULT 0,
+													standardize boolean DEFAULT true)
+	RETURNS @extschema@.kmeans_model
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments := attachment_for_models(define_cluster_segments.attachment_name);
+	feature_array text;
+	model kmeans_model;
+	old text;
+BEGIN
+	IF features IS NULL OR cardinality(features) = 0 OR array_position(features, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'features must name one or more columns of the customers view'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF names IS NOT NULL AND (cardinality(names) <> k OR array_position(names, NULL) IS NOT NULL) THEN
+		RAISE EXCEPTION 'names must give k = % names, none NULL', k USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF EXISTS (SELECT 1 FROM unnest(features) f
+			   WHERE column_type(a.views[1]::regclass, f) IS NULL) THEN
+		RAISE EXCEPTION 'a feature is not a column of %', a.views[1]
+			USING ERRCODE = 'undefined_column',
+				  DETAIL = format('The features are %s.', features);
+	END IF;
+	feature_array := format('ARRAY[%s]::double precision[]',
+							(SELECT string_agg(format('%I', f), ', ' ORDER BY n) FROM unnest(features) WITH ORDINALITY u(f, n)));
+	-- the customers with orders and every feature
+	EXECUTE format('SELECT (%s.kmeans_fit(%s, $1, $2, $3)).* FROM %s c
+					WHERE c.order_count > 0 AND array_position(%2$s, NULL) IS NULL',
+				   extension_schema(), feature_array, a.views[1])
+		INTO model USING k, seed, standardize;
+	IF model IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" has no customer with orders and every feature', a.attachment_name
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the segments of an earlier clustering go; the new ones take their names
+	FOREACH old IN ARRAY coalesce(a.cluster_segments, '{}') LOOP
+		DELETE FROM segment_rules r WHERE r.attachment_name = a.attachment_name AND r.rule_name = old;
+	END LOOP;
+	UPDATE attachments t SET kmeans = model, cluster_features = features,
+		cluster_segments = coalesce(names, ARRAY(SELECT 'Cluster ' || i FROM generate_series(1, k) i))
+	WHERE t.attachment_name = a.attachment_name
+	RETURNING * INTO a;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	FOR i IN 1 .. k LOOP
+		PERFORM define_segment_rule(a.attachment_name, a.cluster_segments[i],
+			format('%s.customer_cluster(%L, %s) = %s', extension_schema(), a.attachment_name, feature_array, i),
+			format('k-means cluster %s of %s over %s', i, k, array_to_string(features, ', ')));
+	END LOOP;
+	RETURN model;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.define_cluster_segments(text, integer, name[], text[], bigint, boolean) IS
+	'clusters the attachment''s customers with orders by k-means over the given columns of its customers view (standardized unless told not to) and defines one rule segment per cluster, named Cluster 1 to k or by names; call again to recluster or rename';
