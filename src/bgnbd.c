@@ -203,33 +203,19 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 {
 	PointSet   *set = PG_ARGISNULL(0) ? NULL : (PointSet *) PG_GETARG_POINTER(0);
 	WeightedPoints *customers;
-	double		log_parameters[4];
 	double		log_start[4];
-	double		parameters[4];
-	double		mean_age = 0.0;
-	MinimizeResult fit;
 
 	if (set == NULL || set->count == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bgnbd_fit needs at least one customer"),
 				 errdetail("Rows with a NULL frequency, recency or age are left out.")));
-
 	customers = point_set_distinct(set);
-	for (int64 i = 0; i < customers->count; i++)
-		mean_age += customers->weights[i] * customers->values[3 * i + 2];
-	mean_age /= customers->total_weight;
-
 	log_start[0] = 0.0;
-	log_start[1] = log(Max(mean_age, 1e-6));
+	log_start[1] = log(Max(weighted_mean(customers, 2), 1e-6));
 	log_start[2] = 0.0;
 	log_start[3] = 0.0;
-	memcpy(log_parameters, log_start, sizeof(log_start));
-	fit = minimize(bgnbd_objective, customers, 4, log_parameters);
-	model_fit_check("bgnbd_fit", &fit, parameter_names, log_start, log_parameters, 4);
-	for (int i = 0; i < 4; i++)
-		parameters[i] = exp(log_parameters[i]);
-	PG_RETURN_DATUM(model_fit_result(fcinfo, parameters, 4, &fit, customers->total_weight));
+	PG_RETURN_DATUM(model_fit(fcinfo, "bgnbd_fit", parameter_names, bgnbd_objective, customers, log_start, 4));
 }
 
 /* log of the odds of having left: [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x) */

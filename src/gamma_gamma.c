@@ -114,32 +114,19 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 {
 	PointSet   *set = PG_ARGISNULL(0) ? NULL : (PointSet *) PG_GETARG_POINTER(0);
 	WeightedPoints *customers;
-	double		log_parameters[3];
 	double		log_start[3];
-	double		parameters[3];
-	double		mean_value = 0.0;
-	MinimizeResult fit;
 
 	if (set == NULL || set->count == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gamma_gamma_fit needs at least one customer with repeat purchases"),
 				 errdetail("Customers without repeat purchases and rows with a NULL are left out.")));
-
 	customers = point_set_distinct(set);
-	for (int64 i = 0; i < customers->count; i++)
-		mean_value += customers->weights[i] * customers->values[2 * i + 1];
-	mean_value /= customers->total_weight;
-
 	log_start[0] = 0.0;
 	log_start[1] = 0.0;
-	log_start[2] = log(mean_value);
-	memcpy(log_parameters, log_start, sizeof(log_start));
-	fit = minimize(gamma_gamma_objective, customers, 3, log_parameters);
-	model_fit_check("gamma_gamma_fit", &fit, parameter_names, log_start, log_parameters, 3);
-	for (int i = 0; i < 3; i++)
-		parameters[i] = exp(log_parameters[i]);
-	PG_RETURN_DATUM(model_fit_result(fcinfo, parameters, 3, &fit, customers->total_weight));
+	log_start[2] = log(weighted_mean(customers, 1));
+	PG_RETURN_DATUM(model_fit(fcinfo, "gamma_gamma_fit", parameter_names, gamma_gamma_objective, customers,
+							  log_start, 3));
 }
 
 void

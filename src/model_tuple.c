@@ -119,7 +119,7 @@ model_argument_parameters(FunctionCallInfo fcinfo, int argno, const char *type_n
  */
 #define MAX_LOG_DISTANCE_FROM_START 9.2103403719761836	/* log(10^4) */
 
-void
+static void
 model_fit_check(const char *fit_name, MinimizeResult *fit, const char *const *names, const double *log_start,
 				const double *log_parameters, int n)
 {
@@ -144,7 +144,7 @@ model_fit_check(const char *fit_name, MinimizeResult *fit, const char *const *na
 				 errhint("The result's converged field is false.")));
 }
 
-Datum
+static Datum
 model_fit_result(FunctionCallInfo fcinfo, const double *parameters, int n, const MinimizeResult *fit,
 				 double total_weight)
 {
@@ -161,3 +161,19 @@ model_fit_result(FunctionCallInfo fcinfo, const double *parameters, int n, const
 	return HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls));
 }
 
+
+Datum
+model_fit(FunctionCallInfo fcinfo, const char *fit_name, const char *const *names, MinimizeObjective objective,
+		  const WeightedPoints *points, const double *log_start, int n)
+{
+	double		log_parameters[MINIMIZE_MAX_PARAMETERS];
+	double		parameters[MINIMIZE_MAX_PARAMETERS];
+	MinimizeResult fit;
+
+	memcpy(log_parameters, log_start, n * sizeof(double));
+	fit = minimize(objective, (void *) points, n, log_parameters);
+	model_fit_check(fit_name, &fit, names, log_start, log_parameters, n);
+	for (int i = 0; i < n; i++)
+		parameters[i] = exp(log_parameters[i]);
+	return model_fit_result(fcinfo, parameters, n, &fit, points->total_weight);
+}

@@ -13,6 +13,7 @@
 #include "access/tupdesc.h"
 
 #include "minimize.h"
+#include "point_set.h"
 
 /* The composite result of the calling function, checked to have natts fields. */
 extern TupleDesc model_result_descriptor(FunctionCallInfo fcinfo, int natts);
@@ -34,18 +35,15 @@ extern void model_argument_parameters(FunctionCallInfo fcinfo, int argno, const 
 									  const char *const *names, int n, double *parameters);
 
 /*
- * The result of a likelihood fit: the n parameters, then log_likelihood,
- * iterations, converged and customers, the fields every fitted model type
- * has after its parameters.
+ * Fits a model by maximum likelihood: minimizes objective (the mean negative
+ * log-likelihood over the logs of n parameters) from log_start, and returns
+ * the model: the parameters, then log_likelihood, iterations, converged and
+ * customers, the fields every fitted model type has.  A fit that did not
+ * converge, or only towards a boundary, says so with a WARNING and a false
+ * converged field.
  */
-extern Datum model_fit_result(FunctionCallInfo fcinfo, const double *parameters, int n,
-							  const MinimizeResult *fit, double total_weight);
-
-/*
- * A fit that did not converge, or converged only towards a boundary, says so
- * with a WARNING and a false converged field.
- */
-extern void model_fit_check(const char *fit_name, MinimizeResult *fit, const char *const *names,
-							const double *log_start, const double *log_parameters, int n);
+extern Datum model_fit(FunctionCallInfo fcinfo, const char *fit_name, const char *const *names,
+					   MinimizeObjective objective, const WeightedPoints *points,
+					   const double *log_start, int n);
 
 #endif							/* SEGMENT_MODEL_TUPLE_H */

@@ -225,3 +225,13 @@ point_set_distinct(const PointSet *set)
 	points->total_weight = (double) set->count;
 	return points;
 }
+
+double
+weighted_mean(const WeightedPoints *points, int dimension)
+{
+	double		sum = 0.0;
+
+	for (int64 i = 0; i < points->count; i++)
+		sum += points->weights[i] * points->values[i * points->dimensions + dimension];
+	return sum / points->total_weight;
+}

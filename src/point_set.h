@@ -50,4 +50,7 @@ extern PointSet *point_set_ensure(FunctionCallInfo fcinfo, PointSet *set, int di
 
 extern WeightedPoints *point_set_distinct(const PointSet *set);
 
+/* The mean of one of the values over the rows. */
+extern double weighted_mean(const WeightedPoints *points, int dimension);
+
 #endif							/* SEGMENT_POINT_SET_H */

@@ -2,7 +2,11 @@
 -- The fits are compared with R in test/t/models_r.sh; here: hand-worked
 -- values, the paper's own example, bad input, the edges, determinism and
 -- parallel plans.
+SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 CREATE EXTENSION IF NOT EXISTS segment;
+CREATE SCHEMA mo;
+SET search_path = mo, public;
 SET extra_float_digits = 0;
 
 -- The paper's example (Fader, Hardie and Lee 2005, section 5): with the
@@ -229,14 +233,14 @@ SELECT customer_id,
 	   + make_interval(secs => CASE WHEN frequency = 0 THEN 0 ELSE recency * k / frequency END * 7 * 86400) AS ordered_at,
 	   round(coalesce(mean_value, 20)::numeric, 2) AS amount
 FROM model_customers, generate_series(0, frequency::integer) k;
-SELECT count(*) > 0 AS attached FROM attach('shop', 'model_orders', 'customer_id', 'ordered_at', 'amount');
-SELECT v FROM fit_customer_models('shop', '7 days') v WHERE v LIKE '%predictions';
+SELECT count(*) > 0 AS attached FROM attach('mshop', 'model_orders', 'customer_id', 'ordered_at', 'amount');
+SELECT v FROM fit_customer_models('mshop', '7 days') v WHERE v LIKE '%predictions';
 SELECT (bgnbd).converged, (bgnbd).customers, (gamma_gamma).converged AS spend_converged, model_unit,
 	   high_value_threshold > 0 AS has_threshold, models_fitted_at = segment_as_of() AS fitted_at_as_of
-FROM attachments WHERE attachment_name = 'shop';
+FROM attachments WHERE attachment_name = 'mshop';
 -- oracle: the same predictions from the raw orders through rfm_stats and
 -- purchase_summary, with the stored models
-WITH m AS (SELECT bgnbd, gamma_gamma FROM attachments WHERE attachment_name = 'shop'),
+WITH m AS (SELECT bgnbd, gamma_gamma FROM attachments WHERE attachment_name = 'mshop'),
 	 raw AS (SELECT customer_id, purchase_summary(rfm_stats(ordered_at, amount), '2025-01-01 00:00+00', '7 days') AS s
 			 FROM model_orders GROUP BY customer_id)
 SELECT count(*) AS customers,
@@ -253,46 +257,48 @@ SELECT count(*) AS customers,
 								  - customer_lifetime_value(m.bgnbd, m.gamma_gamma, (r.s).frequency, (r.s).recency,
 															(r.s).age, (r.s).mean_value, 12, 0.01, 30 / 7.0)) > 1e-6)
 		   AS value_differences
-FROM shop_predictions p JOIN raw r USING (customer_id) JOIN model_customers c USING (customer_id), m;
-SELECT predicted_segment, count(*) FROM shop_predictions GROUP BY 1 ORDER BY 1;
+FROM mshop_predictions p JOIN raw r USING (customer_id) JOIN model_customers c USING (customer_id), m;
+SELECT predicted_segment, count(*) FROM mshop_predictions GROUP BY 1 ORDER BY 1;
 -- predictive segments: each rule segment holds exactly its customers of the view
-SELECT define_predictive_segments('shop');
+SELECT define_predictive_segments('mshop');
 SELECT count(*) AS membership_differences FROM (
-	(SELECT customer_id, segment FROM shop_segment_members WHERE kind = 'rule'
-	 EXCEPT SELECT customer_id, predicted_segment FROM shop_predictions)
+	(SELECT customer_id, segment FROM mshop_segment_members WHERE kind = 'rule'
+	 EXCEPT SELECT customer_id, predicted_segment FROM mshop_predictions)
 	UNION ALL
-	(SELECT customer_id, predicted_segment FROM shop_predictions
-	 EXCEPT SELECT customer_id, segment FROM shop_segment_members WHERE kind = 'rule')) d;
+	(SELECT customer_id, predicted_segment FROM mshop_predictions
+	 EXCEPT SELECT customer_id, segment FROM mshop_segment_members WHERE kind = 'rule')) d;
 -- cluster segments: one rule segment per cluster, each customer with orders in one
 SELECT (m).sizes, array_length((m).centroids, 1) AS k
-FROM (SELECT define_cluster_segments('shop', 3, ARRAY['recency_days', 'order_count', 'total_amount']) AS m) f;
-SELECT segment, count(*) FROM shop_segment_members WHERE segment LIKE 'Cluster%' GROUP BY 1 ORDER BY 1;
+FROM (SELECT define_cluster_segments('mshop', 3, ARRAY['recency_days', 'order_count', 'total_amount']) AS m) f;
+SELECT segment, count(*) FROM mshop_segment_members WHERE segment LIKE 'Cluster%' GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS cluster_differences
-FROM shop_customers c
-	 LEFT JOIN shop_segment_members s ON s.customer_id = c.customer_id AND s.segment LIKE 'Cluster%'
-	 CROSS JOIN (SELECT kmeans FROM attachments WHERE attachment_name = 'shop') a
+FROM mshop_customers c
+	 LEFT JOIN mshop_segment_members s ON s.customer_id = c.customer_id AND s.segment LIKE 'Cluster%'
+	 CROSS JOIN (SELECT kmeans FROM attachments WHERE attachment_name = 'mshop') a
 WHERE s.segment IS DISTINCT FROM
 	  'Cluster ' || kmeans_nearest(a.kmeans, ARRAY[c.recency_days, c.order_count, c.total_amount]::float8[]);
 -- named again: the old names go
-SELECT (define_cluster_segments('shop', 2, ARRAY['order_count'], ARRAY['Few orders', 'Many orders'])).sizes;
-SELECT rule_name FROM segment_rules WHERE attachment_name = 'shop' ORDER BY 1;
+SELECT (define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Few orders', 'Many orders'])).sizes;
+SELECT rule_name FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
 -- bad calls
 SELECT fit_customer_models('nowhere');
-SELECT fit_customer_models('shop', '0 days');
-SELECT define_cluster_segments('shop', 2, ARRAY['no_such_column']);
-SELECT define_cluster_segments('shop', 2, ARRAY['order_count'], ARRAY['Only one']);
-SELECT define_cluster_segments('shop', 2, '{}');
+SELECT fit_customer_models('mshop', '0 days');
+SELECT define_cluster_segments('mshop', 2, ARRAY['no_such_column']);
+SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Only one']);
+SELECT define_cluster_segments('mshop', 2, '{}');
 SELECT count(*) > 0 AS attached FROM attach('bare', 'model_orders', 'customer_id', 'ordered_at', 'amount');
 SELECT define_predictive_segments('bare');
 SELECT detach('bare');
 -- another role may read the predictions it may read the orders of, not refit
 CREATE ROLE segment_model_reader;
-GRANT SELECT ON model_orders, shop_customers, shop_predictions TO segment_model_reader;
+GRANT USAGE ON SCHEMA mo TO segment_model_reader;
+GRANT SELECT ON model_orders, mshop_customers, mshop_predictions TO segment_model_reader;
 SET ROLE segment_model_reader;
-SELECT count(*) FROM shop_predictions;
-SELECT fit_customer_models('shop');
+SELECT count(*) FROM mshop_predictions;
+SELECT fit_customer_models('mshop');
 RESET ROLE;
-SELECT detach('shop');
+SELECT detach('mshop');
 DROP TABLE model_orders, model_customers;
-DROP ROLE segment_model_reader;
 RESET segment.as_of;
+DROP SCHEMA mo CASCADE;
+DROP ROLE segment_model_reader;
