@@ -53,6 +53,7 @@ CREATE TABLE @extschema@.attachments (
 	kmeans @extschema@.kmeans_model,
 	cluster_features name[],
 	cluster_segments text[],
+	predictive_segments text[],
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
@@ -125,6 +126,7 @@ COMMENT ON COLUMN @extschema@.attachments.models_fitted_at IS 'the analysis time
 COMMENT ON COLUMN @extschema@.attachments.kmeans IS 'k-means clustering fitted by define_cluster_segments()';
 COMMENT ON COLUMN @extschema@.attachments.cluster_features IS 'the customers view columns the clustering reads, in order';
 COMMENT ON COLUMN @extschema@.attachments.cluster_segments IS 'the names of the cluster segments, cluster 1 first';
+COMMENT ON COLUMN @extschema@.attachments.predictive_segments IS 'the names of the predictive segments, if defined';
 COMMENT ON COLUMN @extschema@.attachments.history_retention IS
 	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
 

@@ -87,4 +87,4 @@ CREATE FUNCTION @extschema@.kmeans_nearest(model @extschema@.kmeans_model, featu
 	RETURNS integer
 	AS 'MODULE_PATHNAME', 'kmeans_nearest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.kmeans_nearest(@extschema@.kmeans_model, double precision[]) IS
-	'the cluster (1 to k) whose centroid is nearest to the features, distances divided by the model''s scales';
+	'the cluster (1 to k) whose centroid is nearest to the features, distances divided by the model''s scales; NULL when a feature is NULL';

@@ -244,7 +244,7 @@ CREATE FUNCTION @extschema@.kmeans_nearest(model @extschema@.kmeans_model, featu
 	RETURNS integer
 	AS 'MODULE_PATHNAME', 'kmeans_nearest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.kmeans_nearest(@extschema@.kmeans_model, double precision[]) IS
-	'the cluster (1 to k) whose centroid is nearest to the features, distances divided by the model''s scales';
+	'the cluster (1 to k) whose centroid is nearest to the features, distances divided by the model''s scales; NULL when a feature is NULL';
 
 -- the models an attachment keeps
 ALTER TABLE @extschema@.attachments
@@ -255,7 +255,8 @@ ALTER TABLE @extschema@.attachments
 	ADD COLUMN models_fitted_at timestamptz,
 	ADD COLUMN kmeans @extschema@.kmeans_model,
 	ADD COLUMN cluster_features name[],
-	ADD COLUMN cluster_segments text[];
+	ADD COLUMN cluster_segments text[],
+	ADD COLUMN predictive_segments text[];
 COMMENT ON COLUMN @extschema@.attachments.bgnbd IS 'BG/NBD model fitted by fit_customer_models()';
 COMMENT ON COLUMN @extschema@.attachments.gamma_gamma IS 'Gamma-Gamma spend model fitted by fit_customer_models()';
 COMMENT ON COLUMN @extschema@.attachments.model_unit IS 'the unit of time the models were fitted in';
@@ -265,6 +266,7 @@ COMMENT ON COLUMN @extschema@.attachments.models_fitted_at IS 'the analysis time
 COMMENT ON COLUMN @extschema@.attachments.kmeans IS 'k-means clustering fitted by define_cluster_segments()';
 COMMENT ON COLUMN @extschema@.attachments.cluster_features IS 'the customers view columns the clustering reads, in order';
 COMMENT ON COLUMN @extschema@.attachments.cluster_segments IS 'the names of the cluster segments, cluster 1 first';
+COMMENT ON COLUMN @extschema@.attachments.predictive_segments IS 'the names of the predictive segments, if defined';
 
 -- the views of an attachment now include its predictions
 CREATE OR REPLACE FUNCTION segment_internal.put_attachment_views(a @extschema@.attachments, in_place boolean) RETURNS text[]
@@ -476,34 +478,10 @@ COMMENT ON FUNCTION @extschema@.predict_customer(@extschema@.bgnbd_model, @extsc
 												 numeric, timestamptz) IS
 	'the models'' prediction for a customer given by the columns of a customers view (order count, first and last order time, average order value) at as_of: lifetime value over 12 months of 30 days discounted 1% a month; high value when lifetime value over P(alive) reaches the threshold, active when P(alive) >= 0.5; NULL without models or orders; spend and value NULL when refunds leave a repeat buyer''s mean at or below zero';
 
--- the prediction and the cluster of a customer of an attachment, for rules
-CREATE FUNCTION @extschema@.predicted_segment(attachment_name text, order_count bigint,
-											  first_order_time timestamptz, last_order_time timestamptz,
-											  average_order_value numeric)
-	RETURNS text
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-	AS $$
-	SELECT (predict_customer(t.bgnbd, t.gamma_gamma, t.high_value_threshold, t.model_unit, order_count,
-							 first_order_time, last_order_time, average_order_value, segment_as_of())).predicted_segment
-	FROM attachments t WHERE t.attachment_name = predicted_segment.attachment_name
-	$$;
-COMMENT ON FUNCTION @extschema@.predicted_segment(text, bigint, timestamptz, timestamptz, numeric) IS
-	'the predictive segment of a customer of the attachment (High value, active; High value, likely to churn; Active; Likely to churn) under its fitted models; NULL without models or orders';
-
-CREATE FUNCTION @extschema@.customer_cluster(attachment_name text, features double precision[])
-	RETURNS integer
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-	AS $$
-	SELECT kmeans_nearest(t.kmeans, features) FROM attachments t
-	WHERE t.attachment_name = customer_cluster.attachment_name AND array_position(features, NULL) IS NULL
-	$$;
-COMMENT ON FUNCTION @extschema@.customer_cluster(text, double precision[]) IS
-	'the cluster (1 to k) of the attachment''s k-means clustering nearest to the features; NULL when a feature is NULL or there is no clustering';
-
+-- The attachment to fit models for, locked against another fit until
+-- commit, with its owner's rights and its customers view checked.
 CREATE FUNCTION segment_internal.attachment_for_models(attachment_name text) RETURNS @extschema@.attachments
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
@@ -514,6 +492,11 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" does not exist', attachment_for_models.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
 	END IF;
+	IF NOT coalesce(owns_relation(a.orders_table), false) THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = attachment_for_models.attachment_name FOR UPDATE;
 	IF to_regclass(a.views[1]) IS NULL THEN
 		RAISE EXCEPTION 'the customers view of attachment "%" is missing', a.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'Build it again with rebuild_attachment_views().';
@@ -522,7 +505,61 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.attachment_for_models(text) IS
-	'the attachment whose customers a model is fitted to, with its customers view checked';
+	'the attachment whose customers a model is fitted to, locked, its owner''s rights and its customers view checked';
+
+-- Replaces the rule segments a model made (old_names) by new ones, in one
+-- go: a name may not be taken by a segment of the map, a rule of the user's
+-- or twice.  The caller builds the views once afterwards.
+CREATE FUNCTION segment_internal.put_model_rules(a @extschema@.attachments, old_names text[], names text[],
+												  expressions text[], descriptions text[])
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	taken text;
+BEGIN
+	SELECT n INTO taken FROM unnest(names) n GROUP BY n HAVING count(*) > 1 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'segment name "%" is given twice', taken USING ERRCODE = 'duplicate_object';
+	END IF;
+	SELECT n INTO taken FROM unnest(names) n
+	WHERE n IN (SELECT b.segment_name FROM segment_map_boxes b WHERE b.map_name = a.map_name)
+	   OR (n IN (SELECT r.rule_name FROM segment_rules r WHERE r.attachment_name = a.attachment_name)
+		   AND n <> ALL (coalesce(old_names, '{}')))
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'segment "%" already exists in attachment "%"', taken, a.attachment_name
+			USING ERRCODE = 'duplicate_object', HINT = 'Drop it or choose other names.';
+	END IF;
+	DELETE FROM segment_rules r WHERE r.attachment_name = a.attachment_name AND r.rule_name = ANY (old_names);
+	INSERT INTO segment_rules (attachment_name, rule_name, expression, description)
+	SELECT a.attachment_name, n.name, n.expression, n.description
+	FROM unnest(names, expressions, descriptions) n(name, expression, description);
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.put_model_rules(@extschema@.attachments, text[], text[], text[], text[]) IS
+	'replaces the rule segments a model made by new ones, refusing names taken by the map, by other rules or twice';
+
+-- The predictive segments' rules, with the fitted models as constants: a
+-- rule judges a customer without reading the attachment again.
+CREATE FUNCTION segment_internal.predictive_rules(a @extschema@.attachments)
+	RETURNS TABLE (name text, expression text, description text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	-- the models spliced as text: every digit of them
+	SET extra_float_digits = 3
+	AS $$
+	SELECT s.name,
+		   format('order_count > 0 AND (%1$s.predict_customer(%2$L::%1$s.bgnbd_model, %3$L::%1$s.gamma_gamma_model, %4$L::double precision, %5$L::interval, order_count, first_order_time, last_order_time, average_order_value, %1$s.segment_as_of())).predicted_segment = %6$L',
+				  extension_schema(), a.bgnbd, a.gamma_gamma, a.high_value_threshold, a.model_unit, s.name),
+		   format('predictive segment, models fitted at %s', a.models_fitted_at)
+	FROM unnest(ARRAY['High value, active', 'High value, likely to churn', 'Active', 'Likely to churn'])
+		 WITH ORDINALITY s(name, n)
+	ORDER BY s.n
+	$$;
+COMMENT ON FUNCTION segment_internal.predictive_rules(@extschema@.attachments) IS
+	'the rules of the four predictive segments of an attachment, its fitted models spliced in';
 
 CREATE FUNCTION segment_internal.predictions_view_query(a @extschema@.attachments, customers_view regclass)
 	RETURNS text
@@ -574,39 +611,60 @@ BEGIN
 		INTO threshold USING fits.purchases, fits.spend, unit, as_of;
 	UPDATE attachments t SET bgnbd = fits.purchases, gamma_gamma = fits.spend, model_unit = unit,
 		high_value_threshold = threshold, models_fitted_at = as_of
-	WHERE t.attachment_name = a.attachment_name;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
-			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	WHERE t.attachment_name = a.attachment_name
+	RETURNING * INTO a;
+	-- the predictive segments follow the new models
+	IF a.predictive_segments IS NOT NULL THEN
+		PERFORM put_model_rules(a, a.predictive_segments, array_agg(r.name), array_agg(r.expression),
+								array_agg(r.description))
+		FROM predictive_rules(a) r;
 	END IF;
-	RETURN QUERY SELECT * FROM build_attachment_views(a.attachment_name);
+	RETURN QUERY SELECT * FROM rebuild_attachment_views(a.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.fit_customer_models(text, interval) IS
-	'fits the BG/NBD and Gamma-Gamma models to the attachment''s customers at the analysis time, in the unit of time given, and builds its predictions view; call again to refit';
+	'fits the BG/NBD and Gamma-Gamma models to the attachment''s customers at the analysis time, in the unit of time given, and builds its predictions view; call again to refit (the predictive segments follow)';
 
-CREATE FUNCTION @extschema@.define_predictive_segments(attachment_name text) RETURNS void
+CREATE FUNCTION @extschema@.define_predictive_segments(attachment_name text) RETURNS SETOF text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $function$
 DECLARE
 	a attachments := attachment_for_models(define_predictive_segments.attachment_name);
-	segment text;
+	names text[];
 BEGIN
 	IF a.bgnbd IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" has no fitted models', a.attachment_name
 			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Fit them with fit_customer_models().';
 	END IF;
-	FOREACH segment IN ARRAY ARRAY['High value, active', 'High value, likely to churn', 'Active', 'Likely to churn'] LOOP
-		PERFORM define_segment_rule(a.attachment_name, segment,
-			format('%s.predicted_segment(%L, order_count, first_order_time, last_order_time, average_order_value) = %L',
-				   extension_schema(), a.attachment_name, segment),
-			'predictive segment: see predict_customer()');
-	END LOOP;
+	SELECT array_agg(r.name) INTO names FROM predictive_rules(a) r;
+	PERFORM put_model_rules(a, a.predictive_segments, array_agg(r.name), array_agg(r.expression),
+							array_agg(r.description))
+	FROM predictive_rules(a) r;
+	UPDATE attachments t SET predictive_segments = names WHERE t.attachment_name = a.attachment_name;
+	RETURN QUERY SELECT * FROM rebuild_attachment_views(a.attachment_name);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.define_predictive_segments(text) IS
-	'defines the four predictive segments of the attachment as rule segments over its fitted models: High value, active; High value, likely to churn; Active; Likely to churn';
+	'defines the four predictive segments of the attachment as rule segments over its fitted models (High value, active; High value, likely to churn; Active; Likely to churn); a refit rewrites them; returns the views built';
+
+CREATE FUNCTION @extschema@.drop_model_segments(attachment_name text) RETURNS SETOF text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments := attachment_for_models(drop_model_segments.attachment_name);
+BEGIN
+	DELETE FROM segment_rules r WHERE r.attachment_name = a.attachment_name
+		AND r.rule_name = ANY (coalesce(a.predictive_segments, '{}') || coalesce(a.cluster_segments, '{}'));
+	UPDATE attachments t SET predictive_segments = NULL, cluster_segments = NULL, cluster_features = NULL,
+		kmeans = NULL
+	WHERE t.attachment_name = a.attachment_name;
+	RETURN QUERY SELECT * FROM rebuild_attachment_views(a.attachment_name);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.drop_model_segments(text) IS
+	'drops the predictive and cluster segments of the attachment and its clustering; the fitted models and predictions stay; returns the views built';
 
 CREATE FUNCTION @extschema@.define_cluster_segments(attachment_name text, k integer, features name[],
 													names text[] DEFAULT NULL, seed bigint DEFAULT 0,
@@ -614,25 +672,35 @@ CREATE FUNCTION @extschema@.define_cluster_segments(attachment_name text, k inte
 	RETURNS @extschema@.kmeans_model
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	-- the model spliced as text: every digit of it
+	SET extra_float_digits = 3
 	AS $function$
 DECLARE
 	a attachments := attachment_for_models(define_cluster_segments.attachment_name);
 	feature_array text;
 	model kmeans_model;
-	old text;
+	segment_names text[];
 BEGIN
 	IF features IS NULL OR cardinality(features) = 0 OR array_position(features, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'features must name one or more columns of the customers view'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF names IS NOT NULL AND (cardinality(names) <> k OR array_position(names, NULL) IS NOT NULL) THEN
+	-- names numbered from 1, whatever the array's bounds
+	segment_names := CASE WHEN names IS NULL THEN ARRAY(SELECT 'Cluster ' || i FROM generate_series(1, k) i)
+						  ELSE ARRAY(SELECT n FROM unnest(names) n) END;
+	IF cardinality(segment_names) IS DISTINCT FROM k OR array_position(segment_names, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'names must give k = % names, none NULL', k USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF EXISTS (SELECT 1 FROM unnest(features) f
-			   WHERE column_type(a.views[1]::regclass, f) IS NULL) THEN
+	-- an earlier clustering's segments go first: its columns may be gone
+	IF a.cluster_segments IS NOT NULL THEN
+		DELETE FROM segment_rules r WHERE r.attachment_name = a.attachment_name AND r.rule_name = ANY (a.cluster_segments);
+		UPDATE attachments t SET cluster_segments = NULL, cluster_features = NULL, kmeans = NULL
+		WHERE t.attachment_name = a.attachment_name;
+		PERFORM rebuild_attachment_views(a.attachment_name);
+	END IF;
+	IF EXISTS (SELECT 1 FROM unnest(features) f WHERE column_type(a.views[1]::regclass, f) IS NULL) THEN
 		RAISE EXCEPTION 'a feature is not a column of %', a.views[1]
-			USING ERRCODE = 'undefined_column',
-				  DETAIL = format('The features are %s.', features);
+			USING ERRCODE = 'undefined_column', DETAIL = format('The features are %s.', features);
 	END IF;
 	feature_array := format('ARRAY[%s]::double precision[]',
 							(SELECT string_agg(format('%I', f), ', ' ORDER BY n) FROM unnest(features) WITH ORDINALITY u(f, n)));
@@ -641,27 +709,15 @@ BEGIN
 					WHERE c.order_count > 0 AND array_position(%2$s, NULL) IS NULL',
 				   extension_schema(), feature_array, a.views[1])
 		INTO model USING k, seed, standardize;
-	IF model IS NULL THEN
-		RAISE EXCEPTION 'attachment "%" has no customer with orders and every feature', a.attachment_name
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	-- the segments of an earlier clustering go; the new ones take their names
-	FOREACH old IN ARRAY coalesce(a.cluster_segments, '{}') LOOP
-		DELETE FROM segment_rules r WHERE r.attachment_name = a.attachment_name AND r.rule_name = old;
-	END LOOP;
-	UPDATE attachments t SET kmeans = model, cluster_features = features,
-		cluster_segments = coalesce(names, ARRAY(SELECT 'Cluster ' || i FROM generate_series(1, k) i))
-	WHERE t.attachment_name = a.attachment_name
-	RETURNING * INTO a;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
-			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
-	END IF;
-	FOR i IN 1 .. k LOOP
-		PERFORM define_segment_rule(a.attachment_name, a.cluster_segments[i],
-			format('%s.customer_cluster(%L, %s) = %s', extension_schema(), a.attachment_name, feature_array, i),
-			format('k-means cluster %s of %s over %s', i, k, array_to_string(features, ', ')));
-	END LOOP;
+	PERFORM put_model_rules(a, NULL, segment_names,
+		ARRAY(SELECT format('order_count > 0 AND %1$s.kmeans_nearest(%3$L::%1$s.kmeans_model, %2$s) = %4$s',
+							extension_schema(), feature_array, model, i)
+			  FROM generate_series(1, k) i ORDER BY i),
+		ARRAY(SELECT format('k-means cluster %s of %s over %s', i, k, array_to_string(features, ', '))
+			  FROM generate_series(1, k) i ORDER BY i));
+	UPDATE attachments t SET kmeans = model, cluster_features = features, cluster_segments = segment_names
+	WHERE t.attachment_name = a.attachment_name;
+	PERFORM rebuild_attachment_views(a.attachment_name);
 	RETURN model;
 END
 $function$;

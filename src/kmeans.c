@@ -693,7 +693,7 @@ model_array(Datum datum, bool isnull, const char *name, int ndim, int *dims)
 /*
  * kmeans_nearest(model, features): the number (from 1) of the cluster whose
  * centroid is nearest, in the units the model was fitted in (divided by its
- * scales); the first of equally near ones.
+ * scales); the first of equally near ones; NULL when a feature is NULL.
  */
 Datum
 kmeans_nearest(PG_FUNCTION_ARGS)
@@ -705,6 +705,7 @@ kmeans_nearest(PG_FUNCTION_ARGS)
 	int			scale_dims[1];
 	double	   *centroids;
 	double	   *scales;
+	ArrayType  *array;
 	double	   *features;
 	int			count;
 	int			best = 0;
@@ -715,9 +716,13 @@ kmeans_nearest(PG_FUNCTION_ARGS)
 		elog(ERROR, "kmeans_model has %d fields, expected %d", natts, KMEANS_MODEL_FIELDS);
 	centroids = model_array(fields[0], nulls[0], "centroids", 2, centroid_dims);
 	scales = model_array(fields[5], nulls[5], "scales", 1, scale_dims);
+	/* a customer missing a feature is in no cluster */
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	count = read_features(PG_GETARG_ARRAYTYPE_P(1), &features);
+	array = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_HASNULL(array))
+		PG_RETURN_NULL();
+	count = read_features(array, &features);
 	if (centroid_dims[1] != count || scale_dims[0] != count)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

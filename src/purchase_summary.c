@@ -49,6 +49,14 @@ void
 summarize_purchases(int64 order_count, TimestampTz first_order, TimestampTz last_order, double mean_value,
 					TimestampTz as_of, double unit_days, PurchaseSummary *summary)
 {
+	if (TIMESTAMP_NOT_FINITE(first_order) || TIMESTAMP_NOT_FINITE(last_order) || TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order times and the analysis time must be finite")));
+	if (last_order < first_order || as_of < last_order)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the first order, the last order and the analysis time must come in that order")));
 	summary->frequency = (double) (order_count - 1);
 	summary->recency = days_between(first_order, last_order) / unit_days;
 	summary->age = days_between(first_order, as_of) / unit_days;

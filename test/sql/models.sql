@@ -260,7 +260,7 @@ SELECT count(*) AS customers,
 FROM mshop_predictions p JOIN raw r USING (customer_id) JOIN model_customers c USING (customer_id), m;
 SELECT predicted_segment, count(*) FROM mshop_predictions GROUP BY 1 ORDER BY 1;
 -- predictive segments: each rule segment holds exactly its customers of the view
-SELECT define_predictive_segments('mshop');
+SELECT count(*) AS views FROM define_predictive_segments('mshop');
 SELECT count(*) AS membership_differences FROM (
 	(SELECT customer_id, segment FROM mshop_segment_members WHERE kind = 'rule'
 	 EXCEPT SELECT customer_id, predicted_segment FROM mshop_predictions)
@@ -280,6 +280,22 @@ WHERE s.segment IS DISTINCT FROM
 -- named again: the old names go
 SELECT (define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Few orders', 'Many orders'])).sizes;
 SELECT rule_name FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
+-- names taken by the map, by a rule of the user's, or twice; bounds from 0
+SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Champions', 'Rest']);
+SELECT define_segment_rule('mshop', 'Big spenders', 'total_amount > 500');
+SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Big spenders', 'Rest']);
+SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Same', 'Same']);
+SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Active', 'Rest']);
+SELECT (define_cluster_segments('mshop', 2, ARRAY['order_count'], '[0:1]={Low,High}'::text[])).sizes;
+SELECT rule_name, left(expression, 40) AS expression FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
+-- a refit rewrites the predictive segments with the new models
+SELECT count(*) AS views FROM fit_customer_models('mshop', '1 day');
+SELECT count(*) AS rules_with_the_new_unit FROM segment_rules
+WHERE attachment_name = 'mshop' AND expression LIKE '%1 day''::interval%';
+-- the model segments go, the rest stays
+SELECT count(*) AS views FROM drop_model_segments('mshop');
+SELECT rule_name FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
+SELECT kmeans IS NULL AS no_clustering, bgnbd IS NOT NULL AS models_kept FROM attachments WHERE attachment_name = 'mshop';
 -- bad calls
 SELECT fit_customer_models('nowhere');
 SELECT fit_customer_models('mshop', '0 days');
