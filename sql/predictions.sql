@@ -103,18 +103,48 @@ $function$;
 COMMENT ON FUNCTION segment_internal.put_model_rules(@extschema@.attachments, text[], text[], text[], text[]) IS
 	'replaces the rule segments a model made by new ones, refusing names taken by the map, by other rules or twice';
 
+-- A fitted model as an SQL expression that the planner folds into a
+-- constant (ROW() of numbers and ARRAY[] literals: a quoted composite
+-- would be parsed again for every row).  extra_float_digits = 3 gives
+-- every digit.
+CREATE FUNCTION segment_internal.model_constant_sql(model @extschema@.bgnbd_model) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	SET extra_float_digits = 3
+	AS $$ SELECT format('ROW(%s, %s, %s, %s, NULL, NULL, NULL, NULL)::%s.bgnbd_model',
+						model.r, model.alpha, model.a, model.b, extension_schema()) $$;
+CREATE FUNCTION segment_internal.model_constant_sql(model @extschema@.gamma_gamma_model) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	SET extra_float_digits = 3
+	AS $$ SELECT format('ROW(%s, %s, %s, NULL, NULL, NULL, NULL)::%s.gamma_gamma_model',
+						model.p, model.q, model.v, extension_schema()) $$;
+CREATE FUNCTION segment_internal.model_constant_sql(model @extschema@.kmeans_model) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	SET extra_float_digits = 3
+	AS $$ SELECT format('ROW(ARRAY%s, NULL, NULL, NULL, NULL, ARRAY%s, NULL)::%s.kmeans_model',
+						translate(model.centroids::text, '{}', '[]'), translate(model.scales::text, '{}', '[]'),
+						extension_schema()) $$;
+COMMENT ON FUNCTION segment_internal.model_constant_sql(@extschema@.bgnbd_model) IS
+	'a BG/NBD model as an expression the planner folds into a constant';
+COMMENT ON FUNCTION segment_internal.model_constant_sql(@extschema@.gamma_gamma_model) IS
+	'a Gamma-Gamma model as an expression the planner folds into a constant';
+COMMENT ON FUNCTION segment_internal.model_constant_sql(@extschema@.kmeans_model) IS
+	'a k-means model as an expression the planner folds into a constant';
+
 -- The predictive segments' rules, with the fitted models as constants: a
 -- rule judges a customer without reading the attachment again.
 CREATE FUNCTION segment_internal.predictive_rules(a @extschema@.attachments)
 	RETURNS TABLE (name text, expression text, description text)
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
-	-- the models spliced as text: every digit of them
 	SET extra_float_digits = 3
 	AS $$
 	SELECT s.name,
-		   format('order_count > 0 AND (%1$s.predict_customer(%2$L::%1$s.bgnbd_model, %3$L::%1$s.gamma_gamma_model, %4$L::double precision, %5$L::interval, order_count, first_order_time, last_order_time, average_order_value, %1$s.segment_as_of())).predicted_segment = %6$L',
-				  extension_schema(), a.bgnbd, a.gamma_gamma, a.high_value_threshold, a.model_unit, s.name),
+		   format('order_count > 0 AND (%1$s.predict_customer(%2$s, %3$s, %4$s::double precision, make_interval(secs => %5$s), order_count, first_order_time, last_order_time, average_order_value, %1$s.segment_as_of())).predicted_segment = %6$L',
+				  extension_schema(), model_constant_sql(a.bgnbd), model_constant_sql(a.gamma_gamma),
+				  coalesce(a.high_value_threshold::text, 'NULL'), extract(epoch FROM a.model_unit), s.name),
 		   format('predictive segment, models fitted at %s', a.models_fitted_at)
 	FROM unnest(ARRAY['High value, active', 'High value, likely to churn', 'Active', 'Likely to churn'])
 		 WITH ORDINALITY s(name, n)
@@ -272,8 +302,8 @@ BEGIN
 				   extension_schema(), feature_array, a.views[1])
 		INTO model USING k, seed, standardize;
 	PERFORM put_model_rules(a, NULL, segment_names,
-		ARRAY(SELECT format('order_count > 0 AND %1$s.kmeans_nearest(%3$L::%1$s.kmeans_model, %2$s) = %4$s',
-							extension_schema(), feature_array, model, i)
+		ARRAY(SELECT format('order_count > 0 AND %1$s.kmeans_nearest(%3$s, %2$s) = %4$s',
+							extension_schema(), feature_array, model_constant_sql(model), i)
 			  FROM generate_series(1, k) i ORDER BY i),
 		ARRAY(SELECT format('k-means cluster %s of %s over %s', i, k, array_to_string(features, ', '))
 			  FROM generate_series(1, k) i ORDER BY i));
