@@ -291,7 +291,7 @@ SELECT rule_name, left(expression, 40) AS expression FROM segment_rules WHERE at
 -- a refit rewrites the predictive segments with the new models
 SELECT count(*) AS views FROM fit_customer_models('mshop', '1 day');
 SELECT count(*) AS rules_with_the_new_unit FROM segment_rules
-WHERE attachment_name = 'mshop' AND expression LIKE '%make_interval(secs => 86400)%';
+WHERE attachment_name = 'mshop' AND expression LIKE '%make_interval(secs => 86400.%';
 -- the model segments go, the rest stays
 SELECT count(*) AS views FROM drop_model_segments('mshop');
 SELECT rule_name FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
