@@ -331,8 +331,10 @@ assign_exactly(Clustering *clustering, int64 i)
 
 /*
  * Each centre to the mean of its points, from the running sums; how far
- * each moved; and each one's half gap to its nearest neighbour.  Returns
- * whether a cluster was empty and took a point (move_centres explains).
+ * each moved; and each one's half gap to its nearest neighbour.  A cluster
+ * left empty takes the point that may be farthest from its centre (the
+ * largest upper bound), so that k clusters remain; returns whether that
+ * happened.
  */
 static bool
 step_centres(Clustering *clustering)
