@@ -13,6 +13,8 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
+
 #include "minimize.h"
 
 #define MAX_ITERATIONS 1000
@@ -146,6 +148,8 @@ minimize(MinimizeObjective objective, void *argument, int n, double *x)
 		step = Min(1.0, MAX_STEP / max_abs(d, n));
 		for (int halving = 0; halving < MAX_HALVINGS; halving++, step *= 0.5)
 		{
+			/* each evaluation reads every customer */
+			CHECK_FOR_INTERRUPTS();
 			for (int i = 0; i < n; i++)
 				candidate[i] = x[i] + step * d[i];
 			candidate_f = objective(candidate, candidate_g, argument);
