@@ -27,14 +27,14 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
 	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/models.sql sql/kmeans.sql sql/attach.sql sql/views.sql sql/state.sql \
-	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/predictions.sql
+	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/predictions.sql sql/erasure.sql
 
 DATA_built = segment--$(EXTVERSION).sql
 DATA = $(wildcard sql/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
-	segment_map lifecycle segment_set attach views state state_production tags history alerts models catalog security
+	segment_map lifecycle segment_set attach views state state_production tags history alerts models erasure catalog security
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
 # concurrency: isolation specs in test/specs
