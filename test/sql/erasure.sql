@@ -77,6 +77,25 @@ SELECT relation, rows FROM pg_temp.traces() WHERE rows > 0 ORDER BY 1;
 SELECT (SELECT count(*) FROM er_shop_history) AS history_after, (SELECT count(*) FROM er_plain_history) AS snapshots_after;
 -- what is recorded: that an erasure happened, and how many, not whom
 SELECT attachment_name, customers, erased_at IS NOT NULL AS dated FROM segment_erasures ORDER BY 1;
+-- keys never seen: nothing erased, nothing recorded
+SELECT forget_customers('er_shop', ARRAY['99999', '099999']) AS unknown;
+SELECT count(*) AS erasures FROM segment_erasures;
+-- keys compare as their type does, whatever the search_path: citext in a
+-- schema of its own, the customer's key in another case
+CREATE SCHEMA er_types;
+CREATE EXTENSION citext SCHEMA er_types;
+CREATE TABLE er_citext_orders (customer_id er_types.citext, ordered_at timestamptz, amount numeric);
+INSERT INTO er_citext_orders VALUES ('Bob', '2025-02-01', 10), ('Ann', '2025-03-01', 20);
+SELECT count(*) > 0 AS attached FROM attach('er_ci', 'er_citext_orders', 'customer_id', 'ordered_at', 'amount');
+SELECT snapshot_segments('er_ci') > 0 AS snapshot;
+SELECT forget_customer('er_ci', 'BOB');
+DELETE FROM er_citext_orders WHERE customer_id OPERATOR(er_types.=) 'bob'::er_types.citext;
+SELECT forget_customer('er_ci', 'BOB') AS erased;
+SELECT count(*) FILTER (WHERE lower(customer_id::text) = 'bob') AS bob, count(*) AS all_rows FROM er_ci_history;
+SELECT detach('er_ci');
+DROP TABLE er_citext_orders;
+DROP EXTENSION citext;
+DROP SCHEMA er_types;
 -- bad calls
 SELECT forget_customer('nowhere', '1');
 SELECT forget_customers('er_shop', ARRAY[NULL]);
