@@ -9,21 +9,10 @@
 #include "access/htup_details.h"
 #include "funcapi.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 #include "model_tuple.h"
-
-TupleDesc
-model_result_descriptor(FunctionCallInfo fcinfo, int natts)
-{
-	TupleDesc	descriptor;
-
-	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "a model-fitting function must return a composite type");
-	if (descriptor->natts != natts)
-		elog(ERROR, "the model type has %d fields, expected %d", descriptor->natts, natts);
-	return BlessTupleDesc(descriptor);
-}
 
 /* The last composite value seen at an argument position of a call site. */
 typedef struct ModelArgumentCache
@@ -37,23 +26,56 @@ typedef struct ModelArgumentCache
 
 #define MODEL_CACHE_ARGUMENTS 2
 
+/*
+ * What a call site of a model function keeps in fn_extra.  fn_extra lives
+ * as long as the query's FmgrInfo, over which the result type cannot change.
+ */
+typedef struct ModelCallCache
+{
+	TupleDesc	result;			/* blessed, in fn_mcxt */
+	ModelArgumentCache arguments[MODEL_CACHE_ARGUMENTS];
+} ModelCallCache;
+
+static ModelCallCache *
+call_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ModelCallCache));
+	return fcinfo->flinfo->fn_extra;
+}
+
+/* Looked up once per call site: each lookup copies the descriptor. */
+TupleDesc
+model_result_descriptor(FunctionCallInfo fcinfo, int natts)
+{
+	ModelCallCache *cache = call_cache(fcinfo);
+	TupleDesc	descriptor;
+	MemoryContext old_context;
+
+	if (cache->result != NULL)
+		return cache->result;
+	old_context = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "a model-fitting function must return a composite type");
+	if (descriptor->natts != natts)
+		elog(ERROR, "the model type has %d fields, expected %d", descriptor->natts, natts);
+	cache->result = BlessTupleDesc(descriptor);
+	MemoryContextSwitchTo(old_context);
+	return cache->result;
+}
+
 void
 model_argument_fields(FunctionCallInfo fcinfo, int argno, Datum **values, bool **nulls, int *natts)
 {
 	HeapTupleHeader header = PG_GETARG_HEAPTUPLEHEADER(argno);
 	Size		length = HeapTupleHeaderGetDatumLength(header);
-	ModelArgumentCache *caches = fcinfo->flinfo->fn_extra;
 	ModelArgumentCache *cache;
 	MemoryContext old_context;
 	TupleDesc	descriptor;
 	HeapTupleData tuple;
 
 	Assert(argno < MODEL_CACHE_ARGUMENTS);
-	if (caches == NULL)
-		caches = fcinfo->flinfo->fn_extra =
-			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-								   MODEL_CACHE_ARGUMENTS * sizeof(ModelArgumentCache));
-	cache = &caches[argno];
+	cache = &call_cache(fcinfo)->arguments[argno];
 
 	if (cache->bytes == NULL || cache->length != length || memcmp(cache->bytes, header, length) != 0)
 	{
