@@ -32,8 +32,9 @@ SELECT bgnbd_expected_purchases(ROW(0.243, 4.414, 1, 2.426, NULL, NULL, NULL, NU
 -- bought keeps buying at about (r + x) / (alpha + T) a week, less the
 -- chance that each purchase is the last
 SELECT round(bgnbd_expected_purchases(model, 39, 100000, 38, 38.86)::numeric, 1) AS gone,
-	   round(bgnbd_expected_purchases(model, 39, 100000, 38.86, 38.86)::numeric, 0) AS buying,
-	   round(((0.243 + 100000) / (4.414 + 38.86) * 39)::numeric, 0) AS rate_times_period
+	   bgnbd_expected_purchases(model, 39, 100000, 38.86, 38.86)
+		   BETWEEN 0.5 * (0.243 + 100000) / (4.414 + 38.86) * 39 AND (0.243 + 100000) / (4.414 + 38.86) * 39
+		   AS buying_below_the_rate
 FROM paper;
 -- where the usual series loses its digits, another form is taken; the true
 -- values (60-digit arithmetic, and an integral over the posterior) are
@@ -175,8 +176,11 @@ FROM (SELECT bgnbd_fit(1e6 + i % 2, 99, 100) AS b FROM generate_series(1, 100) i
 CREATE TEMP TABLE points AS
 SELECT i, ARRAY[(i % 3) * 10 + (i % 5) * 0.1, (i % 3) * -5 + (i % 7) * 0.1]::float8[] AS features
 FROM generate_series(1, 300) i;
-SELECT (m).sizes, round((m).within_ss::numeric, 6) AS within_ss, round((m).silhouette::numeric, 3) AS silhouette,
-	   (m).scales, (m).restarts
+SELECT (m).sizes, round((m).silhouette::numeric, 3) AS silhouette, (m).scales, (m).restarts,
+	   -- the groups' own sum of squares, computed apart
+	   abs((m).within_ss - (SELECT sum((features[1] - m1) ^ 2 + (features[2] - m2) ^ 2)
+							FROM (SELECT features, avg(features[1]) OVER w AS m1, avg(features[2]) OVER w AS m2
+								  FROM points WINDOW w AS (PARTITION BY i % 3)) g)) < 1e-9 AS within_ss_of_the_groups
 FROM (SELECT kmeans_fit(features, 3) AS m FROM points) f;
 -- every point's cluster is the one kmeans_nearest gives it, and clusters follow the groups
 SELECT count(DISTINCT (i % 3, kmeans_nearest(m, features))) AS groups_to_clusters
@@ -258,7 +262,16 @@ SELECT count(*) AS customers,
 															(r.s).age, (r.s).mean_value, 12, 0.01, 30 / 7.0)) > 1e-6)
 		   AS value_differences
 FROM mshop_predictions p JOIN raw r USING (customer_id) JOIN model_customers c USING (customer_id), m;
-SELECT predicted_segment, count(*) FROM mshop_predictions GROUP BY 1 ORDER BY 1;
+SELECT predicted_segment, count(*) > 0 AS has_customers FROM mshop_predictions GROUP BY 1 ORDER BY 1;
+-- each segment is the documented rule: high value when lifetime value over
+-- P(alive) reaches the threshold, active when P(alive) >= 0.5
+SELECT count(*) AS segment_rule_differences
+FROM mshop_predictions p, attachments a
+WHERE a.attachment_name = 'mshop'
+  AND p.predicted_segment IS DISTINCT FROM
+	  CASE WHEN p.lifetime_value / p.p_alive >= a.high_value_threshold
+		   THEN CASE WHEN p.p_alive >= 0.5 THEN 'High value, active' ELSE 'High value, likely to churn' END
+		   ELSE CASE WHEN p.p_alive >= 0.5 THEN 'Active' ELSE 'Likely to churn' END END;
 -- predictive segments: each rule segment holds exactly its customers of the view
 SELECT count(*) AS views FROM define_predictive_segments('mshop');
 SELECT count(*) AS membership_differences FROM (
