@@ -29,7 +29,6 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 
-#include "aggregate.h"
 #include "bgnbd.h"
 #include "minimize.h"
 #include "model_tuple.h"
@@ -40,8 +39,6 @@ PG_FUNCTION_INFO_V1(bgnbd_fit_transfn);
 PG_FUNCTION_INFO_V1(bgnbd_fit_finalfn);
 PG_FUNCTION_INFO_V1(bgnbd_p_alive);
 PG_FUNCTION_INFO_V1(bgnbd_expected_purchases);
-
-#define BGNBD_MODEL_FIELDS 8
 
 static const char *const parameter_names[] = {"r", "alpha", "a", "b"};
 

@@ -20,7 +20,6 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "aggregate.h"
 #include "bgnbd.h"
 #include "gamma_gamma.h"
 #include "minimize.h"

@@ -25,7 +25,6 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
-#include "aggregate.h"
 #include "model_tuple.h"
 #include "point_set.h"
 
