@@ -27,7 +27,7 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
 	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/models.sql sql/kmeans.sql sql/attach.sql sql/views.sql sql/state.sql \
-	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/predictions.sql sql/erasure.sql
+	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/predictions.sql sql/erasure.sql sql/privacy.sql
 
 DATA_built = segment--$(EXTVERSION).sql
 DATA = $(wildcard sql/segment--*.sql)

@@ -54,9 +54,14 @@ CREATE TABLE @extschema@.attachments (
 	cluster_features name[],
 	cluster_segments text[],
 	predictive_segments text[],
+	customer_columns name[],
+	minimum_group_size integer,
+	pseudonym_secret_table regclass,
 	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
+	CONSTRAINT customer_columns_with_table CHECK (customer_columns IS NULL OR customers_table IS NOT NULL),
+	CONSTRAINT minimum_group_size_above_one CHECK (minimum_group_size >= 2),
 	CONSTRAINT history_with_start CHECK ((history_table IS NULL) = (history_since IS NULL)),
 	CONSTRAINT history_retention_positive CHECK (history_retention OPERATOR(pg_catalog.>) '0'::pg_catalog.interval),
 	CONSTRAINT lifecycle_limits_valid CHECK (lifecycle_limits IS NULL OR (
@@ -127,6 +132,12 @@ COMMENT ON COLUMN @extschema@.attachments.kmeans IS 'k-means clustering fitted b
 COMMENT ON COLUMN @extschema@.attachments.cluster_features IS 'the customers view columns the clustering reads, in order';
 COMMENT ON COLUMN @extschema@.attachments.cluster_segments IS 'the names of the cluster segments, cluster 1 first';
 COMMENT ON COLUMN @extschema@.attachments.predictive_segments IS 'the names of the predictive segments, if defined';
+COMMENT ON COLUMN @extschema@.attachments.customer_columns IS
+	'the columns of the customers table the views show besides the key (attach(), set_customer_columns()); NULL: all';
+COMMENT ON COLUMN @extschema@.attachments.minimum_group_size IS
+	'the fewest customers a number of the summary views may count (set_minimum_group_size()); NULL: no minimum';
+COMMENT ON COLUMN @extschema@.attachments.pseudonym_secret_table IS
+	'the table holding the key of the pseudonyms the published views show (publish_views()); NULL if not published';
 COMMENT ON COLUMN @extschema@.attachments.history_retention IS
 	'how long the history keeps an interval after it ended (prune_segment_history()); NULL: for ever';
 
@@ -213,7 +224,8 @@ CREATE FUNCTION @extschema@.attach(
 	customer_key name DEFAULT NULL,
 	view_schema name DEFAULT NULL,
 	map_name text DEFAULT 'default',
-	bins integer DEFAULT 5)
+	bins integer DEFAULT 5,
+	customer_columns name[] DEFAULT NULL)
 	RETURNS SETOF text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -223,7 +235,6 @@ DECLARE
 	time_type regtype;
 	amount_type regtype;
 	target name := attach.view_schema;
-	clash name;
 BEGIN
 	IF attach.attachment_name IS NULL OR attach.attachment_name !~ '^[a-z][a-z0-9_]{0,29}$' THEN
 		RAISE EXCEPTION 'invalid attachment name "%"', attach.attachment_name
@@ -281,13 +292,8 @@ BEGIN
 				USING ERRCODE = 'collation_mismatch',
 					  HINT = 'Attach a view of the customers table that gives its key the collation of the orders'' key.';
 		END IF;
-		clash := customers_column_clash(customers, customer_key);
-		IF clash IS NOT NULL THEN
-			RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
-				USING ERRCODE = 'duplicate_column',
-					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
-		END IF;
 	END IF;
+	PERFORM check_customer_columns(customers, customer_key, attach.customer_columns);
 
 	IF target IS NULL THEN
 		SELECT n.nspname INTO target FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -319,14 +325,15 @@ BEGIN
 	-- now, and in that one whoever reads or writes later
 	INSERT INTO attachments (attachment_name, orders_table, customer_column, order_time_column,
 										 amount_column, customers_table, customer_key, view_schema, map_name, bins,
-										 time_zone)
+										 time_zone, customer_columns)
 	VALUES (attach.attachment_name, orders, customer_column, order_time_column, amount_column,
-			customers, customer_key, target, attach.map_name, attach.bins, current_setting('TimeZone'));
+			customers, customer_key, target, attach.map_name, attach.bins, current_setting('TimeZone'),
+			attach.customer_columns);
 	RETURN QUERY SELECT * FROM rebuild_attachment_views(attach.attachment_name);
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclass, name, name, text, integer) IS
-	'binds segment to an orders table (and optionally a customers table) and builds the views BI tools read';
+COMMENT ON FUNCTION @extschema@.attach(text, regclass, name, name, name, regclass, name, name, text, integer, name[]) IS
+	'binds segment to an orders table (and optionally a customers table, of which the views show the columns chosen, or all) and builds the views BI tools read';
 
 CREATE FUNCTION @extschema@.detach(attachment_name text) RETURNS void
 	LANGUAGE plpgsql
@@ -347,9 +354,12 @@ BEGIN
 	IF relation_exists(a.history_table) THEN
 		EXECUTE format('DROP TABLE %s', a.history_table);
 	END IF;
+	IF relation_exists(a.pseudonym_secret_table) THEN
+		EXECUTE format('DROP TABLE %s', a.pseudonym_secret_table);
+	END IF;
 END
 $function$;
-COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules, its state and history, and the attachment';
+COMMENT ON FUNCTION @extschema@.detach(text) IS 'drops the views of an attachment, its rules, its state, history and pseudonym key, and the attachment';
 
 CREATE FUNCTION @extschema@.define_segment_rule(attachment_name text, rule_name text, expression text,
 												description text DEFAULT NULL)
@@ -364,6 +374,7 @@ DECLARE
 	problem_state text;
 	problem_detail text;
 	problem_hint text;
+	stored_as_tag boolean;
 	scan record;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = define_segment_rule.attachment_name;
@@ -383,7 +394,12 @@ BEGIN
 	-- the customers there are
 	BEGIN
 		PERFORM segment_rule_check(define_segment_rule.expression);
-		IF to_regclass(a.views[1]) IS NOT NULL THEN
+		-- an attribute rule of an attachment with stored tags is judged on
+		-- the customers table's row, every column of it, as tags are stored;
+		-- the views read its verdict only
+		stored_as_tag := a.tags_table IS NOT NULL AND octet_length(define_segment_rule.rule_name) <= 255
+						 AND segment_rule_is_attribute(define_segment_rule.expression, a.customers_table, a.customer_key);
+		IF to_regclass(a.views[1]) IS NOT NULL AND NOT stored_as_tag THEN
 			EXECUTE format('SELECT FROM (SELECT %s, customer.segments FROM %s AS customer) AS customer WHERE (%s
 ) IS TRUE LIMIT 0', member_columns(a.views[1]::regclass), a.views[1], define_segment_rule.expression);
 		END IF;
@@ -412,12 +428,17 @@ BEGIN
 				  DETAIL = concat_ws(' ', nullif(problem_detail, ''),
 									 format('The expression is: %s', define_segment_rule.expression)),
 				  HINT = coalesce(nullif(problem_hint, ''),
+								  CASE WHEN problem_state = '42703' AND a.customer_columns IS NOT NULL THEN
+									  'The views show only the customer columns chosen for the attachment; a rule over the customers table''s other columns needs its stored tags (maintain_attachment()).' END,
 								  'A rule is one boolean expression over the columns of the attachment''s customers view.');
 	END;
 	-- what fails from here is not the rule's doing, and says so itself
 	PERFORM rebuild_attachment_views(define_segment_rule.attachment_name);
 	-- a subquery without an index reads its table for every customer; the
 	-- advice is not worth failing the rule for
+	IF stored_as_tag THEN
+		RETURN;
+	END IF;
 	BEGIN
 		FOR scan IN SELECT * FROM rule_full_scans(to_regclass(format('%I.%I', a.view_schema, a.attachment_name || '_customers')),
 												  define_segment_rule.expression) LOOP

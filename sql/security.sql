@@ -87,6 +87,15 @@ BEGIN
 			NEW.tags_table, NEW.attachment_name, NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	IF NEW.pseudonym_secret_table IS NOT NULL
+	   AND (TG_OP = 'INSERT' OR NEW.pseudonym_secret_table IS DISTINCT FROM OLD.pseudonym_secret_table)
+	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					   WHERE c.oid = NEW.pseudonym_secret_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+						 AND pg_has_role(c.relowner, 'USAGE')) THEN
+		RAISE EXCEPTION 'pseudonym secret table % of attachment "%" must be a table of yours in schema %',
+			NEW.pseudonym_secret_table, NEW.attachment_name, NEW.view_schema
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
 		FOR i IN 1 .. coalesce(array_upper(NEW.views, 1), 0) LOOP
 			-- a name and nothing else: any other syntax names no view
@@ -109,7 +118,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags and history tables the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags, history and pseudonym secret tables the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
 	FOR EACH ROW EXECUTE FUNCTION segment_internal.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS

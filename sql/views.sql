@@ -149,15 +149,13 @@ DECLARE
 	seg record;
 BEGIN
 	IF a.customers_table IS NOT NULL THEN
-		clash := customers_column_clash(a.customers_table, a.customer_key);
+		own := exposed_customer_columns(a);
+		clash := customers_column_clash(a.customers_table, a.customer_key, own);
 		IF clash IS NOT NULL THEN
 			RAISE EXCEPTION '% has a column "%", which the customers view computes', a.customers_table, clash
 				USING ERRCODE = 'duplicate_column',
-					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
+					  HINT = 'Leave it out of the columns the views show (set_customer_columns()), or attach a view of the customers table that renames it.';
 		END IF;
-		own := ARRAY(SELECT att.attname FROM pg_attribute att
-					 WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
-					   AND att.attname <> a.customer_key ORDER BY att.attnum);
 	END IF;
 	-- per-customer statistics: maintained by triggers with the scores and
 	-- stage they give, stored while time alone leaves them unchanged and
@@ -279,6 +277,32 @@ $function$;
 COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS
 	'the query of an attachment''s customers view';
 
+-- The query of the published customers view: the customers view's rows
+-- and columns, with the key's pseudonym in place of the key.  The secret is
+-- read in the view, which runs with its owner's rights; pgcrypto's hmac()
+-- takes it as an argument.
+CREATE FUNCTION segment_internal.published_customers_view_query(a @extschema@.attachments) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	pgcrypto text := pgcrypto_schema();
+BEGIN
+	IF pgcrypto IS NULL THEN
+		RAISE EXCEPTION 'the published views of attachment "%" need the extension pgcrypto', a.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'CREATE EXTENSION pgcrypto;';
+	END IF;
+	RETURN format($view$
+SELECT pg_catalog.encode(%1$s.hmac(customer.customer_id::text, (SELECT s.secret FROM %2$s s), 'sha256'), 'hex')
+		   AS customer_pseudonym%3$s%4$s
+FROM (%5$s) AS customer
+$view$, pgcrypto, a.pseudonym_secret_table, column_list('customer', exposed_customer_columns(a)),
+		column_list('customer', ARRAY(SELECT c.column_name FROM customer_view_columns() c)), customers_view_query(a));
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.published_customers_view_query(@extschema@.attachments) IS
+	'the query of an attachment''s published customers view: the customers view with a pseudonym for the key';
+
 -- ", alias.column" for each column, quoted.
 CREATE FUNCTION segment_internal.column_list(alias text, columns name[]) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -288,19 +312,52 @@ CREATE FUNCTION segment_internal.column_list(alias text, columns name[]) RETURNS
 COMMENT ON FUNCTION segment_internal.column_list(text, name[]) IS
 	'a list ", alias.column" of the columns, quoted, in their order';
 
--- The first column of a customers table that the customers view computes
--- itself (or customer_id, when the key has another name); NULL if none.
-CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name) RETURNS name
+-- The first of the given columns of a customers table (all when NULL) that
+-- the customers view computes itself (or customer_id, when the key has
+-- another name); NULL if none.
+CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name, columns name[])
+	RETURNS name
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT att.attname FROM pg_attribute att
 		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
+			AND (columns IS NULL OR att.attname = ANY (columns))
 			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
 				 OR (att.attname = 'customer_id' AND customer_key <> 'customer_id')
 				 OR att.attname LIKE '\_segment\_%')
 		  ORDER BY att.attnum LIMIT 1 $$;
-COMMENT ON FUNCTION segment_internal.customers_column_clash(regclass, name) IS
-	'the first column of a customers table whose name the customers view uses for a column of its own; NULL if none';
+COMMENT ON FUNCTION segment_internal.customers_column_clash(regclass, name, name[]) IS
+	'the first of the given columns of a customers table (all when NULL) whose name the customers view uses for a column of its own; NULL if none';
+
+-- The columns of an attachment's customers table its views show, in the
+-- table's order: those chosen (attachments.customer_columns), or all but
+-- the key.  The views read no other column of the table, so that a role
+-- granted SELECT on these and the key reads them.
+CREATE FUNCTION segment_internal.exposed_customer_columns(a @extschema@.attachments) RETURNS name[]
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	gone name;
+BEGIN
+	IF a.customers_table IS NULL THEN
+		RETURN '{}';
+	END IF;
+	SELECT c INTO gone FROM unnest(a.customer_columns) c WHERE column_type(a.customers_table, c) IS NULL LIMIT 1;
+	IF gone IS NOT NULL THEN
+		RAISE EXCEPTION 'column "%" of attachment "%" is gone from %', gone, a.attachment_name, a.customers_table
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Choose the columns the views show again with set_customer_columns().';
+	END IF;
+	RETURN ARRAY(SELECT att.attname FROM pg_attribute att
+				 WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
+				   AND att.attname <> a.customer_key
+				   AND (a.customer_columns IS NULL OR att.attname = ANY (a.customer_columns))
+				 ORDER BY att.attnum);
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.exposed_customer_columns(@extschema@.attachments) IS
+	'the columns of an attachment''s customers table its views show, in the table''s order: those chosen, or all but the key';
 
 -- The columns of the customers view but segments, as customer.<column>:
 -- what a segment view shows of its members.  A rule is judged over these
@@ -440,7 +497,7 @@ CREATE FUNCTION segment_internal.segment_summary_view_query(a @extschema@.attach
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
-	SELECT customer.customer_id, customer.segment, customer.segments, customer.order_count, customer.total_amount
+	SELECT customer.segment, customer.segments, customer.order_count, customer.total_amount
 	FROM %1$s AS customer
 ), membership AS (
 	SELECT m.segment, count(*) AS customers, sum(customer.order_count) AS orders, sum(customer.total_amount) AS revenue
@@ -457,60 +514,100 @@ WITH customer AS NOT MATERIALIZED (
 	SELECT NULL, 'unsegmented', 2147483647
 ), everyone AS (
 	SELECT count(*) AS customers FROM customer
+), cell AS (
+	SELECT l.segment, l.kind, l.position, e.customers AS everyone,
+		   coalesce(p.customers, 0) AS primary_customers, p.orders AS primary_orders, p.revenue AS primary_revenue,
+		   coalesce(m.customers, 0) AS member_customers, m.orders AS member_orders, m.revenue AS member_revenue,
+		   -- the rows that are not rules partition the customers
+		   row_number() OVER (PARTITION BY l.kind = 'rule' ORDER BY l.position) AS partition_position
+	FROM segment_list l CROSS JOIN everyone e
+		 LEFT JOIN membership m ON m.segment = l.segment
+		 LEFT JOIN primary_segment p ON p.segment IS NOT DISTINCT FROM l.segment AND l.kind <> 'rule'
+), judged AS (
+	SELECT c.*,
+		   c.kind = 'rule' OR h.hidden[c.partition_position] AS primary_hidden,
+		   c.kind = 'unsegmented' OR segment_internal.shown_count(c.member_customers, %4$s) IS NULL AS member_hidden
+	FROM cell c,
+		 (SELECT segment_internal.hidden_groups(array_agg(c.primary_customers ORDER BY c.position), %4$s) AS hidden
+		  FROM cell c WHERE c.kind <> 'rule') h
 )
-SELECT l.segment, l.kind,
-	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.customers, 0)::integer END AS primary_customers,
-	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.customers, 0)::numeric / nullif(e.customers, 0) END AS primary_share,
-	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.orders, 0)::numeric END AS primary_orders,
-	   CASE WHEN l.kind <> 'rule' THEN coalesce(p.revenue, 0) END AS primary_revenue,
-	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.customers, 0)::integer END AS member_customers,
-	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.customers, 0)::numeric / nullif(e.customers, 0) END AS member_share,
-	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.orders, 0)::numeric END AS member_orders,
-	   CASE WHEN l.kind <> 'unsegmented' THEN coalesce(m.revenue, 0) END AS member_revenue,
-	   round(CASE WHEN l.kind <> 'unsegmented' THEN m.revenue ELSE p.revenue END
-			 / nullif(CASE WHEN l.kind <> 'unsegmented' THEN m.orders ELSE p.orders END, 0), 2) AS average_order_value
-FROM segment_list l CROSS JOIN everyone e
-	 LEFT JOIN membership m ON m.segment = l.segment
-	 LEFT JOIN primary_segment p ON p.segment IS NOT DISTINCT FROM l.segment AND l.kind <> 'rule'
-ORDER BY l.position
-$view$, customers_view, l.segments, l.kinds)
+SELECT j.segment, j.kind,
+	   CASE WHEN NOT j.primary_hidden THEN j.primary_customers::integer END AS primary_customers,
+	   CASE WHEN NOT j.primary_hidden THEN j.primary_customers::numeric / nullif(j.everyone, 0) END AS primary_share,
+	   CASE WHEN NOT j.primary_hidden THEN coalesce(j.primary_orders, 0)::numeric END AS primary_orders,
+	   CASE WHEN NOT j.primary_hidden THEN coalesce(j.primary_revenue, 0) END AS primary_revenue,
+	   CASE WHEN NOT j.member_hidden THEN j.member_customers::integer END AS member_customers,
+	   CASE WHEN NOT j.member_hidden THEN j.member_customers::numeric / nullif(j.everyone, 0) END AS member_share,
+	   CASE WHEN NOT j.member_hidden THEN coalesce(j.member_orders, 0)::numeric END AS member_orders,
+	   CASE WHEN NOT j.member_hidden THEN coalesce(j.member_revenue, 0) END AS member_revenue,
+	   round(CASE WHEN j.kind <> 'unsegmented' AND NOT j.member_hidden THEN j.member_revenue / nullif(j.member_orders, 0)
+				  WHEN j.kind = 'unsegmented' AND NOT j.primary_hidden THEN j.primary_revenue / nullif(j.primary_orders, 0) END,
+			 2) AS average_order_value
+FROM judged j
+ORDER BY j.position
+$view$, customers_view, l.segments, l.kinds, coalesce(a.minimum_group_size::text, 'NULL::integer'))
 		  FROM (SELECT coalesce(array_agg(s.segment), '{}') AS segments, coalesce(array_agg(s.kind), '{}') AS kinds
 				FROM attachment_segments(a.attachment_name) s) l $$;
 COMMENT ON FUNCTION segment_internal.segment_summary_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s segment_summary view';
 
-CREATE FUNCTION segment_internal.lifecycle_summary_view_query(customers_view regclass) RETURNS text
+CREATE FUNCTION segment_internal.lifecycle_summary_view_query(a @extschema@.attachments, customers_view regclass)
+	RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH customer AS NOT MATERIALIZED (
 	SELECT customer.lifecycle_stage, customer.order_count, customer.total_amount FROM %1$s AS customer
+), stage AS (
+	SELECT s.stage, s.position, count(c.lifecycle_stage) AS customers, sum(c.order_count) AS orders,
+		   sum(c.total_amount) AS revenue
+	FROM %2$s.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
+	GROUP BY s.stage, s.position
+), judged AS (
+	-- the stages partition the customers
+	SELECT st.*, h.hidden[row_number() OVER (ORDER BY st.position)] AS hidden
+	FROM stage st,
+		 (SELECT segment_internal.hidden_groups(array_agg(st.customers ORDER BY st.position), %3$s) AS hidden
+		  FROM stage st) h
 )
-SELECT s.stage AS lifecycle_stage, count(c.lifecycle_stage)::integer AS customers,
-	   round(count(c.lifecycle_stage)::numeric / nullif((SELECT count(*) FROM customer), 0), 4) AS share_of_customers,
-	   coalesce(sum(c.order_count), 0)::numeric AS orders,
-	   coalesce(sum(c.total_amount), 0) AS revenue,
-	   round(sum(c.total_amount) / nullif(sum(c.order_count), 0), 2) AS average_order_value
-FROM %2$s.lifecycle_stages() s LEFT JOIN customer c ON c.lifecycle_stage = s.stage
-GROUP BY s.stage, s.position
-ORDER BY s.position
-$view$, customers_view, extension_schema()) $$;
-COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(regclass) IS
+SELECT j.stage AS lifecycle_stage,
+	   CASE WHEN NOT j.hidden THEN j.customers::integer END AS customers,
+	   CASE WHEN NOT j.hidden THEN round(j.customers::numeric / nullif((SELECT count(*) FROM customer), 0), 4) END
+		   AS share_of_customers,
+	   CASE WHEN NOT j.hidden THEN coalesce(j.orders, 0)::numeric END AS orders,
+	   CASE WHEN NOT j.hidden THEN coalesce(j.revenue, 0) END AS revenue,
+	   CASE WHEN NOT j.hidden THEN round(j.revenue / nullif(j.orders, 0), 2) END AS average_order_value
+FROM judged j
+ORDER BY j.position
+$view$, customers_view, extension_schema(), coalesce(a.minimum_group_size::text, 'NULL::integer')) $$;
+COMMENT ON FUNCTION segment_internal.lifecycle_summary_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s lifecycle_summary view';
 
 CREATE FUNCTION segment_internal.rf_grid_view_query(a @extschema@.attachments, customers_view regclass) RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
-SELECT r.score AS recency_score, f.score AS frequency_score,
-	   count(c.rfm_cell)::integer AS customers,
-	   round(avg(c.total_amount), 2) AS average_total_amount
-FROM generate_series(1, %2$s) r(score)
-	 CROSS JOIN generate_series(1, %2$s) f(score)
-	 LEFT JOIN %1$s c ON c.recency_score = r.score AND c.frequency_score = f.score
-GROUP BY r.score, f.score
-ORDER BY r.score, f.score
-$view$, customers_view, a.bins) $$;
+WITH cell AS (
+	SELECT r.score AS recency_score, f.score AS frequency_score,
+		   count(c.rfm_cell) AS customers, avg(c.total_amount) AS average_total_amount
+	FROM generate_series(1, %2$s) r(score)
+		 CROSS JOIN generate_series(1, %2$s) f(score)
+		 LEFT JOIN %1$s c ON c.recency_score = r.score AND c.frequency_score = f.score
+	GROUP BY r.score, f.score
+), judged AS (
+	-- the cells partition the customers with orders
+	SELECT c.*, h.hidden[row_number() OVER (ORDER BY c.recency_score, c.frequency_score)] AS hidden
+	FROM cell c,
+		 (SELECT segment_internal.hidden_groups(array_agg(c.customers ORDER BY c.recency_score, c.frequency_score), %3$s)
+				 AS hidden
+		  FROM cell c) h
+)
+SELECT j.recency_score, j.frequency_score,
+	   CASE WHEN NOT j.hidden THEN j.customers::integer END AS customers,
+	   CASE WHEN NOT j.hidden THEN round(j.average_total_amount, 2) END AS average_total_amount
+FROM judged j
+ORDER BY j.recency_score, j.frequency_score
+$view$, customers_view, a.bins, coalesce(a.minimum_group_size::text, 'NULL::integer')) $$;
 COMMENT ON FUNCTION segment_internal.rf_grid_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s rf_grid view';
 
@@ -545,14 +642,20 @@ WITH attachment AS (
 	SELECT s.kind, s.segment, d.day::date AS day
 	FROM (SELECT DISTINCT d.kind, d.segment FROM daily d) s,
 		 attachment t, generate_series(t.first_day, greatest(t.first_day, t.last_day), '1 day') d(day)
+), sizes AS (
+	SELECT g.segment, g.kind, g.day,
+		   coalesce(b.members, 0) + (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
+			   OVER (PARTITION BY g.kind, g.segment ORDER BY g.day))::bigint AS members,
+		   coalesce(d.entered, 0) AS entered, coalesce(d.departed, 0) AS departed
+	FROM grid g LEFT JOIN daily d ON d.kind = g.kind AND d.segment = g.segment AND d.day = g.day
+		 LEFT JOIN before b ON b.kind = g.kind AND b.segment = g.segment
 )
-SELECT g.segment, g.kind, g.day,
-	   coalesce(b.members, 0) + (sum(coalesce(d.entered, 0) - coalesce(d.departed, 0))
-		   OVER (PARTITION BY g.kind, g.segment ORDER BY g.day))::bigint AS members,
-	   coalesce(d.entered, 0) AS entered, coalesce(d.departed, 0) AS "left"
-FROM grid g LEFT JOIN daily d ON d.kind = g.kind AND d.segment = g.segment AND d.day = g.day
-	 LEFT JOIN before b ON b.kind = g.kind AND b.segment = g.segment
-$view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name) $$;
+SELECT s.segment, s.kind, s.day, segment_internal.shown_count(s.members, %5$s) AS members,
+	   segment_internal.shown_count(s.entered, %5$s) AS entered,
+	   segment_internal.shown_count(s.departed, %5$s) AS "left"
+FROM sizes s
+$view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name,
+		coalesce(a.minimum_group_size::text, 'NULL::integer')) $$;
 COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
 	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
 
@@ -601,25 +704,40 @@ WITH recipients AS (
 	FROM responses r
 		 LEFT JOIN %14$s h ON h.customer_id = r.customer_id AND h.entered_at <= r.sent_at
 							  AND (h.left_at IS NULL OR h.left_at > r.sent_at)
+), counted AS (
+	SELECT j.campaign, j.kind, j.segment, count(*) AS recipients,
+		   count(*) FILTER (WHERE j.opened_at IS NOT NULL) AS opens,
+		   count(*) FILTER (WHERE j.clicked_at IS NOT NULL) AS clicks,
+		   count(*) FILTER (WHERE j.converted) AS conversions,
+		   count(*) FILTER (WHERE j.orders > 0) AS buyers, sum(j.orders) AS orders, sum(j.revenue) AS revenue
+	FROM judged j
+	GROUP BY j.campaign, j.kind, j.segment
+), shown AS (
+	-- a row of too few recipients shows nothing; each count of the others
+	-- only if it counts none or enough of them, the amounts only if enough
+	-- of them ordered
+	SELECT c.campaign, c.kind, c.segment, r.recipients,
+		   CASE WHEN r.recipients IS NOT NULL THEN segment_internal.shown_count(c.opens, %16$s) END AS opens,
+		   CASE WHEN r.recipients IS NOT NULL THEN segment_internal.shown_count(c.clicks, %16$s) END AS clicks,
+		   CASE WHEN r.recipients IS NOT NULL THEN segment_internal.shown_count(c.conversions, %16$s) END AS conversions,
+		   r.recipients IS NOT NULL AND segment_internal.shown_count(c.buyers, %16$s) IS NOT NULL AS amounts_shown,
+		   c.orders, c.revenue
+	FROM counted c CROSS JOIN LATERAL (SELECT segment_internal.shown_count(c.recipients, %16$s) AS recipients) r
 )
-SELECT (j.campaign)::text AS campaign, j.segment, j.kind, count(*) AS recipients,
-	   count(*) FILTER (WHERE j.opened_at IS NOT NULL) AS unique_opens,
-	   count(*) FILTER (WHERE j.opened_at IS NOT NULL)::numeric / count(*) AS open_rate,
-	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL) AS unique_clicks,
-	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL)::numeric / count(*) AS click_rate,
-	   count(*) FILTER (WHERE j.clicked_at IS NOT NULL)::numeric
-		   / nullif(count(*) FILTER (WHERE j.opened_at IS NOT NULL), 0) AS click_to_open_rate,
-	   count(*) FILTER (WHERE j.converted) AS conversions,
-	   count(*) FILTER (WHERE j.converted)::numeric / count(*) AS conversion_rate,
-	   sum(j.orders) AS orders, sum(j.revenue) AS revenue,
-	   sum(j.revenue) / nullif(sum(j.orders), 0) AS average_order_value,
-	   sum(j.revenue) / count(*) AS revenue_per_recipient
-FROM judged j
-GROUP BY j.campaign, j.kind, j.segment
+SELECT (c.campaign)::text AS campaign, c.segment, c.kind, c.recipients,
+	   c.opens AS unique_opens, c.opens::numeric / c.recipients AS open_rate,
+	   c.clicks AS unique_clicks, c.clicks::numeric / c.recipients AS click_rate,
+	   c.clicks::numeric / nullif(c.opens, 0) AS click_to_open_rate,
+	   c.conversions, c.conversions::numeric / c.recipients AS conversion_rate,
+	   CASE WHEN c.amounts_shown THEN c.orders END AS orders, CASE WHEN c.amounts_shown THEN c.revenue END AS revenue,
+	   CASE WHEN c.amounts_shown THEN c.revenue / nullif(c.orders, 0) END AS average_order_value,
+	   CASE WHEN c.amounts_shown THEN c.revenue / c.recipients END AS revenue_per_recipient
+FROM shown c
 $view$, c[1], c[2], time_of[1], time_of[2], time_of[3], time_of[4], a.campaigns_table,
 		a.orders_table, a.customer_column, a.amount_column,
 		order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
-		a.attribution_window, conversions, a.history_table, a.time_zone);
+		a.attribution_window, conversions, a.history_table, a.time_zone,
+		coalesce(a.minimum_group_size::text, 'NULL::integer'));
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.campaign_performance_view_query(@extschema@.attachments) IS
@@ -653,9 +771,12 @@ COMMENT ON FUNCTION segment_internal.is_attachment_view(@extschema@.attachments,
 
 -- Creates one view of an attachment, or replaces in place the one of the
 -- same name it built before (in_place), so that views of users built on it
--- and its grants stay.  Returns the view's qualified name.
+-- and its grants stay.  A view runs with the rights of its reader, but a
+-- published one (publish_views()): that one runs with its owner's, for
+-- roles the owner grants it to who may not read the tables.  Returns the
+-- view's qualified name.
 CREATE FUNCTION segment_internal.put_attachment_view(a @extschema@.attachments, view_name text, query text,
-												view_comment text, in_place boolean)
+												view_comment text, in_place boolean, published boolean DEFAULT false)
 	RETURNS text
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -665,14 +786,15 @@ DECLARE
 BEGIN
 	EXECUTE format('CREATE %sVIEW %s%s AS %s',
 				   CASE WHEN in_place AND is_attachment_view(a, qualified) THEN 'OR REPLACE ' ELSE '' END, qualified,
-				   CASE WHEN current_setting('server_version_num')::int >= 150000
+				   CASE WHEN published THEN ' WITH (security_barrier = true)'
+						WHEN current_setting('server_version_num')::int >= 150000
 						THEN ' WITH (security_invoker = true)' ELSE '' END, query);
 	EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, view_comment);
 	RETURN qualified;
 END
 $function$;
-COMMENT ON FUNCTION segment_internal.put_attachment_view(@extschema@.attachments, text, text, text, boolean) IS
-	'creates a view of an attachment, or replaces in place the one of the same name it built before';
+COMMENT ON FUNCTION segment_internal.put_attachment_view(@extschema@.attachments, text, text, text, boolean, boolean) IS
+	'creates a view of an attachment, or replaces in place the one of the same name it built before; a published one runs with its owner''s rights';
 
 -- Drops views an attachment built, dependents first; a view of a user on
 -- one of them stops it with a hint.  A view of the same name that is not
@@ -783,6 +905,114 @@ $function$;
 COMMENT ON FUNCTION segment_internal.build_attachment_views(text) IS
 	'creates the views of an attachment from its configuration, or replaces those it built before';
 
+-- Creates the report views of an attachment over a customers view (or
+-- replaces those it built before, in_place): the summaries, the heatmap,
+-- and with history the segment sizes and campaign performance, named
+-- <attachment>_<infix><report>.  Returns their names, in the order created.
+CREATE FUNCTION segment_internal.put_attachment_reports(a @extschema@.attachments, customers regclass, infix text,
+														in_place boolean, published boolean)
+	RETURNS text[]
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	prefix text := a.attachment_name || '_';
+	-- said in each view's comment
+	hiding text := CASE WHEN a.minimum_group_size IS NOT NULL
+						THEN format('; a number of fewer than %s customers is NULL', a.minimum_group_size) ELSE '' END;
+	view_name text;
+	built text[] := '{}';
+BEGIN
+	view_name := put_attachment_view(a, prefix || infix || 'segment_summary', segment_summary_view_query(a, customers),
+		format('customers, orders and revenue of every segment: primary_* count each customer once, in its primary segment; member_* every customer a segment holds (segment attachment %s)%s',
+			   a.attachment_name, hiding), in_place, published);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'segment', 'segment name; NULL for the customers without a primary segment',
+		'kind', 'rfm for a segment of the map, rule for a rule segment, unsegmented for the customers without a primary segment',
+		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them); each customer counts in one row; NULL for a rule segment',
+		'primary_share', 'primary_customers over all customers, 0 to 1; adds up to 1 over the rows that have it',
+		'primary_orders', 'orders of the customers whose primary segment this is',
+		'primary_revenue', 'total amount of the customers whose primary segment this is',
+		'member_customers', 'customers the segment holds; a customer in several segments counts in each (they overlap); NULL for the unsegmented row',
+		'member_share', 'member_customers over all customers, 0 to 1; overlapping, so these add up to more than 1',
+		'member_orders', 'orders of the customers the segment holds',
+		'member_revenue', 'total amount of the customers the segment holds',
+		'average_order_value', 'revenue over orders of the customers the segment holds (of the unsegmented row: of its customers)');
+
+	view_name := put_attachment_view(a, prefix || infix || 'lifecycle_summary', lifecycle_summary_view_query(a, customers),
+		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)%s', a.attachment_name, hiding),
+		in_place, published);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'lifecycle_stage', 'lifecycle stage',
+		'customers', 'customers in the stage',
+		'share_of_customers', 'customers in the stage over all customers, 0 to 1',
+		'orders', 'orders of the customers in the stage',
+		'revenue', 'total amount of the customers in the stage',
+		'average_order_value', 'revenue over orders');
+
+	view_name := put_attachment_view(a, prefix || infix || 'rf_grid', rf_grid_view_query(a, customers),
+		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)%s',
+			   a.attachment_name, hiding), in_place, published);
+	built := built || view_name;
+	PERFORM comment_relation(view_name, NULL,
+		'recency_score', 'R score',
+		'frequency_score', 'F score',
+		'customers', 'customers in the cell',
+		'average_total_amount', 'mean total amount of the customers in the cell');
+
+	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || infix || 'segment_sizes', segment_sizes_view_query(a),
+			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)%s',
+				   a.attachment_name, hiding), in_place, published);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'segment', 'segment name (a lifecycle stage''s name for kind lifecycle)',
+			'kind', 'rfm for a segment of the map, lifecycle for a lifecycle stage, rule for a rule segment',
+			'day', format('the day, in time zone %s', a.time_zone),
+			'members', 'customers in the segment at the end of the day',
+			'entered', 'customers who entered the segment that day',
+			'left', 'customers who left the segment that day');
+	END IF;
+
+	IF a.campaigns_table IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a.campaign_columns) c
+												 WHERE c IS NOT NULL AND column_type(a.campaigns_table, c) IS NULL) THEN
+		IF NOT published THEN
+			RAISE WARNING 'view %campaign_performance of attachment "%" is not built', prefix, a.attachment_name
+				USING DETAIL = format('A column it reads is gone from %s.', a.campaigns_table),
+					  HINT = 'Call attach_campaigns() again with the columns as they are now.';
+		END IF;
+	ELSIF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
+	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
+		view_name := put_attachment_view(a, prefix || infix || 'campaign_performance', campaign_performance_view_query(a),
+			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)%s',
+				   a.attribution_window, a.attachment_name, hiding), in_place, published);
+		built := built || view_name;
+		PERFORM comment_relation(view_name, NULL,
+			'campaign', 'the campaign',
+			'segment', 'a segment the recipients were in when the campaign was sent to them; NULL for the recipients in none then',
+			'kind', 'rfm, lifecycle or rule',
+			'recipients', 'customers the campaign was sent to (the first message to each counts)',
+			'unique_opens', 'recipients who opened it',
+			'open_rate', 'unique_opens over recipients',
+			'unique_clicks', 'recipients who clicked in it',
+			'click_rate', 'unique_clicks over recipients',
+			'click_to_open_rate', 'unique_clicks over unique_opens',
+			'conversions', format('recipients who converted within %s of the send (the events'' conversion time, or else an order)', a.attribution_window),
+			'conversion_rate', 'conversions over recipients',
+			'orders', format('orders of the recipients within %s of the send', a.attribution_window),
+			'revenue', format('total amount of those orders'),
+			'average_order_value', 'revenue over orders',
+			'revenue_per_recipient', 'revenue over recipients');
+	END IF;
+
+	RETURN built;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.put_attachment_reports(@extschema@.attachments, regclass, text, boolean, boolean) IS
+	'creates the summary, heatmap, segment sizes and campaign performance views of an attachment over a customers view, or replaces those it built before';
+
 -- Creates every view of an attachment (or replaces those it built before,
 -- in_place) and comments them and their columns.  Returns their names, in
 -- the order created.
@@ -807,11 +1037,7 @@ BEGIN
 	FOR col IN SELECT * FROM customer_view_columns() LOOP
 		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.column_name, col.description);
 	END LOOP;
-	FOR col IN
-		SELECT att.attname FROM pg_attribute att
-		WHERE att.attrelid = a.customers_table AND att.attnum > 0 AND NOT att.attisdropped
-		  AND att.attname <> a.customer_key
-	LOOP
+	FOR col IN SELECT c AS attname FROM unnest(exposed_customer_columns(a)) c LOOP
 		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, format('from %s', a.customers_table));
 	END LOOP;
 
@@ -825,44 +1051,7 @@ BEGIN
 		'order_count', 'the customer''s number of orders',
 		'total_amount', 'the customer''s total amount');
 
-	view_name := put_attachment_view(a, prefix || 'segment_summary', segment_summary_view_query(a, customers),
-		format('customers, orders and revenue of every segment: primary_* count each customer once, in its primary segment; member_* every customer a segment holds (segment attachment %s)',
-			   a.attachment_name), in_place);
-	built := built || view_name;
-	PERFORM comment_relation(view_name, NULL,
-		'segment', 'segment name; NULL for the customers without a primary segment',
-		'kind', 'rfm for a segment of the map, rule for a rule segment, unsegmented for the customers without a primary segment',
-		'primary_customers', 'customers whose primary segment this is (the first of the map that holds them); each customer counts in one row; NULL for a rule segment',
-		'primary_share', 'primary_customers over all customers, 0 to 1; adds up to 1 over the rows that have it',
-		'primary_orders', 'orders of the customers whose primary segment this is',
-		'primary_revenue', 'total amount of the customers whose primary segment this is',
-		'member_customers', 'customers the segment holds; a customer in several segments counts in each (they overlap); NULL for the unsegmented row',
-		'member_share', 'member_customers over all customers, 0 to 1; overlapping, so these add up to more than 1',
-		'member_orders', 'orders of the customers the segment holds',
-		'member_revenue', 'total amount of the customers the segment holds',
-		'average_order_value', 'revenue over orders of the customers the segment holds (of the unsegmented row: of its customers)');
-
-	view_name := put_attachment_view(a, prefix || 'lifecycle_summary', lifecycle_summary_view_query(customers),
-		format('customers, orders and revenue of every lifecycle stage (segment attachment %s)', a.attachment_name),
-		in_place);
-	built := built || view_name;
-	PERFORM comment_relation(view_name, NULL,
-		'lifecycle_stage', 'lifecycle stage',
-		'customers', 'customers in the stage',
-		'share_of_customers', 'customers in the stage over all customers, 0 to 1',
-		'orders', 'orders of the customers in the stage',
-		'revenue', 'total amount of the customers in the stage',
-		'average_order_value', 'revenue over orders');
-
-	view_name := put_attachment_view(a, prefix || 'rf_grid', rf_grid_view_query(a, customers),
-		format('customers and mean monetary value per recency and frequency score, for a heatmap (segment attachment %s)',
-			   a.attachment_name), in_place);
-	built := built || view_name;
-	PERFORM comment_relation(view_name, NULL,
-		'recency_score', 'R score',
-		'frequency_score', 'F score',
-		'customers', 'customers in the cell',
-		'average_total_amount', 'mean total amount of the customers in the cell');
+	built := built || put_attachment_reports(a, customers, '', in_place, published => false);
 
 	IF a.bgnbd IS NOT NULL THEN
 		view_name := put_attachment_view(a, prefix || 'predictions', predictions_view_query(a, customers),
@@ -879,49 +1068,6 @@ BEGIN
 			'expected_spend', 'expected value of a purchase',
 			'lifetime_value', 'expected spend over the next 12 months of 30 days, discounted 1% a month',
 			'predicted_segment', 'High value, active; High value, likely to churn; Active; or Likely to churn');
-	END IF;
-
-	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
-		view_name := put_attachment_view(a, prefix || 'segment_sizes', segment_sizes_view_query(a),
-			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)',
-				   a.attachment_name), in_place);
-		built := built || view_name;
-		PERFORM comment_relation(view_name, NULL,
-			'segment', 'segment name (a lifecycle stage''s name for kind lifecycle)',
-			'kind', 'rfm for a segment of the map, lifecycle for a lifecycle stage, rule for a rule segment',
-			'day', format('the day, in time zone %s', a.time_zone),
-			'members', 'customers in the segment at the end of the day',
-			'entered', 'customers who entered the segment that day',
-			'left', 'customers who left the segment that day');
-	END IF;
-
-	IF a.campaigns_table IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a.campaign_columns) c
-												 WHERE c IS NOT NULL AND column_type(a.campaigns_table, c) IS NULL) THEN
-		RAISE WARNING 'view %campaign_performance of attachment "%" is not built', prefix, a.attachment_name
-			USING DETAIL = format('A column it reads is gone from %s.', a.campaigns_table),
-				  HINT = 'Call attach_campaigns() again with the columns as they are now.';
-	ELSIF a.campaigns_table IS NOT NULL AND relation_exists(a.campaigns_table)
-	   AND a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
-		view_name := put_attachment_view(a, prefix || 'campaign_performance', campaign_performance_view_query(a),
-			format('per campaign and segment its recipients were in when it was sent: recipients, opens, clicks, conversions within %s and revenue (segment attachment %s)',
-				   a.attribution_window, a.attachment_name), in_place);
-		built := built || view_name;
-		PERFORM comment_relation(view_name, NULL,
-			'campaign', 'the campaign',
-			'segment', 'a segment the recipients were in when the campaign was sent to them; NULL for the recipients in none then',
-			'kind', 'rfm, lifecycle or rule',
-			'recipients', 'customers the campaign was sent to (the first message to each counts)',
-			'unique_opens', 'recipients who opened it',
-			'open_rate', 'unique_opens over recipients',
-			'unique_clicks', 'recipients who clicked in it',
-			'click_rate', 'unique_clicks over recipients',
-			'click_to_open_rate', 'unique_clicks over unique_opens',
-			'conversions', format('recipients who converted within %s of the send (the events'' conversion time, or else an order)', a.attribution_window),
-			'conversion_rate', 'conversions over recipients',
-			'orders', format('orders of the recipients within %s of the send', a.attribution_window),
-			'revenue', format('total amount of those orders'),
-			'average_order_value', 'revenue over orders',
-			'revenue_per_recipient', 'revenue over recipients');
 	END IF;
 
 	-- one view per segment, named after it
@@ -948,6 +1094,24 @@ BEGIN
 			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
 		END LOOP;
 	END LOOP;
+
+	-- the views a role may be granted that may not read the tables
+	IF a.pseudonym_secret_table IS NOT NULL THEN
+		view_name := put_attachment_view(a, prefix || 'published_customers', published_customers_view_query(a),
+			format('one row per customer of %s as %s shows it, with a pseudonym for the key; runs with its owner''s rights (segment attachment %s)',
+				   a.orders_table, customers, a.attachment_name), in_place, published => true);
+		built := built || view_name;
+		EXECUTE format('COMMENT ON COLUMN %s.customer_pseudonym IS %L', view_name,
+					   'HMAC-SHA-256 of the customer''s key under the attachment''s secret, in hex: pseudonymous, not anonymous');
+		FOR col IN
+			SELECT att.attname, d.description FROM pg_attribute att
+			JOIN pg_description d ON d.objoid = att.attrelid AND d.objsubid = att.attnum
+			WHERE att.attrelid = customers AND att.attname <> 'customer_id'
+		LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', view_name, col.attname, col.description);
+		END LOOP;
+		built := built || put_attachment_reports(a, view_name::regclass, 'published_', in_place, published => true);
+	END IF;
 	RETURN built;
 END
 $function$;
