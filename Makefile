@@ -34,7 +34,7 @@ DATA = $(wildcard sql/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
 REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
-	segment_map lifecycle segment_set attach views state state_production tags history alerts models erasure catalog security
+	segment_map lifecycle segment_set attach views state state_production tags history alerts models erasure privacy catalog security
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
 
 # concurrency: isolation specs in test/specs

@@ -218,7 +218,7 @@ BEGIN
 	EXECUTE format($find$
 		WITH secret AS (SELECT s.secret FROM %1$s s)
 		SELECT k.key FROM (SELECT o.%3$I::text AS key FROM %2$s o%4$s) k, secret
-		WHERE pg_catalog.encode(%5$s.hmac(k.key, secret.secret, 'sha256'), 'hex') = $1
+		WHERE pg_catalog.encode(%5$s.hmac(pg_catalog.convert_to(k.key, 'UTF8'), secret.secret, 'sha256'::text), 'hex') = $1
 		LIMIT 1$find$,
 		a.pseudonym_secret_table, a.orders_table, a.customer_column,
 		CASE WHEN a.customers_table IS NULL THEN ''

@@ -293,7 +293,8 @@ BEGIN
 			USING ERRCODE = 'undefined_object', HINT = 'CREATE EXTENSION pgcrypto;';
 	END IF;
 	RETURN format($view$
-SELECT pg_catalog.encode(%1$s.hmac(customer.customer_id::text, (SELECT s.secret FROM %2$s s), 'sha256'), 'hex')
+SELECT pg_catalog.encode(%1$s.hmac(pg_catalog.convert_to(customer.customer_id::text, 'UTF8'), (SELECT s.secret FROM %2$s s),
+								  'sha256'::text), 'hex')
 		   AS customer_pseudonym%3$s%4$s
 FROM (%5$s) AS customer
 $view$, pgcrypto, a.pseudonym_secret_table, column_list('customer', exposed_customer_columns(a)),
