@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # pg_dump and restore of a database with attached tables, a custom segment
-# map, rule segments, a maintained attachment and a table of segment sets
-# with a GIN index, restored twice into fresh databases: a custom-format
+# map, rule segments, a maintained attachment with published views and a
+# table of segment sets with a GIN index, restored twice into fresh databases: a custom-format
 # dump through pg_restore and a plain dump through psql, both with an empty
-# search_path.  Every view of every attachment has the same content, the
+# search_path.  Every view of every attachment has the same content (the
+# published pseudonyms too: their secret is a table that comes along), the
 # custom map, rules and segment sets come along, the restored GIN index is
 # used and gives the answers of the original (and of a sequential scan),
 # and the restored triggers keep the restored state and customer tags
@@ -42,6 +43,10 @@ CREATE INDEX ON orders (customer_id);
 SELECT maintain_attachment('second');
 -- maintained with a customers table: its attribute rule's tags are stored
 SELECT maintain_attachment('main_store');
+-- published: the pseudonyms must survive the dump (the secret is a table)
+CREATE EXTENSION pgcrypto;
+SELECT set_minimum_group_size('main_store', 5);
+SELECT publish_views('main_store');
 -- every customer's segments, some NULL and some empty, with a GIN index
 CREATE TABLE customer_segments (customer_id int PRIMARY KEY, segments segment_set);
 INSERT INTO customer_segments
