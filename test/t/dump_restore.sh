@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # pg_dump and restore of a database with attached tables, a custom segment
 # map, rule segments, a maintained attachment with published views and a
-# table of segment sets with a GIN index, restored twice into fresh databases: a custom-format
-# dump through pg_restore and a plain dump through psql, both with an empty
-# search_path.  Every view of every attachment has the same content (the
+# table of segment sets with a GIN index, restored twice into fresh
+# databases: a custom-format dump through pg_restore and a plain dump
+# through psql, both with an empty search_path.  Every view of every attachment has the same content (the
 # published pseudonyms too: their secret is a table that comes along), the
 # custom map, rules and segment sets come along, the restored GIN index is
 # used and gives the answers of the original (and of a sequential scan),
