@@ -784,12 +784,25 @@ CREATE FUNCTION segment_internal.put_attachment_view(a @extschema@.attachments, 
 	AS $function$
 DECLARE
 	qualified text := format('%I.%I', a.view_schema, view_name);
+	problem text;
 BEGIN
-	EXECUTE format('CREATE %sVIEW %s%s AS %s',
-				   CASE WHEN in_place AND is_attachment_view(a, qualified) THEN 'OR REPLACE ' ELSE '' END, qualified,
-				   CASE WHEN published THEN ' WITH (security_barrier = true)'
-						WHEN current_setting('server_version_num')::int >= 150000
-						THEN ' WITH (security_invoker = true)' ELSE '' END, query);
+	BEGIN
+		EXECUTE format('CREATE %sVIEW %s%s AS %s',
+					   CASE WHEN in_place AND is_attachment_view(a, qualified) THEN 'OR REPLACE ' ELSE '' END, qualified,
+					   CASE WHEN published THEN ' WITH (security_barrier = true)'
+							WHEN current_setting('server_version_num')::int >= 150000
+							THEN ' WITH (security_invoker = true)' ELSE '' END, query);
+	EXCEPTION WHEN undefined_column THEN
+		-- a rule over a column the views do not show, once judged where the
+		-- tags were stored
+		IF a.customer_columns IS NULL THEN
+			RAISE;
+		END IF;
+		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+		RAISE EXCEPTION 'view % of attachment "%" cannot be built: %', qualified, a.attachment_name, problem
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'The views show only the customer columns chosen; a rule over another column needs stored tags. Drop the rule, or choose the column with set_customer_columns().';
+	END;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, view_comment);
 	RETURN qualified;
 END
