@@ -112,6 +112,19 @@ SELECT sum(primary_customers) AS summary_customers FROM pv_city_segment_summary;
 RESET ROLE;
 SET ROLE pv_owner;
 
+-- history and a campaign, read before there is a minimum
+SET segment.as_of = '2026-06-15';
+SELECT snapshot_segments('pv_city') > 0 AS snapshot;
+SET segment.as_of = '2026-07-01';
+SELECT snapshot_segments('pv_city') > 0 AS snapshot;
+CREATE TABLE campaign_events (customer_id integer, campaign text, sent_at timestamptz, opened_at timestamptz);
+INSERT INTO campaign_events
+SELECT c, 'summer', timestamptz '2026-06-20', CASE WHEN c % 3 = 0 THEN timestamptz '2026-06-21' END
+FROM generate_series(1, 60) c;
+SELECT count(*) AS views FROM attach_campaigns('pv_city', 'campaign_events', 'customer_id', 'campaign', 'sent_at', 'opened_at');
+CREATE TEMP TABLE sizes_open AS SELECT * FROM pv_city_segment_sizes;
+CREATE TEMP TABLE campaign_open AS SELECT * FROM pv_city_campaign_performance;
+
 -- the rule of the minimum group size, case by case: groups of 1 to 4 are
 -- hidden, and while these add up to fewer than 5, the smallest other too
 SELECT segment_internal.hidden_groups('{0,3,10,7,1}', 5) AS small_sum_4,
@@ -153,6 +166,24 @@ FROM pv_city_segment_summary s
 	 CROSS JOIN LATERAL (SELECT CASE WHEN s.kind <> 'rule' THEN coalesce(p.primary_n, 0) END AS primary_n,
 								CASE WHEN s.kind <> 'unsegmented' THEN coalesce(m.member_n, 0) END AS member_n) t
 ORDER BY s.segment NULLS LAST;
+
+-- segment sizes and campaign performance: a count is hidden exactly when
+-- it is 1 to 4, a campaign row of too few recipients shows nothing
+SELECT count(*) AS sizes, count(*) FILTER (WHERE s.members IS NULL OR s.entered IS NULL OR s."left" IS NULL) AS with_hidden,
+	   count(*) FILTER (WHERE NOT (s.members IS NOT DISTINCT FROM o.members OR (s.members IS NULL AND o.members BETWEEN 1 AND 4))
+						   OR NOT (s.entered IS NOT DISTINCT FROM o.entered OR (s.entered IS NULL AND o.entered BETWEEN 1 AND 4))
+						   OR NOT (s."left" IS NOT DISTINCT FROM o."left" OR (s."left" IS NULL AND o."left" BETWEEN 1 AND 4)))
+		   AS wrong
+FROM pv_city_segment_sizes s JOIN sizes_open o USING (segment, kind, day);
+SELECT count(*) AS campaign_rows, count(*) FILTER (WHERE c.recipients IS NULL) AS hidden_rows,
+	   count(*) FILTER (WHERE c.recipients IS NULL AND num_nonnulls(c.unique_opens, c.open_rate, c.orders, c.revenue) > 0)
+		   AS hidden_rows_showing,
+	   count(*) FILTER (WHERE NOT (c.recipients IS NOT DISTINCT FROM o.recipients OR (c.recipients IS NULL AND o.recipients BETWEEN 1 AND 4))
+						   OR (c.recipients IS NOT NULL AND NOT (c.unique_opens IS NOT DISTINCT FROM o.unique_opens
+															   OR (c.unique_opens IS NULL AND o.unique_opens BETWEEN 1 AND 4))))
+		   AS wrong
+FROM pv_city_campaign_performance c JOIN campaign_open o ON o.campaign = c.campaign AND o.kind = c.kind
+	 AND o.segment IS NOT DISTINCT FROM c.segment;
 
 -- published views: not without pgcrypto's owner's choice of a minimum
 SELECT publish_views('pv_all');
