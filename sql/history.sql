@@ -583,6 +583,10 @@ BEGIN
 		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
 			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
 	END IF;
+	-- published views hold the history's start as a constant
+	IF a.pseudonym_secret_table IS NOT NULL THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
 	RETURN pruned;
 END
 $function$;

@@ -39,7 +39,8 @@ CREATE FUNCTION segment_internal.hidden_groups(customers bigint[], minimum integ
 COMMENT ON FUNCTION segment_internal.hidden_groups(bigint[], integer) IS
 	'which groups of a partition of the customers a report hides: those of fewer than the minimum, and the smallest other one while the hidden add up to fewer';
 
--- Checks the customers columns an attachment's views are to show.
+-- Checks the customers columns an attachment's views are to show (all
+-- when NULL).
 CREATE FUNCTION segment_internal.check_customer_columns(customers regclass, customer_key name, columns name[])
 	RETURNS void
 	LANGUAGE plpgsql STABLE
@@ -49,28 +50,27 @@ DECLARE
 	missing name;
 	clash name;
 BEGIN
-	IF columns IS NULL THEN
-		clash := customers_column_clash(customers, customer_key, NULL);
-	ELSIF customers IS NULL THEN
+	IF columns IS NOT NULL AND customers IS NULL THEN
 		RAISE EXCEPTION 'customer_columns need a customers table' USING ERRCODE = 'invalid_parameter_value';
-	ELSIF array_position(columns, NULL) IS NOT NULL OR cardinality(columns) <> (SELECT count(DISTINCT c) FROM unnest(columns) c) THEN
-		RAISE EXCEPTION 'customer_columns must name each column once, without NULLs' USING ERRCODE = 'invalid_parameter_value';
-	ELSE
-		SELECT c INTO missing FROM unnest(columns) c WHERE column_type(customers, c) IS NULL LIMIT 1;
-		IF missing IS NOT NULL THEN
-			RAISE EXCEPTION 'column "%" does not exist in %', missing, customers USING ERRCODE = 'undefined_column';
-		END IF;
-		clash := customers_column_clash(customers, customer_key, columns);
 	END IF;
+	IF array_position(columns, NULL) IS NOT NULL OR cardinality(columns) <> (SELECT count(DISTINCT c) FROM unnest(columns) c) THEN
+		RAISE EXCEPTION 'customer_columns must name each column once, without NULLs' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT c INTO missing FROM unnest(columns) c WHERE column_type(customers, c) IS NULL LIMIT 1;
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', missing, customers USING ERRCODE = 'undefined_column';
+	END IF;
+	-- every column, shown or not: rules name them all
+	clash := customers_column_clash(customers, customer_key);
 	IF clash IS NOT NULL THEN
 		RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
 			USING ERRCODE = 'duplicate_column',
-				  HINT = 'Leave it out of customer_columns, or attach a view of the customers table that renames it.';
+				  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
 	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.check_customer_columns(regclass, name, name[]) IS
-	'raises an error unless the columns (all when NULL) of a customers table can be shown by the views';
+	'raises an error unless the views can show the columns (all when NULL) of a customers table';
 
 CREATE FUNCTION @extschema@.set_customer_columns(attachment_name text, customer_columns name[]) RETURNS SETOF text
 	LANGUAGE plpgsql
@@ -110,6 +110,12 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" does not exist', set_minimum_group_size.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
 	END IF;
+	IF set_minimum_group_size.minimum_group_size IS NULL AND a.pseudonym_secret_table IS NOT NULL THEN
+		RAISE EXCEPTION 'the views of attachment "%" are published', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Published reports keep a minimum group size.',
+				  HINT = 'Withdraw them first: publish_views(attachment_name, false).';
+	END IF;
 	IF set_minimum_group_size.minimum_group_size < 2 THEN
 		RAISE EXCEPTION 'minimum group size must be at least 2, not %', set_minimum_group_size.minimum_group_size
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'NULL turns the minimum off.';
@@ -135,6 +141,23 @@ CREATE FUNCTION segment_internal.pgcrypto_schema() RETURNS text
 		  WHERE e.extname OPERATOR(pg_catalog.=) 'pgcrypto' $$;
 COMMENT ON FUNCTION segment_internal.pgcrypto_schema() IS 'the schema of the extension pgcrypto, quoted; NULL if it is not installed';
 
+-- Why the published views of an attachment cannot be built, in a sentence;
+-- NULL if they can: the secret must exist and be its owner's alone, for
+-- whoever reads it can tell every customer's pseudonym.
+CREATE FUNCTION segment_internal.pseudonym_secret_obstacle(a @extschema@.attachments) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT CASE
+		WHEN NOT relation_exists(a.pseudonym_secret_table)
+			THEN 'Its pseudonym secret table is gone; publish_views() makes a new secret, and new pseudonyms.'
+		WHEN EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) g
+					 WHERE c.oid = a.pseudonym_secret_table AND g.grantee <> c.relowner)
+			THEN format('%s is granted to roles other than its owner; revoke that, for whoever reads it can tell every customer''s pseudonym.',
+						a.pseudonym_secret_table)
+		END $$;
+COMMENT ON FUNCTION segment_internal.pseudonym_secret_obstacle(@extschema@.attachments) IS
+	'why the published views of an attachment cannot be built (its secret gone, or granted to others); NULL if they can';
+
 -- Publishes the views of an attachment for roles that may not read its
 -- tables: <a>_published_customers and the published reports, which run
 -- with their owner's rights.  The secret of the pseudonyms is made once,
@@ -147,6 +170,7 @@ CREATE FUNCTION @extschema@.publish_views(attachment_name text, published boolea
 DECLARE
 	a attachments;
 	secret text;
+	grantee oid;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = publish_views.attachment_name;
 	IF NOT FOUND THEN
@@ -178,6 +202,12 @@ BEGIN
 				  DETAIL = 'The published reports are for roles that may not see customers one by one.',
 				  HINT = 'Set one first: set_minimum_group_size(attachment_name).';
 	END IF;
+	IF a.customers_table IS NOT NULL AND a.customer_columns IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" shows every column of %', a.attachment_name, a.customers_table
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'The published customers view shows the columns the attachment shows.',
+				  HINT = 'Choose them first: set_customer_columns(attachment_name, columns).';
+	END IF;
 	IF pgcrypto_schema() IS NULL THEN
 		RAISE EXCEPTION 'the published views of attachment "%" need the extension pgcrypto', a.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'CREATE EXTENSION pgcrypto;';
@@ -185,7 +215,12 @@ BEGIN
 	IF a.pseudonym_secret_table IS NULL OR NOT relation_exists(a.pseudonym_secret_table) THEN
 		secret := format('%I.%I', a.view_schema, a.attachment_name || '_pseudonym_secret');
 		EXECUTE format('CREATE TABLE %s (secret bytea NOT NULL, one boolean PRIMARY KEY DEFAULT true CHECK (one))', secret);
-		EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', secret);
+		-- the schema's default privileges may have granted it to others
+		FOR grantee IN SELECT DISTINCT g.grantee FROM pg_class c, aclexplode(c.relacl) g
+					   WHERE c.oid = secret::regclass AND g.grantee <> c.relowner LOOP
+			EXECUTE format('REVOKE ALL ON %s FROM %s', secret,
+						   CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grantee)) END);
+		END LOOP;
 		EXECUTE format('INSERT INTO %s (secret) VALUES (%s.gen_random_bytes(32))', secret, pgcrypto_schema());
 		PERFORM comment_relation(secret,
 			format('the secret key of the pseudonyms of the published views of segment attachment %s: whoever reads it can tell every customer''s pseudonym', a.attachment_name),

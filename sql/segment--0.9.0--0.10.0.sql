@@ -25,7 +25,8 @@ COMMENT ON COLUMN @extschema@.attachments.pseudonym_secret_table IS
 
 -- functions whose arguments changed
 DROP FUNCTION @extschema@.attach(text, regclass, name, name, name, regclass, name, name, text, integer);
-DROP FUNCTION segment_internal.customers_column_clash(regclass, name);
+DROP FUNCTION segment_internal.customers_view_query(@extschema@.attachments);
+DROP FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments);
 DROP FUNCTION segment_internal.lifecycle_summary_view_query(regclass);
 DROP FUNCTION segment_internal.put_attachment_view(@extschema@.attachments, text, text, text, boolean);
 
@@ -273,20 +274,6 @@ $function$;
 COMMENT ON FUNCTION @extschema@.define_segment_rule(text, text, text, text) IS
 	'defines or replaces a rule segment and rebuilds the views; a bad expression is reported here';
 
-CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name, columns name[])
-	RETURNS name
-	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
-	AS $$ SELECT att.attname FROM pg_attribute att
-		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
-			AND (columns IS NULL OR att.attname = ANY (columns))
-			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
-				 OR (att.attname = 'customer_id' AND customer_key <> 'customer_id')
-				 OR att.attname LIKE '\_segment\_%')
-		  ORDER BY att.attnum LIMIT 1 $$;
-COMMENT ON FUNCTION segment_internal.customers_column_clash(regclass, name, name[]) IS
-	'the first of the given columns of a customers table (all when NULL) whose name the customers view uses for a column of its own; NULL if none';
-
 CREATE FUNCTION segment_internal.exposed_customer_columns(a @extschema@.attachments) RETURNS name[]
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -313,7 +300,17 @@ $function$;
 COMMENT ON FUNCTION segment_internal.exposed_customer_columns(@extschema@.attachments) IS
 	'the columns of an attachment''s customers table its views show, in the table''s order: those chosen, or all but the key';
 
-CREATE OR REPLACE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments) RETURNS text
+CREATE FUNCTION segment_internal.analysis_time_sql(published boolean) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT CASE WHEN NOT published THEN format('%s.segment_as_of()', extension_schema())
+					  WHEN nullif(current_setting('segment.as_of', true), '') IS NULL THEN 'pg_catalog.now()'
+					  ELSE format('%L::pg_catalog.timestamptz', segment_as_of()) END $$;
+COMMENT ON FUNCTION segment_internal.analysis_time_sql(boolean) IS
+	'the analysis time as a view computes it: segment_as_of(), or for a published view the one of its build (now() if segment.as_of was not set)';
+
+CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments, published boolean DEFAULT false)
+	RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	-- the lifecycle limits are spliced as text: every digit of them
@@ -321,6 +318,7 @@ CREATE OR REPLACE FUNCTION segment_internal.customers_view_query(a @extschema@.a
 	AS $function$
 DECLARE
 	ext text := extension_schema();
+	clock text := analysis_time_sql(published);
 	own name[] := '{}';
 	clash name;
 	stats_source text;
@@ -338,13 +336,14 @@ DECLARE
 	seg record;
 BEGIN
 	IF a.customers_table IS NOT NULL THEN
-		own := exposed_customer_columns(a);
-		clash := customers_column_clash(a.customers_table, a.customer_key, own);
+		-- every column, shown or not: rules name them all
+		clash := customers_column_clash(a.customers_table, a.customer_key);
 		IF clash IS NOT NULL THEN
 			RAISE EXCEPTION '% has a column "%", which the customers view computes', a.customers_table, clash
 				USING ERRCODE = 'duplicate_column',
-					  HINT = 'Leave it out of the columns the views show (set_customer_columns()), or attach a view of the customers table that renames it.';
+					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
 		END IF;
+		own := exposed_customer_columns(a);
 	END IF;
 	-- per-customer statistics: maintained by triggers with the scores and
 	-- stage they give, stored while time alone leaves them unchanged and
@@ -362,13 +361,19 @@ BEGIN
 					  ELSE segment_internal.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
 				 s.scores AS stored_scores, s.lifecycle_stage AS stored_stage,
 				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
-		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
-	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
+		  FROM %1$s s, (SELECT %4$s AS as_of) clock) s
+	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name, clock);
 		scoring := format('CASE WHEN p._segment_stored_valid THEN p._segment_stored_scores
 				ELSE %1$s.rfm_score(p._segment_stats, p._segment_judged_at, r.thresholds) END AS _segment_scores,
 		   r.population_average_order_value AS _segment_population_average', ext);
-		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
-		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
+		-- a published view runs as its owner, but the policy of attachments
+		-- would judge its reader: it gets the stored values as constants,
+		-- and is built again when they change
+		reference := CASE WHEN published
+			THEN format(', (SELECT %L::%s.rfm_thresholds AS thresholds, %L::numeric AS population_average_order_value) r',
+						a.thresholds, ext, a.population_average_order_value)
+			ELSE format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
+		   WHERE t.attachment_name = %L) r', ext, a.attachment_name) END;
 	ELSE
 		scoring := format('%1$s.rfm_score(p._segment_stats, p._segment_judged_at, %2$s) OVER () AS _segment_scores,
 		   sum(%1$s.total_amount(p._segment_stats)) OVER () / sum(%1$s.order_count(p._segment_stats)) OVER ()
@@ -377,9 +382,10 @@ BEGIN
 			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(%6$s, o.%4$I::numeric) AS stats,
 		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
 	FROM %5$s o
-	WHERE %6$s <= (SELECT %2$s.segment_as_of()) AND o.%1$I IS NOT NULL
+	WHERE %6$s <= (SELECT %7$s) AND o.%1$I IS NOT NULL
 	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table,
-			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone));
+			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
+			clock);
 	END IF;
 
 	IF a.customers_table IS NOT NULL THEN
@@ -454,17 +460,17 @@ FROM (
 		SELECT p.*, %3$s
 		FROM (
 			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p._segment_stats)) AS _segment_judged_at
-			FROM (%2$s) p, (SELECT %1$s.segment_as_of() AS as_of) clock
+			FROM (%2$s) p, (SELECT %11$s AS as_of) clock
 		) p%4$s
 	) p
 	) AS customer
 ) AS customer
 $view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array,
-		later_rule_array, lifecycle_arguments);
+		later_rule_array, lifecycle_arguments, clock);
 END
 $function$;
-COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS
-	'the query of an attachment''s customers view';
+COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments, boolean) IS
+	'the query of an attachment''s customers view, or of the one its published customers view is made of';
 
 CREATE FUNCTION segment_internal.published_customers_view_query(a @extschema@.attachments) RETURNS text
 	LANGUAGE plpgsql STABLE
@@ -483,7 +489,8 @@ SELECT pg_catalog.encode(%1$s.hmac(pg_catalog.convert_to(customer.customer_id::t
 		   AS customer_pseudonym%3$s%4$s
 FROM (%5$s) AS customer
 $view$, pgcrypto, a.pseudonym_secret_table, column_list('customer', exposed_customer_columns(a)),
-		column_list('customer', ARRAY(SELECT c.column_name FROM customer_view_columns() c)), customers_view_query(a));
+		column_list('customer', ARRAY(SELECT c.column_name FROM customer_view_columns() c)),
+		customers_view_query(a, published => true));
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.published_customers_view_query(@extschema@.attachments) IS
@@ -524,7 +531,11 @@ WITH customer AS NOT MATERIALIZED (
 ), judged AS (
 	SELECT c.*,
 		   c.kind = 'rule' OR h.hidden[c.partition_position] AS primary_hidden,
-		   c.kind = 'unsegmented' OR segment_internal.shown_count(c.member_customers, %4$s) IS NULL AS member_hidden
+		   -- a segment's members less its primary customers are a group too
+		   c.kind = 'unsegmented' OR segment_internal.shown_count(c.member_customers, %4$s) IS NULL
+		   OR (c.kind = 'rfm' AND (h.hidden[c.partition_position]
+								   OR segment_internal.shown_count(c.member_customers - c.primary_customers, %4$s) IS NULL))
+			   AS member_hidden
 	FROM cell c,
 		 (SELECT segment_internal.hidden_groups(array_agg(c.primary_customers ORDER BY c.position), %4$s) AS hidden
 		  FROM cell c WHERE c.kind <> 'rule') h
@@ -609,14 +620,14 @@ $view$, customers_view, a.bins, coalesce(a.minimum_group_size::text, 'NULL::inte
 COMMENT ON FUNCTION segment_internal.rf_grid_view_query(@extschema@.attachments, regclass) IS
 	'the query of an attachment''s rf_grid view';
 
-CREATE OR REPLACE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments) RETURNS text
+CREATE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments, published boolean DEFAULT false)
+	RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH attachment AS (
-	SELECT (t.history_since AT TIME ZONE %2$L)::date AS first_day,
-		   (%3$s.segment_as_of() AT TIME ZONE %2$L)::date AS last_day
-	FROM %3$s.attachments t WHERE t.attachment_name = %4$L
+	SELECT (%6$s AT TIME ZONE %2$L)::date AS first_day,
+		   (%7$s AT TIME ZONE %2$L)::date AS last_day
 ), moves AS (
 	SELECT h.kind, h.segment, (h.entered_at AT TIME ZONE %2$L)::date AS day, 1 AS entered, 0 AS departed
 	FROM %1$s h
@@ -647,8 +658,13 @@ SELECT s.segment, s.kind, s.day, segment_internal.shown_count(s.members, %5$s) A
 	   segment_internal.shown_count(s.departed, %5$s) AS "left"
 FROM sizes s
 $view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name,
-		coalesce(a.minimum_group_size::text, 'NULL::integer')) $$;
-COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
+		coalesce(a.minimum_group_size::text, 'NULL::integer'),
+		-- a published view is built again when the history's start moves
+		CASE WHEN published THEN format('%L::pg_catalog.timestamptz', a.history_since)
+			 ELSE format('(SELECT t.history_since FROM %s.attachments t WHERE t.attachment_name = %L)',
+						 segment_internal.extension_schema(), a.attachment_name) END,
+		segment_internal.analysis_time_sql(published)) $$;
+COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments, boolean) IS
 	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
 
 CREATE OR REPLACE FUNCTION segment_internal.campaign_performance_view_query(a @extschema@.attachments) RETURNS text
@@ -817,7 +833,7 @@ BEGIN
 		'average_total_amount', 'mean total amount of the customers in the cell');
 
 	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
-		view_name := put_attachment_view(a, prefix || infix || 'segment_sizes', segment_sizes_view_query(a),
+		view_name := put_attachment_view(a, prefix || infix || 'segment_sizes', segment_sizes_view_query(a, published),
 			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)%s',
 				   a.attachment_name, hiding), in_place, published);
 		built := built || view_name;
@@ -948,6 +964,11 @@ BEGIN
 
 	-- the views a role may be granted that may not read the tables
 	IF a.pseudonym_secret_table IS NOT NULL THEN
+		IF pseudonym_secret_obstacle(a) IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot build the published views of attachment "%"', a.attachment_name
+				USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = pseudonym_secret_obstacle(a),
+					  HINT = 'publish_views(attachment_name, false) withdraws them.';
+		END IF;
 		view_name := put_attachment_view(a, prefix || 'published_customers', published_customers_view_query(a),
 			format('one row per customer of %s as %s shows it, with a pseudonym for the key; runs with its owner''s rights (segment attachment %s)',
 				   a.orders_table, customers, a.attachment_name), in_place, published => true);
@@ -1062,6 +1083,96 @@ $function$;
 COMMENT ON FUNCTION segment_internal.attachments_check() IS
 	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags, history and pseudonym secret tables the row names';
 
+CREATE OR REPLACE FUNCTION @extschema@.refresh_attachment_thresholds(attachment_name text) RETURNS @extschema@.rfm_thresholds
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	result rfm_thresholds;
+	average numeric;
+	as_of timestamptz;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
+	IF NOT FOUND OR a.state_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" is not maintained', refresh_attachment_thresholds.attachment_name
+			USING ERRCODE = 'undefined_object', HINT = 'Thresholds are stored for maintained attachments: maintain_attachment().';
+	END IF;
+	-- writers wait until the customers are rescored against the new
+	-- thresholds; the analysis time is read once the lock is granted
+	PERFORM lock_state_tables(a.attachment_name);
+	PERFORM rescore_state(a.attachment_name, only_expired => true);
+	as_of := segment_as_of();
+	-- the population is the customers view's: with a customers table, its
+	-- rows that have orders (as the views of an unmaintained attachment
+	-- score), not the customers whose orders it lacks.  A customer with
+	-- orders after the analysis time counts with those at or before it,
+	-- as the views count it.
+	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
+					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
+					FROM (%s) s%s', state_stats_at_sql(a.attachment_name, '$1'),
+				   CASE WHEN a.customers_table IS NULL THEN ''
+						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
+		INTO result, average USING as_of, a.bins;
+	UPDATE attachments t
+	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		-- row-level security hides other roles' attachments from updates
+		RAISE EXCEPTION 'permission denied to refresh attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
+	END IF;
+	PERFORM rescore_state(a.attachment_name, only_expired => false);
+	-- published views hold the thresholds as constants
+	IF a.pseudonym_secret_table IS NOT NULL THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
+	RETURN result;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
+	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
+
+CREATE OR REPLACE FUNCTION @extschema@.prune_segment_history(attachment_name text) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	horizon timestamptz;
+	pruned bigint;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = prune_segment_history.attachment_name;
+	IF NOT FOUND OR a.history_table IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" keeps no segment history', prune_segment_history.attachment_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF a.history_retention IS NULL THEN
+		RETURN 0;
+	END IF;
+	horizon := segment_as_of() - a.history_retention;
+	IF horizon <= a.history_since THEN
+		RETURN 0;
+	END IF;
+	EXECUTE format('DELETE FROM %s h WHERE h.left_at <= $1', a.history_table) USING horizon;
+	GET DIAGNOSTICS pruned = ROW_COUNT;
+	UPDATE attachments t
+	SET history_since = horizon, history_snapshots = ARRAY(SELECT s FROM unnest(t.history_snapshots) s WHERE s >= horizon)
+	WHERE t.attachment_name = a.attachment_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'permission denied to change attachment "%"', a.attachment_name
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Only the owner of its orders table may.';
+	END IF;
+	-- published views hold the history's start as a constant
+	IF a.pseudonym_secret_table IS NOT NULL THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
+	RETURN pruned;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.prune_segment_history(text) IS
+	'deletes the intervals of an attachment''s history that ended longer ago than its retention; the history then covers the instants since that horizon; returns how many';
+
 
 -- privacy: what the views of an attachment show of a customer.  The views
 -- read only the customers columns chosen (customer_columns); the reports
@@ -1103,7 +1214,8 @@ CREATE FUNCTION segment_internal.hidden_groups(customers bigint[], minimum integ
 COMMENT ON FUNCTION segment_internal.hidden_groups(bigint[], integer) IS
 	'which groups of a partition of the customers a report hides: those of fewer than the minimum, and the smallest other one while the hidden add up to fewer';
 
--- Checks the customers columns an attachment's views are to show.
+-- Checks the customers columns an attachment's views are to show (all
+-- when NULL).
 CREATE FUNCTION segment_internal.check_customer_columns(customers regclass, customer_key name, columns name[])
 	RETURNS void
 	LANGUAGE plpgsql STABLE
@@ -1113,28 +1225,27 @@ DECLARE
 	missing name;
 	clash name;
 BEGIN
-	IF columns IS NULL THEN
-		clash := customers_column_clash(customers, customer_key, NULL);
-	ELSIF customers IS NULL THEN
+	IF columns IS NOT NULL AND customers IS NULL THEN
 		RAISE EXCEPTION 'customer_columns need a customers table' USING ERRCODE = 'invalid_parameter_value';
-	ELSIF array_position(columns, NULL) IS NOT NULL OR cardinality(columns) <> (SELECT count(DISTINCT c) FROM unnest(columns) c) THEN
-		RAISE EXCEPTION 'customer_columns must name each column once, without NULLs' USING ERRCODE = 'invalid_parameter_value';
-	ELSE
-		SELECT c INTO missing FROM unnest(columns) c WHERE column_type(customers, c) IS NULL LIMIT 1;
-		IF missing IS NOT NULL THEN
-			RAISE EXCEPTION 'column "%" does not exist in %', missing, customers USING ERRCODE = 'undefined_column';
-		END IF;
-		clash := customers_column_clash(customers, customer_key, columns);
 	END IF;
+	IF array_position(columns, NULL) IS NOT NULL OR cardinality(columns) <> (SELECT count(DISTINCT c) FROM unnest(columns) c) THEN
+		RAISE EXCEPTION 'customer_columns must name each column once, without NULLs' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT c INTO missing FROM unnest(columns) c WHERE column_type(customers, c) IS NULL LIMIT 1;
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', missing, customers USING ERRCODE = 'undefined_column';
+	END IF;
+	-- every column, shown or not: rules name them all
+	clash := customers_column_clash(customers, customer_key);
 	IF clash IS NOT NULL THEN
 		RAISE EXCEPTION '% has a column "%", which the customers view computes', customers, clash
 			USING ERRCODE = 'duplicate_column',
-				  HINT = 'Leave it out of customer_columns, or attach a view of the customers table that renames it.';
+				  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
 	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.check_customer_columns(regclass, name, name[]) IS
-	'raises an error unless the columns (all when NULL) of a customers table can be shown by the views';
+	'raises an error unless the views can show the columns (all when NULL) of a customers table';
 
 CREATE FUNCTION @extschema@.set_customer_columns(attachment_name text, customer_columns name[]) RETURNS SETOF text
 	LANGUAGE plpgsql
@@ -1174,6 +1285,12 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" does not exist', set_minimum_group_size.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'Create it with attach().';
 	END IF;
+	IF set_minimum_group_size.minimum_group_size IS NULL AND a.pseudonym_secret_table IS NOT NULL THEN
+		RAISE EXCEPTION 'the views of attachment "%" are published', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Published reports keep a minimum group size.',
+				  HINT = 'Withdraw them first: publish_views(attachment_name, false).';
+	END IF;
 	IF set_minimum_group_size.minimum_group_size < 2 THEN
 		RAISE EXCEPTION 'minimum group size must be at least 2, not %', set_minimum_group_size.minimum_group_size
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'NULL turns the minimum off.';
@@ -1199,6 +1316,23 @@ CREATE FUNCTION segment_internal.pgcrypto_schema() RETURNS text
 		  WHERE e.extname OPERATOR(pg_catalog.=) 'pgcrypto' $$;
 COMMENT ON FUNCTION segment_internal.pgcrypto_schema() IS 'the schema of the extension pgcrypto, quoted; NULL if it is not installed';
 
+-- Why the published views of an attachment cannot be built, in a sentence;
+-- NULL if they can: the secret must exist and be its owner's alone, for
+-- whoever reads it can tell every customer's pseudonym.
+CREATE FUNCTION segment_internal.pseudonym_secret_obstacle(a @extschema@.attachments) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT CASE
+		WHEN NOT relation_exists(a.pseudonym_secret_table)
+			THEN 'Its pseudonym secret table is gone; publish_views() makes a new secret, and new pseudonyms.'
+		WHEN EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) g
+					 WHERE c.oid = a.pseudonym_secret_table AND g.grantee <> c.relowner)
+			THEN format('%s is granted to roles other than its owner; revoke that, for whoever reads it can tell every customer''s pseudonym.',
+						a.pseudonym_secret_table)
+		END $$;
+COMMENT ON FUNCTION segment_internal.pseudonym_secret_obstacle(@extschema@.attachments) IS
+	'why the published views of an attachment cannot be built (its secret gone, or granted to others); NULL if they can';
+
 -- Publishes the views of an attachment for roles that may not read its
 -- tables: <a>_published_customers and the published reports, which run
 -- with their owner's rights.  The secret of the pseudonyms is made once,
@@ -1211,6 +1345,7 @@ CREATE FUNCTION @extschema@.publish_views(attachment_name text, published boolea
 DECLARE
 	a attachments;
 	secret text;
+	grantee oid;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = publish_views.attachment_name;
 	IF NOT FOUND THEN
@@ -1242,6 +1377,12 @@ BEGIN
 				  DETAIL = 'The published reports are for roles that may not see customers one by one.',
 				  HINT = 'Set one first: set_minimum_group_size(attachment_name).';
 	END IF;
+	IF a.customers_table IS NOT NULL AND a.customer_columns IS NULL THEN
+		RAISE EXCEPTION 'attachment "%" shows every column of %', a.attachment_name, a.customers_table
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'The published customers view shows the columns the attachment shows.',
+				  HINT = 'Choose them first: set_customer_columns(attachment_name, columns).';
+	END IF;
 	IF pgcrypto_schema() IS NULL THEN
 		RAISE EXCEPTION 'the published views of attachment "%" need the extension pgcrypto', a.attachment_name
 			USING ERRCODE = 'undefined_object', HINT = 'CREATE EXTENSION pgcrypto;';
@@ -1249,7 +1390,12 @@ BEGIN
 	IF a.pseudonym_secret_table IS NULL OR NOT relation_exists(a.pseudonym_secret_table) THEN
 		secret := format('%I.%I', a.view_schema, a.attachment_name || '_pseudonym_secret');
 		EXECUTE format('CREATE TABLE %s (secret bytea NOT NULL, one boolean PRIMARY KEY DEFAULT true CHECK (one))', secret);
-		EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', secret);
+		-- the schema's default privileges may have granted it to others
+		FOR grantee IN SELECT DISTINCT g.grantee FROM pg_class c, aclexplode(c.relacl) g
+					   WHERE c.oid = secret::regclass AND g.grantee <> c.relowner LOOP
+			EXECUTE format('REVOKE ALL ON %s FROM %s', secret,
+						   CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grantee)) END);
+		END LOOP;
 		EXECUTE format('INSERT INTO %s (secret) VALUES (%s.gen_random_bytes(32))', secret, pgcrypto_schema());
 		PERFORM comment_relation(secret,
 			format('the secret key of the pseudonyms of the published views of segment attachment %s: whoever reads it can tell every customer''s pseudonym', a.attachment_name),

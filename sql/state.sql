@@ -712,6 +712,10 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege', HINT = 'Its owner refreshes it.';
 	END IF;
 	PERFORM rescore_state(a.attachment_name, only_expired => false);
+	-- published views hold the thresholds as constants
+	IF a.pseudonym_secret_table IS NOT NULL THEN
+		PERFORM build_attachment_views(a.attachment_name);
+	END IF;
 	RETURN result;
 END
 $function$;

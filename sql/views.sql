@@ -119,12 +119,25 @@ CREATE FUNCTION segment_internal.attachment_segments(attachment_name text)
 COMMENT ON FUNCTION segment_internal.attachment_segments(text) IS
 	'the segments of an attachment in display order (the map''s by priority, then the rules by name), with their kind, whether stored tags hold them and whether they name the customer''s segments';
 
+-- The analysis time as the views compute it: segment_as_of().  A published
+-- view takes no setting of its reader's: it judges at the analysis time of
+-- its build if segment.as_of was set then, else at now().
+CREATE FUNCTION segment_internal.analysis_time_sql(published boolean) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $$ SELECT CASE WHEN NOT published THEN format('%s.segment_as_of()', extension_schema())
+					  WHEN nullif(current_setting('segment.as_of', true), '') IS NULL THEN 'pg_catalog.now()'
+					  ELSE format('%L::pg_catalog.timestamptz', segment_as_of()) END $$;
+COMMENT ON FUNCTION segment_internal.analysis_time_sql(boolean) IS
+	'the analysis time as a view computes it: segment_as_of(), or for a published view the one of its build (now() if segment.as_of was not set)';
+
 -- The query of the customers view: one row per customer (those of the
 -- customers table, prospects included, or those found in the orders),
 -- its statistics, scores, segments and lifecycle stage.  The columns it
 -- carries between its levels are named _segment_*, so that no column of
 -- the customers table can be mistaken for one.
-CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments) RETURNS text
+CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments, published boolean DEFAULT false)
+	RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	-- the lifecycle limits are spliced as text: every digit of them
@@ -132,6 +145,7 @@ CREATE FUNCTION segment_internal.customers_view_query(a @extschema@.attachments)
 	AS $function$
 DECLARE
 	ext text := extension_schema();
+	clock text := analysis_time_sql(published);
 	own name[] := '{}';
 	clash name;
 	stats_source text;
@@ -149,13 +163,14 @@ DECLARE
 	seg record;
 BEGIN
 	IF a.customers_table IS NOT NULL THEN
-		own := exposed_customer_columns(a);
-		clash := customers_column_clash(a.customers_table, a.customer_key, own);
+		-- every column, shown or not: rules name them all
+		clash := customers_column_clash(a.customers_table, a.customer_key);
 		IF clash IS NOT NULL THEN
 			RAISE EXCEPTION '% has a column "%", which the customers view computes', a.customers_table, clash
 				USING ERRCODE = 'duplicate_column',
-					  HINT = 'Leave it out of the columns the views show (set_customer_columns()), or attach a view of the customers table that renames it.';
+					  HINT = 'Attach a view of the customers table that renames or leaves out that column.';
 		END IF;
+		own := exposed_customer_columns(a);
 	END IF;
 	-- per-customer statistics: maintained by triggers with the scores and
 	-- stage they give, stored while time alone leaves them unchanged and
@@ -173,13 +188,19 @@ BEGIN
 					  ELSE segment_internal.state_stats_at(%3$L, s.customer_id, clock.as_of) END AS stats,
 				 s.scores AS stored_scores, s.lifecycle_stage AS stored_stage,
 				 s.valid_from <= clock.as_of AND clock.as_of < s.valid_until AS stored_valid
-		  FROM %1$s s, (SELECT %2$s.segment_as_of() AS as_of) clock) s
-	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name);
+		  FROM %1$s s, (SELECT %4$s AS as_of) clock) s
+	WHERE s.stats IS NOT NULL', a.state_table, ext, a.attachment_name, clock);
 		scoring := format('CASE WHEN p._segment_stored_valid THEN p._segment_stored_scores
 				ELSE %1$s.rfm_score(p._segment_stats, p._segment_judged_at, r.thresholds) END AS _segment_scores,
 		   r.population_average_order_value AS _segment_population_average', ext);
-		reference := format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
-		   WHERE t.attachment_name = %L) r', ext, a.attachment_name);
+		-- a published view runs as its owner, but the policy of attachments
+		-- would judge its reader: it gets the stored values as constants,
+		-- and is built again when they change
+		reference := CASE WHEN published
+			THEN format(', (SELECT %L::%s.rfm_thresholds AS thresholds, %L::numeric AS population_average_order_value) r',
+						a.thresholds, ext, a.population_average_order_value)
+			ELSE format(', (SELECT t.thresholds, t.population_average_order_value FROM %s.attachments t
+		   WHERE t.attachment_name = %L) r', ext, a.attachment_name) END;
 	ELSE
 		scoring := format('%1$s.rfm_score(p._segment_stats, p._segment_judged_at, %2$s) OVER () AS _segment_scores,
 		   sum(%1$s.total_amount(p._segment_stats)) OVER () / sum(%1$s.order_count(p._segment_stats)) OVER ()
@@ -188,9 +209,10 @@ BEGIN
 			'SELECT o.%1$I AS customer_id, %2$s.rfm_stats(%6$s, o.%4$I::numeric) AS stats,
 		   NULL::%2$s.rfm AS stored_scores, NULL::text AS stored_stage, false AS stored_valid
 	FROM %5$s o
-	WHERE %6$s <= (SELECT %2$s.segment_as_of()) AND o.%1$I IS NOT NULL
+	WHERE %6$s <= (SELECT %7$s) AND o.%1$I IS NOT NULL
 	GROUP BY o.%1$I', a.customer_column, ext, a.order_time_column, a.amount_column, a.orders_table,
-			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone));
+			order_time_sql(format('o.%I', a.order_time_column), column_type(a.orders_table, a.order_time_column), a.time_zone),
+			clock);
 	END IF;
 
 	IF a.customers_table IS NOT NULL THEN
@@ -265,17 +287,17 @@ FROM (
 		SELECT p.*, %3$s
 		FROM (
 			SELECT p.*, GREATEST(clock.as_of, %1$s.last_order_time(p._segment_stats)) AS _segment_judged_at
-			FROM (%2$s) p, (SELECT %1$s.segment_as_of() AS as_of) clock
+			FROM (%2$s) p, (SELECT %11$s AS as_of) clock
 		) p%4$s
 	) p
 	) AS customer
 ) AS customer
 $view$, ext, population, scoring, reference, column_list('p', own), a.map_name, column_list('customer', own), rule_array,
-		later_rule_array, lifecycle_arguments);
+		later_rule_array, lifecycle_arguments, clock);
 END
 $function$;
-COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments) IS
-	'the query of an attachment''s customers view';
+COMMENT ON FUNCTION segment_internal.customers_view_query(@extschema@.attachments, boolean) IS
+	'the query of an attachment''s customers view, or of the one its published customers view is made of';
 
 -- The query of the published customers view: the customers view's rows
 -- and columns, with the key's pseudonym in place of the key.  The secret is
@@ -298,7 +320,8 @@ SELECT pg_catalog.encode(%1$s.hmac(pg_catalog.convert_to(customer.customer_id::t
 		   AS customer_pseudonym%3$s%4$s
 FROM (%5$s) AS customer
 $view$, pgcrypto, a.pseudonym_secret_table, column_list('customer', exposed_customer_columns(a)),
-		column_list('customer', ARRAY(SELECT c.column_name FROM customer_view_columns() c)), customers_view_query(a));
+		column_list('customer', ARRAY(SELECT c.column_name FROM customer_view_columns() c)),
+		customers_view_query(a, published => true));
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.published_customers_view_query(@extschema@.attachments) IS
@@ -313,22 +336,20 @@ CREATE FUNCTION segment_internal.column_list(alias text, columns name[]) RETURNS
 COMMENT ON FUNCTION segment_internal.column_list(text, name[]) IS
 	'a list ", alias.column" of the columns, quoted, in their order';
 
--- The first of the given columns of a customers table (all when NULL) that
--- the customers view computes itself (or customer_id, when the key has
--- another name); NULL if none.
-CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name, columns name[])
-	RETURNS name
+-- The first column of a customers table that the customers view computes
+-- itself (or customer_id, when the key has another name); NULL if none.
+-- Shown or not: a rule may name any column of the table.
+CREATE FUNCTION segment_internal.customers_column_clash(customers regclass, customer_key name) RETURNS name
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT att.attname FROM pg_attribute att
 		  WHERE att.attrelid = customers AND att.attnum > 0 AND NOT att.attisdropped
-			AND (columns IS NULL OR att.attname = ANY (columns))
 			AND (att.attname IN (SELECT c.column_name FROM customer_view_columns() c)
 				 OR (att.attname = 'customer_id' AND customer_key <> 'customer_id')
 				 OR att.attname LIKE '\_segment\_%')
 		  ORDER BY att.attnum LIMIT 1 $$;
-COMMENT ON FUNCTION segment_internal.customers_column_clash(regclass, name, name[]) IS
-	'the first of the given columns of a customers table (all when NULL) whose name the customers view uses for a column of its own; NULL if none';
+COMMENT ON FUNCTION segment_internal.customers_column_clash(regclass, name) IS
+	'the first column of a customers table whose name the customers view uses for a column of its own; NULL if none';
 
 -- The columns of an attachment's customers table its views show, in the
 -- table's order: those chosen (attachments.customer_columns), or all but
@@ -527,7 +548,11 @@ WITH customer AS NOT MATERIALIZED (
 ), judged AS (
 	SELECT c.*,
 		   c.kind = 'rule' OR h.hidden[c.partition_position] AS primary_hidden,
-		   c.kind = 'unsegmented' OR segment_internal.shown_count(c.member_customers, %4$s) IS NULL AS member_hidden
+		   -- a segment's members less its primary customers are a group too
+		   c.kind = 'unsegmented' OR segment_internal.shown_count(c.member_customers, %4$s) IS NULL
+		   OR (c.kind = 'rfm' AND (h.hidden[c.partition_position]
+								   OR segment_internal.shown_count(c.member_customers - c.primary_customers, %4$s) IS NULL))
+			   AS member_hidden
 	FROM cell c,
 		 (SELECT segment_internal.hidden_groups(array_agg(c.primary_customers ORDER BY c.position), %4$s) AS hidden
 		  FROM cell c WHERE c.kind <> 'rule') h
@@ -618,14 +643,14 @@ COMMENT ON FUNCTION segment_internal.rf_grid_view_query(@extschema@.attachments,
 -- the end of the day and how many entered and left that day.  The members
 -- are those before the first day (intervals pruning kept because they had
 -- not ended then) plus the running sum of entries less departures.
-CREATE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments) RETURNS text
+CREATE FUNCTION segment_internal.segment_sizes_view_query(a @extschema@.attachments, published boolean DEFAULT false)
+	RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
 	AS $$ SELECT format($view$
 WITH attachment AS (
-	SELECT (t.history_since AT TIME ZONE %2$L)::date AS first_day,
-		   (%3$s.segment_as_of() AT TIME ZONE %2$L)::date AS last_day
-	FROM %3$s.attachments t WHERE t.attachment_name = %4$L
+	SELECT (%6$s AT TIME ZONE %2$L)::date AS first_day,
+		   (%7$s AT TIME ZONE %2$L)::date AS last_day
 ), moves AS (
 	SELECT h.kind, h.segment, (h.entered_at AT TIME ZONE %2$L)::date AS day, 1 AS entered, 0 AS departed
 	FROM %1$s h
@@ -656,8 +681,13 @@ SELECT s.segment, s.kind, s.day, segment_internal.shown_count(s.members, %5$s) A
 	   segment_internal.shown_count(s.departed, %5$s) AS "left"
 FROM sizes s
 $view$, a.history_table, a.time_zone, segment_internal.extension_schema(), a.attachment_name,
-		coalesce(a.minimum_group_size::text, 'NULL::integer')) $$;
-COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments) IS
+		coalesce(a.minimum_group_size::text, 'NULL::integer'),
+		-- a published view is built again when the history's start moves
+		CASE WHEN published THEN format('%L::pg_catalog.timestamptz', a.history_since)
+			 ELSE format('(SELECT t.history_since FROM %s.attachments t WHERE t.attachment_name = %L)',
+						 segment_internal.extension_schema(), a.attachment_name) END,
+		segment_internal.analysis_time_sql(published)) $$;
+COMMENT ON FUNCTION segment_internal.segment_sizes_view_query(@extschema@.attachments, boolean) IS
 	'the query of the segment_sizes view of an attachment with history: members at the end of each day, entered and left, per segment';
 
 
@@ -977,7 +1007,7 @@ BEGIN
 		'average_total_amount', 'mean total amount of the customers in the cell');
 
 	IF a.history_table IS NOT NULL AND relation_exists(a.history_table) THEN
-		view_name := put_attachment_view(a, prefix || infix || 'segment_sizes', segment_sizes_view_query(a),
+		view_name := put_attachment_view(a, prefix || infix || 'segment_sizes', segment_sizes_view_query(a, published),
 			format('members at the end of each day, entered and left, of every segment, from the history (segment attachment %s)%s',
 				   a.attachment_name, hiding), in_place, published);
 		built := built || view_name;
@@ -1111,6 +1141,11 @@ BEGIN
 
 	-- the views a role may be granted that may not read the tables
 	IF a.pseudonym_secret_table IS NOT NULL THEN
+		IF pseudonym_secret_obstacle(a) IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot build the published views of attachment "%"', a.attachment_name
+				USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = pseudonym_secret_obstacle(a),
+					  HINT = 'publish_views(attachment_name, false) withdraws them.';
+		END IF;
 		view_name := put_attachment_view(a, prefix || 'published_customers', published_customers_view_query(a),
 			format('one row per customer of %s as %s shows it, with a pseudonym for the key; runs with its owner''s rights (segment attachment %s)',
 				   a.orders_table, customers, a.attachment_name), in_place, published => true);

@@ -185,9 +185,21 @@ SELECT count(*) AS campaign_rows, count(*) FILTER (WHERE c.recipients IS NULL) A
 FROM pv_city_campaign_performance c JOIN campaign_open o ON o.campaign = c.campaign AND o.kind = c.kind
 	 AND o.segment IS NOT DISTINCT FROM c.segment;
 
--- published views: not without pgcrypto's owner's choice of a minimum
+-- published views: not without a minimum, nor with every column shown
 SELECT publish_views('pv_all');
+SELECT count(*) AS views FROM set_minimum_group_size('pv_all');
+SELECT publish_views('pv_all');
+-- the schema's default privileges would grant the secret: they are undone
+ALTER DEFAULT PRIVILEGES IN SCHEMA pv GRANT SELECT ON TABLES TO pv_bi;
 SELECT count(*) AS views FROM publish_views('pv_city');
+ALTER DEFAULT PRIVILEGES IN SCHEMA pv REVOKE SELECT ON TABLES FROM pv_bi;
+SELECT has_table_privilege('pv_bi', 'pv_city_pseudonym_secret', 'SELECT') AS bi_reads_secret;
+-- and a grant of it stops every rebuild until revoked
+GRANT SELECT ON pv_city_pseudonym_secret TO pv_analyst;
+SELECT count(*) AS views FROM rebuild_attachment_views('pv_city');
+REVOKE SELECT ON pv_city_pseudonym_secret FROM pv_analyst;
+-- published reports keep their minimum
+SELECT set_minimum_group_size('pv_city', NULL);
 SELECT v FROM unnest((SELECT views FROM attachments WHERE attachment_name = 'pv_city')) v WHERE v LIKE '%published%';
 GRANT SELECT ON pv_city_published_customers, pv_city_published_segment_summary, pv_city_published_lifecycle_summary,
 	pv_city_published_rf_grid TO pv_bi;
@@ -243,6 +255,52 @@ SET ROLE pv_analyst;
 SELECT count(*) FILTER (WHERE customers BETWEEN 1 AND 9) AS small_shown FROM pv_city_rf_grid;
 RESET ROLE;
 SET ROLE pv_owner;
+
+-- a maintained attachment, published: the BI reader reads what the
+-- owner's customers view shows, pseudonyms aside, though the policy of
+-- attachments hides the attachment from it
+SELECT count(*) AS views FROM attach('pv_kept', 'orders', 'customer_id', 'ordered_at', 'amount', 'customers', 'id',
+									 customer_columns => '{city}');
+SELECT maintain_attachment('pv_kept');
+SELECT count(*) AS views FROM set_minimum_group_size('pv_kept');
+SELECT count(*) AS views FROM publish_views('pv_kept');
+GRANT SELECT ON pv_kept_published_customers, pv_kept_published_rf_grid TO pv_bi;
+CREATE TEMP TABLE kept_owner AS
+SELECT city, order_count, total_amount, rfm, segments, lifecycle_stage FROM pv_kept_customers;
+CREATE TEMP TABLE kept_grid AS SELECT * FROM pv_kept_rf_grid;
+GRANT SELECT ON kept_owner, kept_grid TO pv_bi;
+SET ROLE pv_bi;
+-- its own segment.as_of does not move the published views
+SET segment.as_of = '2026-03-01';
+SELECT count(*) AS differences FROM (
+	(SELECT city, order_count, total_amount, rfm, segments, lifecycle_stage FROM pv_kept_published_customers
+	 EXCEPT ALL SELECT * FROM kept_owner)
+	UNION ALL
+	(SELECT * FROM kept_owner
+	 EXCEPT ALL SELECT city, order_count, total_amount, rfm, segments, lifecycle_stage FROM pv_kept_published_customers)) d;
+SELECT count(*) AS differences FROM (
+	(SELECT * FROM pv_kept_published_rf_grid EXCEPT SELECT * FROM kept_grid)
+	UNION ALL (SELECT * FROM kept_grid EXCEPT SELECT * FROM pv_kept_published_rf_grid)) d;
+SET segment.as_of = '2026-07-01';
+RESET ROLE;
+SET ROLE pv_owner;
+-- new thresholds reach the published views
+INSERT INTO orders (customer_id, ordered_at, amount)
+SELECT c, timestamptz '2026-06-30', 500 FROM generate_series(1, 30) c;
+SELECT refresh_attachment_thresholds('pv_kept') IS NOT NULL AS refreshed;
+SELECT count(*) AS differences FROM (
+	(SELECT city, order_count, total_amount, population_average_order_value, rfm, segments, lifecycle_stage
+	 FROM pv_kept_published_customers
+	 EXCEPT ALL
+	 SELECT city, order_count, total_amount, population_average_order_value, rfm, segments, lifecycle_stage
+	 FROM pv_kept_customers)
+	UNION ALL
+	(SELECT city, order_count, total_amount, population_average_order_value, rfm, segments, lifecycle_stage
+	 FROM pv_kept_customers
+	 EXCEPT ALL
+	 SELECT city, order_count, total_amount, population_average_order_value, rfm, segments, lifecycle_stage
+	 FROM pv_kept_published_customers)) d;
+SELECT detach('pv_kept');
 
 -- withdrawn: the views and the secret go
 DROP VIEW grid_truth;
