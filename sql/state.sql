@@ -398,6 +398,25 @@ COMMENT ON FUNCTION segment_internal.orders_partitions(regclass) IS
 
 -- Why the orders table of an attachment cannot have maintained state, in a
 -- sentence; NULL if it can.
+-- Whether a table is distributed by Citus (or a reference table): listed
+-- in its metadata, when Citus is installed.
+CREATE FUNCTION segment_internal.is_distributed_table(relation regclass) RETURNS boolean
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	found boolean := false;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+			INTO found USING relation;
+	END IF;
+	RETURN found;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.is_distributed_table(regclass) IS
+	'whether Citus distributes a table (or keeps it as a reference table); false without Citus';
+
 CREATE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
@@ -414,6 +433,12 @@ BEGIN
 	END IF;
 	IF orders.relrowsecurity THEN
 		RETURN format('%s has row-level security enabled: the state would hold the orders its policies hide from readers.',
+					  a.orders_table);
+	END IF;
+	-- the triggers would fire on the workers' shards, whose nodes know no
+	-- attachment (and Citus refuses them without citus.enable_unsafe_triggers)
+	IF is_distributed_table(a.orders_table) THEN
+		RETURN format('%s is a distributed table of Citus: the state is kept by triggers at commit, which would run on the shards, on workers that do not know the attachment.',
 					  a.orders_table);
 	END IF;
 	IF column_type(a.orders_table, a.order_time_column) NOT IN
