@@ -1173,6 +1173,73 @@ $function$;
 COMMENT ON FUNCTION @extschema@.prune_segment_history(text) IS
 	'deletes the intervals of an attachment''s history that ended longer ago than its retention; the history then covers the instants since that horizon; returns how many';
 
+CREATE FUNCTION segment_internal.is_distributed_table(relation regclass) RETURNS boolean
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	found boolean := false;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+			INTO found USING relation;
+	END IF;
+	RETURN found;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.is_distributed_table(regclass) IS
+	'whether Citus distributes a table (or keeps it as a reference table); false without Citus';
+
+CREATE OR REPLACE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	orders pg_class;
+	key_collation oid;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_obstacle.attachment_name;
+	SELECT * INTO orders FROM pg_class c WHERE c.oid = a.orders_table;
+	IF orders.relkind NOT IN ('r', 'p') THEN
+		RETURN format('%s is not a table: only tables have triggers that record their orders.', a.orders_table);
+	END IF;
+	IF orders.relrowsecurity THEN
+		RETURN format('%s has row-level security enabled: the state would hold the orders its policies hide from readers.',
+					  a.orders_table);
+	END IF;
+	-- the triggers would fire on the workers' shards, whose nodes know no
+	-- attachment (and Citus refuses them without citus.enable_unsafe_triggers)
+	IF is_distributed_table(a.orders_table) THEN
+		RETURN format('%s is a distributed table of Citus: the state is kept by triggers at commit, which would run on the shards, on workers that do not know the attachment.',
+					  a.orders_table);
+	END IF;
+	IF column_type(a.orders_table, a.order_time_column) NOT IN
+	   ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+		RETURN format('Column %I of %s is of type %s, not timestamp with time zone, timestamp or date.',
+					  a.order_time_column, a.orders_table, column_type(a.orders_table, a.order_time_column));
+	END IF;
+	-- the state compares keys with pg_catalog's equality, which must be the
+	-- type's own (not, say, citext's through a cast to text)
+	IF (SELECT t.typnamespace FROM pg_type t
+		WHERE t.oid = coalesce(nullif((SELECT b.typbasetype FROM pg_type b
+									   WHERE b.oid = column_type(a.orders_table, a.customer_column)), 0),
+							   column_type(a.orders_table, a.customer_column))) <> 'pg_catalog'::regnamespace THEN
+		RETURN format('Column %I of %s is of type %s: a customer key of a type of PostgreSQL''s own, such as bigint, text or uuid, can be maintained.',
+					  a.customer_column, a.orders_table, column_type(a.orders_table, a.customer_column));
+	END IF;
+	SELECT att.attcollation INTO key_collation FROM pg_attribute att
+	WHERE att.attrelid = a.orders_table AND att.attname = a.customer_column;
+	IF EXISTS (SELECT 1 FROM pg_collation c WHERE c.oid = key_collation AND NOT c.collisdeterministic) THEN
+		RETURN format('Column %I of %s has a nondeterministic collation: keys it calls equal would be one customer to the orders and two to the state.',
+					  a.customer_column, a.orders_table);
+	END IF;
+	RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.state_obstacle(text) IS
+	'why the orders table of an attachment cannot have maintained state (not a table, row-level security, a nondeterministic collation of the key); NULL if it can';
+
 
 -- privacy: what the views of an attachment show of a customer.  The views
 -- read only the customers columns chosen (customer_columns); the reports

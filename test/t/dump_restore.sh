@@ -45,6 +45,7 @@ SELECT maintain_attachment('second');
 SELECT maintain_attachment('main_store');
 -- published: the pseudonyms must survive the dump (the secret is a table)
 CREATE EXTENSION pgcrypto;
+SELECT set_customer_columns('main_store', '{country}');
 SELECT set_minimum_group_size('main_store', 5);
 SELECT publish_views('main_store');
 -- every customer's segments, some NULL and some empty, with a GIN index
