@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# RFM scoring on Citus, as data grow: bash bench/citus.sh [customers]
+#
+# A coordinator and two workers on this machine (test/citus_cluster.sh;
+# Citus is built from ../shared/vendor once).  The query scores every
+# customer against all customers:
+#
+#   SELECT sum(recency_score(r) + frequency_score(r) + monetary_score(r))
+#   FROM (SELECT rfm_score(s, as_of, 5) OVER () AS r
+#         FROM (SELECT customer_id, rfm_stats(order_time, amount) AS s
+#               FROM orders GROUP BY customer_id) c) x
+#
+# The statistics per customer are computed on the shards (8, by customer);
+# the coordinator receives one row per customer and scores them.  From
+# EXPLAIN ANALYZE: the time until the coordinator has every customer's row
+# (the Citus scan: the workers' aggregation and the transfer) and the rest,
+# the coordinator's own work.  Two series, BENCH_RUNS runs each (default 3,
+# medians):
+#   orders   the same customers (default 50,000) with 1, 2 and 4 times
+#            their orders (copies a week, two and three earlier)
+#   customers 1, 2 and 4 times the customers, each with its own orders
+# The same query on a plain database on the coordinator's server, for
+# reference.  Two cores run all three nodes: the times show where the work
+# lies, not a speedup.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+COMMAND="bash bench/citus.sh${*:+ $*}"
+CUSTOMERS=${1:-50000}
+RUNS=${BENCH_RUNS:-3}
+# shellcheck source=test/cluster.sh
+source test/cluster.sh
+# shellcheck source=test/citus_cluster.sh
+source test/citus_cluster.sh
+citus_source >/dev/null || { echo "no Citus source in $CITUS_VENDOR" >&2; exit 1; }
+citus_ensure_built
+export PGOPTIONS="-c client_min_messages=warning -c work_mem=1GB"
+citus_start 2
+coordinator=${CITUS_PORTS[0]}
+dist() { citus_psql "$coordinator" "$@"; }
+plain() { psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_DIR" -p "$coordinator" -U postgres -d plain "$@"; }
+psql -X -q -h "$CITUS_DIR" -p "$coordinator" -U postgres -d postgres -c "CREATE DATABASE plain"
+plain -c "CREATE EXTENSION segment"
+
+echo "== generating $((4 * CUSTOMERS)) customers"
+for db in dist plain; do
+	$db -v customers=$((4 * CUSTOMERS)) -v seed=42 -f bench/generate_orders.sql >/dev/null
+	# the datasets: orders_c<k> (k times the customers), orders_o<k> (k times the orders)
+	$db >/dev/null <<-SQL
+		CREATE TABLE orders_c1 AS SELECT customer_id, order_time, amount FROM orders WHERE customer_id <= $CUSTOMERS;
+		CREATE TABLE orders_c2 AS SELECT customer_id, order_time, amount FROM orders WHERE customer_id <= 2 * $CUSTOMERS;
+		CREATE TABLE orders_c4 AS SELECT customer_id, order_time, amount FROM orders;
+		CREATE TABLE orders_o1 AS SELECT * FROM orders_c1;
+		CREATE TABLE orders_o2 AS SELECT customer_id, order_time - k * interval '7 days' AS order_time, amount
+			FROM orders_c1, generate_series(0, 1) k;
+		CREATE TABLE orders_o4 AS SELECT customer_id, order_time - k * interval '7 days' AS order_time, amount
+			FROM orders_c1, generate_series(0, 3) k;
+		DROP TABLE orders;
+	SQL
+done
+dist >/dev/null <<-'SQL'
+	SET citus.shard_count = 8;
+	SELECT create_distributed_table(t, 'customer_id')
+	FROM unnest(ARRAY['orders_c1', 'orders_c2', 'orders_c4', 'orders_o1', 'orders_o2', 'orders_o4']) t;
+	SELECT truncate_local_data_after_distributing_table(t)
+	FROM unnest(ARRAY['orders_c1', 'orders_c2', 'orders_c4', 'orders_o1', 'orders_o2', 'orders_o4']) t;
+SQL
+for db in dist plain; do
+	$db -c "VACUUM ANALYZE" >/dev/null
+	# total and Citus scan time (ms) and the rows the scan gave, from EXPLAIN ANALYZE
+	$db >/dev/null <<-'SQL'
+		CREATE FUNCTION split_time(query text, OUT total_ms float8, OUT scan_ms float8, OUT scan_rows bigint)
+		LANGUAGE plpgsql AS $$
+		DECLARE
+			plan jsonb;
+			scan jsonb;
+		BEGIN
+			EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO plan;
+			total_ms := (plan -> 0 ->> 'Execution Time')::float8;
+			scan := jsonb_path_query_first(plan, 'strict $.**? (@."Node Type" == "Custom Scan")');
+			scan_ms := (scan ->> 'Actual Total Time')::float8;
+			scan_rows := (scan ->> 'Actual Rows')::bigint;
+		END $$;
+	SQL
+done
+
+query() {
+	echo "SELECT sum(recency_score(r) + frequency_score(r) + monetary_score(r)) FROM (SELECT rfm_score(s, '2026-01-01', 5) OVER () AS r FROM (SELECT customer_id, rfm_stats(order_time, amount) AS s FROM $1 GROUP BY customer_id) c) x"
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+printf '\n| series | customers | orders | plain PostgreSQL ms | Citus ms | workers and transfer ms | coordinator ms | coordinator µs per customer | Citus ns per order |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for table in orders_o1 orders_o2 orders_o4 orders_c2 orders_c4; do
+	customers=$(plain -At -c "SELECT count(DISTINCT customer_id) FROM $table")
+	orders=$(plain -At -c "SELECT count(*) FROM $table")
+	q=$(query "$table")
+	check_plain=$(plain -At -c "$q")
+	check_dist=$(dist -At -c "$q")
+	[ "$check_plain" = "$check_dist" ] || { echo "answers differ on $table: $check_plain, $check_dist" >&2; exit 1; }
+	plain_ms=() total=() scan=() rows=
+	for _ in $(seq "$RUNS"); do
+		plain_ms+=("$(plain -At -c "SELECT round(total_ms) FROM split_time(\$q\$$q\$q\$)")")
+		IFS='|' read -r t s rows < <(dist -At -c "SELECT round(total_ms), round(scan_ms), scan_rows FROM split_time(\$q\$$q\$q\$)")
+		total+=("$t")
+		scan+=("$s")
+	done
+	p=$(printf '%s\n' "${plain_ms[@]}" | median)
+	t=$(printf '%s\n' "${total[@]}" | median)
+	s=$(printf '%s\n' "${scan[@]}" | median)
+	[ "$rows" = "$customers" ] || { echo "the coordinator received $rows rows for $customers customers" >&2; exit 1; }
+	series=$([[ $table == orders_o* ]] && echo "orders x${table#orders_o}" || echo "customers x${table#orders_c}")
+	awk -v series="$series" -v c="$customers" -v o="$orders" -v p="$p" -v t="$t" -v s="$s" 'BEGIN {
+		printf "| %s | %d | %d | %d | %d | %d | %d | %.1f | %.0f |\n", series, c, o, p, t, s, t - s, (t - s) * 1000 / c, t * 1e6 / o }'
+done
+echo
+echo "command: $COMMAND; $RUNS runs, medians; $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB;" \
+	"$("$PG_CONFIG" --version), Citus $CITUS_VERSION, 8 shards on 2 workers, all nodes on this machine"
