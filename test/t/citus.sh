@@ -87,6 +87,10 @@ for db in plain dist; do
 		SELECT attach('colocated', 'orders', 'customer_id', 'order_time', 'amount', 'customers_distributed', 'customer_id');
 	SQL
 done
+# the customers view's statistics per customer are computed on the shards
+plan=$(dist -At -c "EXPLAIN (COSTS OFF) SELECT * FROM shop_customers")
+check "the customers view aggregates the orders on the workers" "yes" \
+	"$(sed -n '/->  Task/,$p' <<<"$plan" | grep -q 'Seq Scan on orders_[0-9]* o' && grep -q 'Group Key: o.customer_id' <<<"$plan" && echo yes)"
 views=$(dist -At -c "SELECT unnest(views) FROM attachments ORDER BY 1")
 count=0
 for view in $views; do
