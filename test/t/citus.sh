@@ -53,7 +53,7 @@ plain -c "CREATE EXTENSION segment"
 for db in plain dist; do
 	$db -v customers=20000 -v seed=7 -f bench/generate_orders.sql >/dev/null
 done
-dist <<'SQL'
+dist >/dev/null <<'SQL'
 SET citus.shard_count = 8;
 SELECT create_distributed_table('orders', 'customer_id');
 SELECT create_reference_table('customers');
