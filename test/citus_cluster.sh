@@ -33,7 +33,8 @@ citus_ensure_built() {
 	tarball=$(citus_source) || return 1
 	patch=$CITUS_VENDOR/citus-$CITUS_VERSION-pg15.20.patch
 	[ -n "${PG_CONFIG:-}" ] || resolve_pg_config || return 1
-	stamp_name=$( { sha256sum "$tarball"; [ -r "$patch" ] && sha256sum "$patch"; "$PG_CONFIG" --version; } |
+	# the contents, not the paths: a clone elsewhere finds the same stamp
+	stamp_name=$( { sha256sum <"$tarball"; [ ! -r "$patch" ] || sha256sum <"$patch"; "$PG_CONFIG" --version; } |
 		sha256sum | cut -c1-16)
 	if [ -e "$CITUS_BUILD_DIR/installed-$stamp_name" ] && [ -e "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
 		echo "== Citus $CITUS_VERSION already built and installed ($CITUS_BUILD_DIR/installed-$stamp_name)"
