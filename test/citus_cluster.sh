@@ -29,7 +29,7 @@ citus_source() {
 # The stamp says which source, patch and PostgreSQL the installed Citus was
 # built from; a later run with the same finds it and builds nothing.
 citus_ensure_built() {
-	local tarball patch stamp_name log
+	local tarball patch stamp_name log package missing=()
 	tarball=$(citus_source) || return 1
 	patch=$CITUS_VENDOR/citus-$CITUS_VERSION-pg15.20.patch
 	[ -n "${PG_CONFIG:-}" ] || resolve_pg_config || return 1
@@ -43,11 +43,18 @@ citus_ensure_built() {
 	as_root mkdir -p "$CITUS_BUILD_DIR" || return 1
 	log=$CITUS_BUILD_DIR/build.log
 	echo "== building Citus $CITUS_VERSION from $tarball (about 5 minutes on 2 cores; output in $log)"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		liblz4-dev libzstd-dev libkrb5-dev libssl-dev libpq-dev >"$log" 2>&1 || {
-		tail -n 20 "$log" >&2
-		return 1
-	}
+	: >"$log"
+	for package in liblz4-dev libzstd-dev libkrb5-dev libssl-dev libpq-dev; do
+		dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		{ as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+			>>"$log" 2>&1 || {
+			tail -n 20 "$log" >&2
+			return 1
+		}
+	fi
 	(
 		set -e
 		cd "$CITUS_BUILD_DIR"
