@@ -1181,14 +1181,15 @@ DECLARE
 	found boolean := false;
 BEGIN
 	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1 '
+				'AND NOT (p.partmethod OPERATOR(pg_catalog.=) ''n'' AND p.repmodel OPERATOR(pg_catalog.=) ''s''))'
 			INTO found USING relation;
 	END IF;
 	RETURN found;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.is_distributed_table(regclass) IS
-	'whether Citus distributes a table (or keeps it as a reference table); false without Citus';
+	'whether Citus keeps a table''s rows on other nodes (a distributed or reference table); false without Citus';
 
 CREATE OR REPLACE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE

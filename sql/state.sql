@@ -396,10 +396,9 @@ CREATE FUNCTION segment_internal.orders_partitions(orders regclass) RETURNS regc
 COMMENT ON FUNCTION segment_internal.orders_partitions(regclass) IS
 	'the partitions of an orders table at every level, none for a plain table';
 
--- Why the orders table of an attachment cannot have maintained state, in a
--- sentence; NULL if it can.
--- Whether a table is distributed by Citus (or a reference table): listed
--- in its metadata, when Citus is installed.
+-- Whether Citus keeps a table's rows on other nodes: a distributed or a
+-- reference table (not a local table it merely lists), when Citus is
+-- installed.
 CREATE FUNCTION segment_internal.is_distributed_table(relation regclass) RETURNS boolean
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
@@ -408,15 +407,18 @@ DECLARE
 	found boolean := false;
 BEGIN
 	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1 '
+				'AND NOT (p.partmethod OPERATOR(pg_catalog.=) ''n'' AND p.repmodel OPERATOR(pg_catalog.=) ''s''))'
 			INTO found USING relation;
 	END IF;
 	RETURN found;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.is_distributed_table(regclass) IS
-	'whether Citus distributes a table (or keeps it as a reference table); false without Citus';
+	'whether Citus keeps a table''s rows on other nodes (a distributed or reference table); false without Citus';
 
+-- Why the orders table of an attachment cannot have maintained state, in a
+-- sentence; NULL if it can.
 CREATE FUNCTION segment_internal.state_obstacle(attachment_name text) RETURNS text
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp

@@ -40,9 +40,9 @@ citus_ensure_built() {
 		echo "== Citus $CITUS_VERSION already built and installed ($CITUS_BUILD_DIR/installed-$stamp_name)"
 		return 0
 	fi
-	as_root mkdir -p "$CITUS_BUILD_DIR" || return 1
+	mkdir -p "$CITUS_BUILD_DIR" || return 1
 	log=$CITUS_BUILD_DIR/build.log
-	echo "== building Citus $CITUS_VERSION from $tarball (about 5 minutes on 2 cores; output in $log)"
+	echo "== building Citus $CITUS_VERSION from $tarball (a few minutes on 2 cores; output in $log)"
 	: >"$log"
 	for package in liblz4-dev libzstd-dev libkrb5-dev libssl-dev libpq-dev; do
 		dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -55,17 +55,18 @@ citus_ensure_built() {
 			return 1
 		}
 	fi
+	# each step only after the one before succeeded (set -e does not hold
+	# on the left of ||)
 	(
-		set -e
-		cd "$CITUS_BUILD_DIR"
-		rm -rf "citus-$CITUS_VERSION"
-		mkdir "citus-$CITUS_VERSION"
-		tar -xzf "$tarball" -C "citus-$CITUS_VERSION" --strip-components=1
-		cd "citus-$CITUS_VERSION"
-		[ ! -r "$patch" ] || patch -p1 <"$patch"
-		./configure --without-libcurl PG_CONFIG="$PG_CONFIG"
-		make -j"$(nproc)"
-		make install
+		cd "$CITUS_BUILD_DIR" &&
+			rm -rf "citus-$CITUS_VERSION" &&
+			mkdir "citus-$CITUS_VERSION" &&
+			tar -xzf "$tarball" -C "citus-$CITUS_VERSION" --strip-components=1 &&
+			cd "citus-$CITUS_VERSION" &&
+			{ [ ! -r "$patch" ] || patch -p1 --forward --batch <"$patch"; } &&
+			./configure --without-libcurl PG_CONFIG="$PG_CONFIG" &&
+			make -j"$(nproc)" &&
+			as_root make install
 	) >>"$log" 2>&1 || {
 		echo "building Citus failed; the last lines of $log:" >&2
 		tail -n 30 "$log" >&2
