@@ -10,6 +10,8 @@
 #                      installs what the build needs
 #   citus_start N      start a coordinator and N workers (default 2) with
 #                      Citus and segment created on each, the workers added;
+#                      they listen on unix sockets only, in their directory,
+#                      and know each other by it (trust authentication);
 #                      sets CITUS_PORTS (coordinator first) and CITUS_DIR,
 #                      and stops them on exit
 #   citus_stop         stop them and remove their directory (idempotent)
@@ -103,7 +105,7 @@ citus_start() {
 
 			# a node of a throwaway Citus cluster (test/citus_cluster.sh)
 			port = $port
-			listen_addresses = 'localhost'
+			listen_addresses = ''
 			unix_socket_directories = '$CITUS_DIR'
 			shared_preload_libraries = 'citus'
 			fsync = off
@@ -123,9 +125,9 @@ citus_start() {
 		psql -X -q -h "$CITUS_DIR" -p "$port" -U postgres -d postgres -c "CREATE DATABASE citus" || return 1
 		citus_psql "$port" -c "CREATE EXTENSION citus" || return 1
 	done
-	citus_psql "${CITUS_PORTS[0]}" -c "SELECT citus_set_coordinator_host('localhost', ${CITUS_PORTS[0]})" >/dev/null || return 1
+	citus_psql "${CITUS_PORTS[0]}" -c "SELECT citus_set_coordinator_host('$CITUS_DIR', ${CITUS_PORTS[0]})" >/dev/null || return 1
 	for port in "${CITUS_PORTS[@]:1}"; do
-		citus_psql "${CITUS_PORTS[0]}" -c "SELECT citus_add_node('localhost', $port)" >/dev/null || return 1
+		citus_psql "${CITUS_PORTS[0]}" -c "SELECT citus_add_node('$CITUS_DIR', $port)" >/dev/null || return 1
 	done
 	# created on the coordinator, Citus creates it on the workers
 	citus_psql "${CITUS_PORTS[0]}" -c "CREATE EXTENSION segment" || return 1
