@@ -996,6 +996,7 @@ CREATE OR REPLACE FUNCTION segment_internal.attachments_check() RETURNS trigger
 	AS $function$
 DECLARE
 	view_oid oid;
+	kept record;
 BEGIN
 	-- an attachment whose orders table was dropped may still be cleaned up
 	IF NOT coalesce(owns_relation(NEW.orders_table), TG_OP = 'UPDATE') THEN
@@ -1017,46 +1018,28 @@ BEGIN
 		RAISE EXCEPTION 'permission denied to create views in schema %', NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	-- views and the state table get dropped by whoever detaches: they must
-	-- be the writer's own, in the attachment's schema
-	IF NEW.state_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.state_table IS DISTINCT FROM OLD.state_table)
-	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					   WHERE c.oid = NEW.state_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
-						 AND pg_has_role(c.relowner, 'USAGE')) THEN
-		RAISE EXCEPTION 'state table % of attachment "%" must be a table of yours in schema %',
-			NEW.state_table, NEW.attachment_name, NEW.view_schema
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF NEW.history_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.history_table IS DISTINCT FROM OLD.history_table)
-	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					   WHERE c.oid = NEW.history_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
-						 AND pg_has_role(c.relowner, 'USAGE')) THEN
-		RAISE EXCEPTION 'history table % of attachment "%" must be a table of yours in schema %',
-			NEW.history_table, NEW.attachment_name, NEW.view_schema
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	-- the tables an attachment keeps get dropped by whoever detaches: they
+	-- must be the writer's own, in the attachment's schema (views below)
+	FOR kept IN SELECT * FROM (VALUES ('state', NEW.state_table, OLD.state_table),
+									  ('history', NEW.history_table, OLD.history_table),
+									  ('tags', NEW.tags_table, OLD.tags_table),
+									  ('pseudonym secret', NEW.pseudonym_secret_table, OLD.pseudonym_secret_table))
+						  AS k(kind, new_table, old_table)
+	LOOP
+		IF kept.new_table IS NOT NULL AND (TG_OP = 'INSERT' OR kept.new_table IS DISTINCT FROM kept.old_table)
+		   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						   WHERE c.oid = kept.new_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
+							 AND pg_has_role(c.relowner, 'USAGE')) THEN
+			RAISE EXCEPTION '% table % of attachment "%" must be a table of yours in schema %',
+				kept.kind, kept.new_table, NEW.attachment_name, NEW.view_schema
+				USING ERRCODE = 'insufficient_privilege';
+		END IF;
+	END LOOP;
 	-- the event triggers act on what the row lists as partitions
 	IF (TG_OP = 'INSERT' OR NEW.orders_partitions IS DISTINCT FROM OLD.orders_partitions)
 	   AND EXISTS (SELECT 1 FROM unnest(NEW.orders_partitions) p
 				   WHERE p NOT IN (SELECT t.relid FROM pg_partition_tree(NEW.orders_table) t)) THEN
 		RAISE EXCEPTION 'the partitions of attachment "%" must be partitions of %', NEW.attachment_name, NEW.orders_table
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF NEW.tags_table IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.tags_table IS DISTINCT FROM OLD.tags_table)
-	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					   WHERE c.oid = NEW.tags_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
-						 AND pg_has_role(c.relowner, 'USAGE')) THEN
-		RAISE EXCEPTION 'tags table % of attachment "%" must be a table of yours in schema %',
-			NEW.tags_table, NEW.attachment_name, NEW.view_schema
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF NEW.pseudonym_secret_table IS NOT NULL
-	   AND (TG_OP = 'INSERT' OR NEW.pseudonym_secret_table IS DISTINCT FROM OLD.pseudonym_secret_table)
-	   AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					   WHERE c.oid = NEW.pseudonym_secret_table AND c.relkind = 'r' AND n.nspname = NEW.view_schema
-						 AND pg_has_role(c.relowner, 'USAGE')) THEN
-		RAISE EXCEPTION 'pseudonym secret table % of attachment "%" must be a table of yours in schema %',
-			NEW.pseudonym_secret_table, NEW.attachment_name, NEW.view_schema
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	IF TG_OP = 'INSERT' OR NEW.views IS DISTINCT FROM OLD.views THEN
