@@ -97,11 +97,15 @@ CREATE TABLE model_customers AS SELECT * FROM pg_temp.simulate(20000);
 CREATE TEMP TABLE fit AS
 SELECT bgnbd_fit(frequency, recency, age) AS bgnbd, gamma_gamma_fit(frequency, mean_value) AS gamma_gamma
 FROM model_customers;
-SELECT round((bgnbd).r::numeric, 2) AS r, round((bgnbd).alpha::numeric, 1) AS alpha,
-	   round((bgnbd).a::numeric, 2) AS a, round((bgnbd).b::numeric, 1) AS b,
+-- the simulation's parameters (r 1, alpha 4, a 1, b 2.5) recovered within
+-- 10%; every customer counted, and every repeat buyer by the spend model
+SELECT abs((bgnbd).r / 1 - 1) < 0.1 AS r_recovered, abs((bgnbd).alpha / 4 - 1) < 0.1 AS alpha_recovered,
+	   abs((bgnbd).a / 1 - 1) < 0.1 AS a_recovered, abs((bgnbd).b / 2.5 - 1) < 0.1 AS b_recovered,
 	   (bgnbd).converged, (bgnbd).customers, (bgnbd).iterations < 100 AS few_iterations
 FROM fit;
-SELECT (gamma_gamma).converged, (gamma_gamma).customers AS repeat_buyers FROM fit;
+SELECT (gamma_gamma).converged,
+	   (gamma_gamma).customers = (SELECT count(*) FROM model_customers WHERE frequency > 0) AS every_repeat_buyer
+FROM fit;
 -- the same fit whatever the order of the rows
 SELECT (SELECT bgnbd_fit(frequency, recency, age) FROM (SELECT * FROM model_customers ORDER BY md5(customer_id::text)) c)
 	   = bgnbd AS same_in_any_order
@@ -176,7 +180,7 @@ FROM (SELECT bgnbd_fit(1e6 + i % 2, 99, 100) AS b FROM generate_series(1, 100) i
 CREATE TEMP TABLE points AS
 SELECT i, ARRAY[(i % 3) * 10 + (i % 5) * 0.1, (i % 3) * -5 + (i % 7) * 0.1]::float8[] AS features
 FROM generate_series(1, 300) i;
-SELECT (m).sizes, round((m).silhouette::numeric, 3) AS silhouette, (m).scales, (m).restarts,
+SELECT (m).sizes, (m).silhouette > 0.9 AS well_separated, (m).scales, (m).restarts,
 	   -- the groups' own sum of squares, computed apart
 	   abs((m).within_ss - (SELECT sum((features[1] - m1) ^ 2 + (features[2] - m2) ^ 2)
 							FROM (SELECT features, avg(features[1]) OVER w AS m1, avg(features[2]) OVER w AS m2
@@ -281,9 +285,18 @@ SELECT count(*) AS membership_differences FROM (
 	(SELECT customer_id, predicted_segment FROM mshop_predictions
 	 EXCEPT SELECT customer_id, segment FROM mshop_segment_members WHERE kind = 'rule')) d;
 -- cluster segments: one rule segment per cluster, each customer with orders in one
-SELECT (m).sizes, array_length((m).centroids, 1) AS k
-FROM (SELECT define_cluster_segments('mshop', 3, ARRAY['recency_days', 'order_count', 'total_amount']) AS m) f;
-SELECT segment, count(*) FROM mshop_segment_members WHERE segment LIKE 'Cluster%' GROUP BY 1 ORDER BY 1;
+CREATE TEMP TABLE clustering AS
+SELECT define_cluster_segments('mshop', 3, ARRAY['recency_days', 'order_count', 'total_amount']) AS m;
+-- three clusters, of every customer with orders, each segment as large as its cluster
+SELECT array_length((m).centroids, 1) AS k,
+	   (SELECT sum(s) FROM unnest((m).sizes) s) = (SELECT count(*) FROM mshop_customers WHERE order_count > 0)
+		   AS every_customer_with_orders
+FROM clustering;
+SELECT count(*) AS size_differences
+FROM clustering, unnest((m).sizes) WITH ORDINALITY AS c(size, i)
+	 LEFT JOIN (SELECT segment, count(*) AS members FROM mshop_segment_members WHERE segment LIKE 'Cluster%' GROUP BY 1) s
+		 ON s.segment = 'Cluster ' || c.i
+WHERE s.members IS DISTINCT FROM c.size;
 SELECT count(*) AS cluster_differences
 FROM mshop_customers c
 	 LEFT JOIN mshop_segment_members s ON s.customer_id = c.customer_id AND s.segment LIKE 'Cluster%'
@@ -291,7 +304,8 @@ FROM mshop_customers c
 WHERE s.segment IS DISTINCT FROM
 	  'Cluster ' || kmeans_nearest(a.kmeans, ARRAY[c.recency_days, c.order_count, c.total_amount]::float8[]);
 -- named again: the old names go
-SELECT (define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Few orders', 'Many orders'])).sizes;
+SELECT cardinality((define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Few orders', 'Many orders'])).sizes)
+	AS clusters;
 SELECT rule_name FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
 -- names taken by the map, by a rule of the user's, or twice; bounds from 0
 SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Champions', 'Rest']);
@@ -299,7 +313,8 @@ SELECT define_segment_rule('mshop', 'Big spenders', 'total_amount > 500');
 SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Big spenders', 'Rest']);
 SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Same', 'Same']);
 SELECT define_cluster_segments('mshop', 2, ARRAY['order_count'], ARRAY['Active', 'Rest']);
-SELECT (define_cluster_segments('mshop', 2, ARRAY['order_count'], '[0:1]={Low,High}'::text[])).sizes;
+SELECT cardinality((define_cluster_segments('mshop', 2, ARRAY['order_count'], '[0:1]={Low,High}'::text[])).sizes)
+	AS clusters;
 SELECT rule_name, left(expression, 40) AS expression FROM segment_rules WHERE attachment_name = 'mshop' ORDER BY 1;
 -- a refit rewrites the predictive segments with the new models
 SELECT count(*) AS views FROM fit_customer_models('mshop', '1 day');

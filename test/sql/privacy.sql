@@ -91,13 +91,14 @@ SELECT maintain_attachment('pv_tagged');
 SELECT refresh_customer_tags('pv_tagged') AS tagged;
 SELECT define_segment_rule('pv_tagged', 'Born before 1980', $$birth_date < date '1980-01-01'$$);
 GRANT SELECT ON pv_tagged_state, pv_tagged_tags, pv_tagged_customers, pv_tagged_segment_born_before_1980 TO pv_analyst;
+SELECT count(*) AS born_before_1980 FROM customers WHERE birth_date < date '1980-01-01' \gset
 SET ROLE pv_analyst;
-SELECT count(*) AS members FROM pv_tagged_segment_born_before_1980;
-SELECT count(*) AS tagged_in_customers_view FROM pv_tagged_customers WHERE 'Born before 1980' = ANY (segments);
+SELECT count(*) = :born_before_1980 AS members_meet_the_rule FROM pv_tagged_segment_born_before_1980;
+SELECT count(*) = :born_before_1980 AS tagged_in_customers_view
+FROM pv_tagged_customers WHERE 'Born before 1980' = ANY (segments);
 SELECT birth_date FROM customers LIMIT 1;
 RESET ROLE;
 SET ROLE pv_owner;
-SELECT count(*) AS born_before_1980 FROM customers WHERE birth_date < date '1980-01-01';
 SELECT detach('pv_tagged');
 
 -- row-level security on customers: the analyst sees the Berlin customers
@@ -145,37 +146,45 @@ SELECT r AS recency_score, f AS frequency_score, count(c.customer_id) AS custome
 FROM generate_series(1, 5) r CROSS JOIN generate_series(1, 5) f
 	 LEFT JOIN pv_city_customers c ON c.recency_score = r AND c.frequency_score = f
 GROUP BY r, f;
-SELECT count(*) FILTER (WHERE g.customers IS NULL) AS hidden_cells,
+SELECT count(*) FILTER (WHERE g.customers IS NULL) > 0 AS some_hidden,
 	   count(*) FILTER (WHERE g.customers IS NOT NULL AND (g.customers <> t.customers OR g.average_total_amount IS DISTINCT FROM t.mean))
 		   AS wrong_cells,
 	   count(*) FILTER (WHERE g.customers BETWEEN 1 AND 4) AS small_shown,
 	   coalesce(sum(t.customers) FILTER (WHERE g.customers IS NULL), 0) >= 5 AS hidden_at_least_5,
 	   count(*) FILTER (WHERE g.customers IS NULL AND t.customers >= 5) AS hidden_for_the_total
 FROM pv_city_rf_grid g JOIN grid_truth t USING (recency_score, frequency_score);
-SELECT count(*) FILTER (WHERE s.customers IS NULL) AS hidden_stages,
+SELECT count(*) FILTER (WHERE s.customers IS NULL) > 0 AS some_hidden,
 	   count(*) FILTER (WHERE s.customers IS NOT NULL AND s.customers <> t.n) AS wrong_stages,
 	   count(*) FILTER (WHERE s.customers BETWEEN 1 AND 4) AS small_shown,
 	   coalesce(sum(t.n) FILTER (WHERE s.customers IS NULL), 0) IN (0) OR coalesce(sum(t.n) FILTER (WHERE s.customers IS NULL), 0) >= 5
 		   AS hidden_none_or_at_least_5
 FROM pv_city_lifecycle_summary s
 	 JOIN (SELECT lifecycle_stage, count(*) AS n FROM pv_city_customers GROUP BY 1) t USING (lifecycle_stage);
-SELECT s.segment, s.primary_customers, t.primary_n, s.member_customers, t.member_n
+-- the summary: shown numbers are the true ones; none counts 1 to 4, nor do
+-- a segment's members less its primary customers where both show; the
+-- primary rows hidden add up to none or at least 5
+SELECT count(*) FILTER (WHERE s.primary_customers IS NULL AND s.kind <> 'rule'
+						   OR s.member_customers IS NULL AND s.kind <> 'unsegmented') > 0 AS some_hidden,
+	   count(*) FILTER (WHERE s.primary_customers <> t.primary_n OR s.member_customers <> t.member_n) AS wrong_rows,
+	   count(*) FILTER (WHERE s.primary_customers BETWEEN 1 AND 4 OR s.member_customers BETWEEN 1 AND 4
+						   OR s.kind = 'rfm' AND s.member_customers - s.primary_customers BETWEEN 1 AND 4) AS small_shown,
+	   coalesce(sum(t.primary_n) FILTER (WHERE s.primary_customers IS NULL AND s.kind <> 'rule'), 0) NOT BETWEEN 1 AND 4
+		   AS hidden_primary_none_or_at_least_5
 FROM pv_city_segment_summary s
 	 LEFT JOIN (SELECT segment, count(*) AS primary_n FROM pv_city_customers GROUP BY 1) p ON p.segment IS NOT DISTINCT FROM s.segment
 	 LEFT JOIN (SELECT m AS segment, count(*) AS member_n FROM pv_city_customers, unnest(segments) m GROUP BY 1) m ON m.segment = s.segment
 	 CROSS JOIN LATERAL (SELECT CASE WHEN s.kind <> 'rule' THEN coalesce(p.primary_n, 0) END AS primary_n,
-								CASE WHEN s.kind <> 'unsegmented' THEN coalesce(m.member_n, 0) END AS member_n) t
-ORDER BY s.segment NULLS LAST;
+								CASE WHEN s.kind <> 'unsegmented' THEN coalesce(m.member_n, 0) END AS member_n) t;
 
 -- segment sizes and campaign performance: a count is hidden exactly when
 -- it is 1 to 4, a campaign row of too few recipients shows nothing
-SELECT count(*) AS sizes, count(*) FILTER (WHERE s.members IS NULL OR s.entered IS NULL OR s."left" IS NULL) AS with_hidden,
+SELECT count(*) FILTER (WHERE s.members IS NULL OR s.entered IS NULL OR s."left" IS NULL) > 0 AS some_hidden,
 	   count(*) FILTER (WHERE NOT (s.members IS NOT DISTINCT FROM o.members OR (s.members IS NULL AND o.members BETWEEN 1 AND 4))
 						   OR NOT (s.entered IS NOT DISTINCT FROM o.entered OR (s.entered IS NULL AND o.entered BETWEEN 1 AND 4))
 						   OR NOT (s."left" IS NOT DISTINCT FROM o."left" OR (s."left" IS NULL AND o."left" BETWEEN 1 AND 4)))
 		   AS wrong
 FROM pv_city_segment_sizes s JOIN sizes_open o USING (segment, kind, day);
-SELECT count(*) AS campaign_rows, count(*) FILTER (WHERE c.recipients IS NULL) AS hidden_rows,
+SELECT count(*) FILTER (WHERE c.recipients IS NULL) > 0 AS some_hidden,
 	   count(*) FILTER (WHERE c.recipients IS NULL AND num_nonnulls(c.unique_opens, c.open_rate, c.orders, c.revenue) > 0)
 		   AS hidden_rows_showing,
 	   count(*) FILTER (WHERE NOT (c.recipients IS NOT DISTINCT FROM o.recipients OR (c.recipients IS NULL AND o.recipients BETWEEN 1 AND 4))
