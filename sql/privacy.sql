@@ -184,6 +184,8 @@ BEGIN
 	IF published IS NULL THEN
 		RAISE EXCEPTION 'published must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- two calls for one attachment wait for each other: one secret
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = a.attachment_name FOR UPDATE;
 	IF NOT published THEN
 		IF a.pseudonym_secret_table IS NULL THEN
 			RETURN QUERY SELECT unnest(a.views);
