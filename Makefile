@@ -26,7 +26,7 @@ OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
 	src/bgnbd.o src/gamma_gamma.o src/kmeans.o src/customer_prediction.o
 
 SQL_PARTS = sql/rfm_stats.sql sql/rfm.sql sql/rfm_thresholds.sql sql/rfm_score.sql \
-	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/models.sql sql/kmeans.sql sql/attach.sql sql/views.sql sql/state.sql \
+	sql/segment_map.sql sql/lifecycle.sql sql/segment_set.sql sql/models.sql sql/kmeans.sql sql/attach.sql sql/views.sql sql/state.sql sql/citus.sql \
 	sql/tags.sql sql/security.sql sql/history.sql sql/campaigns.sql sql/alerts.sql sql/predictions.sql sql/erasure.sql sql/privacy.sql
 
 DATA_built = segment--$(EXTVERSION).sql

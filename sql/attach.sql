@@ -57,7 +57,10 @@ CREATE TABLE @extschema@.attachments (
 	customer_columns name[],
 	minimum_group_size integer,
 	pseudonym_secret_table regclass,
-	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'),
+	state_shards_table regclass,
+	shard_of text,
+	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ CASE WHEN shard_of IS NULL THEN '^[a-z][a-z0-9_]{0,29}$'
+																	 ELSE '^[a-z][a-z0-9_]{0,29}/[0-9]+$' END),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
 	CONSTRAINT customer_columns_with_table CHECK (customer_columns IS NULL OR customers_table IS NOT NULL),
@@ -122,6 +125,10 @@ COMMENT ON COLUMN @extschema@.attachments.campaign_columns IS
 	'the columns of the campaign events: customer, campaign, sent, opened, clicked and converted times (NULL where absent)';
 COMMENT ON COLUMN @extschema@.attachments.attribution_window IS
 	'how long after a send a conversion or an order counts for the campaign';
+COMMENT ON COLUMN @extschema@.attachments.state_shards_table IS
+	'on Citus, the reference table through which every node keeps the state of its shards (sql/citus.sql)';
+COMMENT ON COLUMN @extschema@.attachments.shard_of IS
+	'on a Citus node, the distributed attachment whose state this row keeps on one pair of co-located shards, named <attachment>/<shard id>';
 COMMENT ON COLUMN @extschema@.attachments.bgnbd IS 'BG/NBD model fitted by fit_customer_models()';
 COMMENT ON COLUMN @extschema@.attachments.gamma_gamma IS 'Gamma-Gamma spend model fitted by fit_customer_models()';
 COMMENT ON COLUMN @extschema@.attachments.model_unit IS 'the unit of time the models were fitted in';

@@ -517,6 +517,12 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'Its history is kept by snapshot_segments(), or call maintain_attachment() first.';
 	END IF;
+	IF a.state_shards_table IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot keep the segment history of attachment "%"', a.attachment_name
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Its state is kept on the shards of Citus, whose nodes keep no history table.',
+				  HINT = 'Its history is kept by snapshot_segments().';
+	END IF;
 	history := start_history(a.attachment_name, retention);
 	PERFORM build_attachment_views(a.attachment_name);
 	RETURN history;

@@ -60,7 +60,8 @@ BEGIN
 	FOR kept IN SELECT * FROM (VALUES ('state', NEW.state_table, OLD.state_table),
 									  ('history', NEW.history_table, OLD.history_table),
 									  ('tags', NEW.tags_table, OLD.tags_table),
-									  ('pseudonym secret', NEW.pseudonym_secret_table, OLD.pseudonym_secret_table))
+									  ('pseudonym secret', NEW.pseudonym_secret_table, OLD.pseudonym_secret_table),
+									  ('state shards', NEW.state_shards_table, OLD.state_shards_table))
 						  AS k(kind, new_table, old_table)
 	LOOP
 		IF kept.new_table IS NOT NULL AND (TG_OP = 'INSERT' OR kept.new_table IS DISTINCT FROM kept.old_table)

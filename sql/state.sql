@@ -360,6 +360,15 @@ BEGIN
 		RAISE EXCEPTION 'attachment "%" is not maintained', rescore_state.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;
+	IF a.state_shards_table IS NOT NULL THEN
+		-- every node rescores its shards: counted first, under the lock
+		-- that keeps writers out
+		EXECUTE format('SELECT count(*) FROM %s k%s', a.state_table,
+					   CASE WHEN only_expired THEN ' WHERE k.valid_until IS NULL OR k.valid_until <= $1 OR k.valid_from > $1' ELSE '' END)
+			INTO rewritten USING segment_as_of();
+		PERFORM request_state_shards(a.attachment_name, CASE WHEN only_expired THEN 'rescore_expired' ELSE 'rescore' END);
+		RETURN rewritten;
+	END IF;
 	rewritten := run_state_statement(a.attachment_name,
 									 CASE WHEN only_expired THEN 'rescore_expired' ELSE 'rescore' END);
 	RETURN rewritten;
@@ -437,11 +446,8 @@ BEGIN
 		RETURN format('%s has row-level security enabled: the state would hold the orders its policies hide from readers.',
 					  a.orders_table);
 	END IF;
-	-- the triggers would fire on the workers' shards, whose nodes know no
-	-- attachment (and Citus refuses them without citus.enable_unsafe_triggers)
 	IF is_distributed_table(a.orders_table) THEN
-		RETURN format('%s is a distributed table of Citus: the state is kept by triggers at commit, which would run on the shards, on workers that do not know the attachment.',
-					  a.orders_table);
+		RETURN citus_state_obstacle(a.orders_table, a.customer_column);
 	END IF;
 	IF column_type(a.orders_table, a.order_time_column) NOT IN
 	   ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
@@ -484,7 +490,19 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = install_state_triggers.attachment_name;
 	trigger_name := 'segment_' || a.attachment_name || '_state';
-	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name)
+	   AND a.state_shards_table IS NOT NULL THEN
+		-- Citus clones it to every shard (and fires the one of TRUNCATE
+		-- on the coordinator only)
+		PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
+			format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
+				   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+				   trigger_name, a.orders_table, a.attachment_name));
+		PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
+			format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+				   trigger_name || '_truncate', a.orders_table, a.attachment_name));
+	ELSIF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
 					   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
 					   trigger_name, a.orders_table, a.attachment_name);
@@ -512,6 +530,7 @@ CREATE FUNCTION @extschema@.rebuild_state(attachment_name text) RETURNS bigint
 	AS $function$
 DECLARE
 	a attachments;
+	rewritten bigint;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = rebuild_state.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
@@ -522,6 +541,12 @@ BEGIN
 	-- nor may a refresh rewrite state rows in another order
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', a.orders_table);
 	PERFORM lock_state_tables(a.attachment_name);
+	IF a.state_shards_table IS NOT NULL THEN
+		-- every node derives its shards again, each under these locks
+		PERFORM request_state_shards(a.attachment_name, 'refill');
+		EXECUTE format('SELECT count(*) FROM %s', a.state_table) INTO rewritten;
+		RETURN rewritten;
+	END IF;
 	RETURN run_state_statement(a.attachment_name, 'refill');
 END
 $function$;
@@ -539,6 +564,7 @@ DECLARE
 	key_type text;
 	key_collation text;
 	obstacle text;
+	distributed boolean;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
 	IF NOT FOUND THEN
@@ -596,6 +622,10 @@ BEGIN
 		orders_types = ARRAY[column_type(a.orders_table, a.order_time_column),
 							 column_type(a.orders_table, a.amount_column)]
 	WHERE t.attachment_name = a.attachment_name;
+	distributed := is_distributed_table(a.orders_table);
+	IF distributed THEN
+		PERFORM distribute_state(a.attachment_name);
+	END IF;
 	PERFORM install_state_triggers(a.attachment_name);
 	PERFORM fill_segment_cells(a.attachment_name);
 	PERFORM rebuild_state(a.attachment_name);
@@ -622,7 +652,11 @@ BEGIN
 								  ELSE 'Attach the customers table itself, not a view of it, to have the attribute rules stored.' END;
 		END IF;
 	END IF;
-	PERFORM start_history(a.attachment_name, NULL);
+	-- the history is written by triggers on the state table, which Citus
+	-- would clone to shards whose nodes keep no history table
+	IF NOT distributed THEN
+		PERFORM start_history(a.attachment_name, NULL);
+	END IF;
 	PERFORM build_attachment_views(a.attachment_name);
 	RETURN state::regclass;
 END
@@ -672,6 +706,11 @@ BEGIN
 		UPDATE attachments t SET history_snapshots = ARRAY[segment_as_of()] WHERE t.attachment_name = a.attachment_name;
 	END IF;
 	PERFORM drop_state_triggers(a.attachment_name);
+	-- every node forgets its shards, then the reference table goes
+	IF relation_exists(a.state_shards_table) THEN
+		EXECUTE format('DELETE FROM %s', a.state_shards_table);
+		EXECUTE format('DROP TABLE %s', a.state_shards_table);
+	END IF;
 	-- the tags' triggers exist while the attachment has attribute rules
 	FOR trigger_name IN
 		SELECT t.tgname FROM pg_trigger t
@@ -682,7 +721,8 @@ BEGIN
 	END LOOP;
 	UPDATE attachments t
 	SET state_table = NULL, cell_segments = NULL, thresholds = NULL, population_average_order_value = NULL,
-		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL
+		thresholds_as_of = NULL, tags_table = NULL, orders_partitions = NULL, orders_types = NULL,
+		state_shards_table = NULL
 	WHERE t.attachment_name = a.attachment_name;
 	IF rebuild_views THEN
 		PERFORM build_attachment_views(a.attachment_name);
@@ -888,6 +928,13 @@ BEGIN
 		WHERE t.attachment_name = a.attachment_name;
 		-- a column renamed away: writes fail until it is back
 		CONTINUE WHEN now_types[1] IS NULL OR now_types[2] IS NULL;
+		-- on Citus, each node derives its shards again as the change
+		-- reaches them (the coordinator's comes first)
+		CONTINUE WHEN a.state_shards_table IS NOT NULL;
+		IF a.shard_of IS NOT NULL THEN
+			PERFORM rebuild_state(a.attachment_name);
+			CONTINUE;
+		END IF;
 		PERFORM install_state_triggers(a.attachment_name);
 		IF now_types IS DISTINCT FROM a.orders_types
 		   OR EXISTS (SELECT 1 FROM unnest(a.orders_partitions) p WHERE NOT relation_exists(p)) THEN

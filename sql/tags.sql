@@ -38,6 +38,10 @@ BEGIN
 	IF a.customers_table IS NULL THEN
 		RETURN format('Attachment "%s" has no customers table.', a.attachment_name);
 	END IF;
+	IF a.state_shards_table IS NOT NULL THEN
+		RETURN format('The state of attachment "%s" is kept on the shards of Citus, where no trigger of the customers table writes tags.',
+					  a.attachment_name);
+	END IF;
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = a.customers_table) NOT IN ('r', 'p') THEN
 		RETURN format('%s is not a table: only a table can have the trigger that tags customers.', a.customers_table);
 	END IF;

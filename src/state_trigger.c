@@ -171,7 +171,7 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	int			saved_context;
 	int			nest_level;
 	Datum		args[2];
-	char	   *names[3];
+	char	   *names[4];		/* the columns, then the attachment */
 	bool		belongs;
 	bool		is_root;
 
@@ -199,12 +199,21 @@ orders_columns(TriggerData *trigdata, const char *schema)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(trigger->tgargs[0]);
 	args[1] = ObjectIdGetDatum(RelationGetRelid(orders));
+	/*
+	 * On a Citus worker the trigger is a clone on a shard, with the argument
+	 * of the distributed table's: the node's own row for that shard names
+	 * the attachment (sql/citus.sql).
+	 */
 	if (SPI_execute_with_args(psprintf("SELECT a.customer_column::text, a.order_time_column::text, "
 									   "a.amount_column::text, a.orders_table OPERATOR(pg_catalog.=) $2, "
 									   "a.orders_table OPERATOR(pg_catalog.=) $2 OR a.orders_table IN "
-									   "(SELECT p.relid FROM pg_catalog.pg_partition_ancestors($2) p) "
+									   "(SELECT p.relid FROM pg_catalog.pg_partition_ancestors($2) p), "
+									   "a.attachment_name "
 									   "FROM %s.attachments a "
-									   "WHERE a.attachment_name OPERATOR(pg_catalog.=) $1 AND a.state_table IS NOT NULL",
+									   "WHERE a.state_table IS NOT NULL "
+									   "AND (a.attachment_name OPERATOR(pg_catalog.=) $1 "
+									   "OR (a.shard_of OPERATOR(pg_catalog.=) $1 AND a.orders_table OPERATOR(pg_catalog.=) $2)) "
+									   "ORDER BY a.shard_of IS NULL LIMIT 1",
 									   quote_identifier(schema)),
 							  2, (Oid[]) {TEXTOID, REGCLASSOID}, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the attachment");
@@ -223,6 +232,7 @@ orders_columns(TriggerData *trigdata, const char *schema)
 
 		for (int i = 0; i < 3; i++)
 			names[i] = SPI_getvalue(row, desc, i + 1);
+		names[3] = SPI_getvalue(row, desc, 6);
 		is_root = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
 		belongs = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull)) && !isnull;
 		MemoryContextSwitchTo(caller);
@@ -241,7 +251,7 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	columns->valid = false;
 	columns->relid = RelationGetRelid(orders);
 	columns->is_root = is_root;
-	strlcpy(columns->attachment, trigger->tgargs[0], NAMEDATALEN);
+	strlcpy(columns->attachment, names[3], NAMEDATALEN);
 	columns->customer = orders_column(orders, columns->attachment, names[0], &columns->key_type);
 	columns->order_time = orders_column(orders, columns->attachment, names[1], &columns->time_type);
 	columns->amount = orders_column(orders, columns->attachment, names[2], &columns->amount_type);
