@@ -232,6 +232,13 @@ run_as_begin(Oid owner, const char *schema, bool restricted, int *nest_level, Oi
 	if (namespace_search_path == NULL || strcmp(namespace_search_path, path) != 0)
 		(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	pfree(path);
+	/*
+	 * A Citus worker hides its shards from the catalog queries of client
+	 * sessions; the state of a shard written there looks them up.
+	 */
+	if (GetConfigOption("citus.override_table_visibility", true, false) != NULL)
+		(void) set_config_option("citus.override_table_visibility", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 }
 
 void
