@@ -644,6 +644,9 @@ BEGIN
 		obstacle := customer_tags_obstacle(a.attachment_name);
 		IF obstacle IS NULL THEN
 			PERFORM refresh_customer_tags(a.attachment_name);
+		ELSIF distributed THEN
+			RAISE WARNING 'rule segments of attachment "%" are judged when read, not stored', a.attachment_name
+				USING DETAIL = obstacle;
 		ELSE
 			RAISE WARNING 'rule segments of attachment "%" are judged when read, not stored', a.attachment_name
 				USING DETAIL = obstacle,
@@ -679,7 +682,12 @@ BEGIN
 		  AND t.tgparentid = 0
 		ORDER BY t.tgname
 	LOOP
-		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation);
+		IF is_distributed_table(found.relation) THEN
+			PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
+									   format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation));
+		ELSE
+			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation);
+		END IF;
 	END LOOP;
 END
 $function$;

@@ -11,7 +11,11 @@
 #   - a segment_set column with a GIN index on a distributed table: the
 #     index is on every shard, and queries through the coordinator answer
 #     as on one node;
-#   - maintain_attachment() on distributed orders refuses, saying why;
+#   - maintained state on the distributed orders: kept by each worker on
+#     its shards, equal to the orders recomputed and to the plain
+#     database's, through writes on the coordinator and on a worker, four
+#     concurrent writers, refreshes of the thresholds and limits, TRUNCATE,
+#     rebuild_state(), a column's new type and stop_maintaining();
 #   - through postgres_fdw, with segment in the server's extensions,
 #     rfm_stats per customer is computed remotely.
 # Citus is built from the vendored source beside the checkout
@@ -133,11 +137,144 @@ for query in "SELECT count(*) FROM customer_segments WHERE segments @> '{Champio
 	same "$query" "$query"
 done
 
-# maintained state: refused, with the reason
-error=$(dist -v VERBOSITY=verbose -c "SELECT maintain_attachment('shop')" 2>&1 >/dev/null || true)
-check "maintain_attachment() on distributed orders refuses (0A000)" \
-	"yes" "$([[ $error == *'ERROR:  0A000: cannot maintain the state of attachment "shop"'* &&
-				$error == *'is a distributed table of Citus'* ]] && echo yes)"
+# maintained state on the distributed orders, against the same attachment
+# maintained on the plain database: the workers' folds, rescores and
+# refills run with the analysis time of every node
+for port in "${CITUS_PORTS[@]}"; do
+	citus_psql "$port" -c "SET citus.enable_ddl_propagation = off" -c "ALTER DATABASE citus SET segment.as_of = '2026-01-01'"
+done
+for db in plain dist; do
+	$db >/dev/null <<-'SQL'
+		CREATE INDEX ON orders (customer_id);
+		SELECT attach('kept', 'orders', 'customer_id', 'order_time', 'amount', 'customers', 'customer_id');
+		SELECT maintain_attachment('kept');
+	SQL
+done
+check "each worker keeps its shards: rows for 8 shard pairs" "8" \
+	"$(dist -At -c "SELECT sum(r.result::int) FROM run_command_on_workers(\$\$SELECT count(*) FROM attachments WHERE shard_of = 'kept'\$\$) r WHERE r.success")"
+# the stored state against the orders, recomputed here; and against the
+# stored thresholds, cells and limits, scored here
+recomputed="SELECT count(*) FROM (
+	(SELECT customer_id, stats::text FROM kept_state
+	 EXCEPT SELECT customer_id, rfm_stats(order_time, amount)::text FROM orders GROUP BY customer_id)
+	UNION ALL
+	(SELECT customer_id, rfm_stats(order_time, amount)::text FROM orders GROUP BY customer_id
+	 EXCEPT SELECT customer_id, stats::text FROM kept_state)) d"
+rescored="SELECT count(*) FROM kept_state s, attachments a,
+	LATERAL segment_internal.state_values(s.stats, '2026-01-01', a.thresholds, a.cell_segments, NULL, NULL, a.lifecycle_limits) v
+	WHERE a.attachment_name = 'kept'
+	  AND (s.scores, s.lifecycle_stage, s.segments) IS DISTINCT FROM (v.scores, v.lifecycle_stage, v.segments)"
+state_checks() {
+	local when=$1
+	check "$when: state = the orders, recomputed" "0" "$(dist -At -c "$recomputed")"
+	check "$when: scores, stages, segments = state_values()" "0" "$(dist -At -c "$rescored")"
+	check "$when: customers in the state" "$(dist -At -c "SELECT count(DISTINCT customer_id) FROM orders")" \
+		"$(dist -At -c "SELECT count(*) FROM kept_state")"
+}
+compare_views() {
+	local when=$1 view content compared=0
+	for view in $(dist -At -c "SELECT unnest(views) FROM attachments WHERE attachment_name = 'kept' ORDER BY 1"); do
+		content="SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM $view t"
+		same "$when: view $view" "$content"
+		compared=$((compared + 1))
+	done
+	check "$when: views of the maintained attachment compared" "16" "$compared"
+}
+state_checks "maintained"
+same "maintained: thresholds from the distributed state" "SELECT thresholds::text FROM attachments WHERE attachment_name = 'kept'"
+compare_views "maintained"
+
+# writes through the coordinator, in both databases: new and returning
+# customers, a refund, a NULL amount, changed and deleted orders, several
+# shards in one transaction
+writes="BEGIN;
+INSERT INTO orders (order_id, customer_id, order_time, amount)
+	SELECT 10000000 + customer_id, customer_id, '2025-12-30', 25 FROM customers WHERE customer_id % 97 = 0;
+INSERT INTO orders (order_id, customer_id, order_time, amount) VALUES
+	(20000001, 900001, '2025-12-31', 10), (20000002, 900001, '2025-12-31 12:00', -4), (20000003, 900002, '2025-12-31', NULL);
+UPDATE orders SET amount = amount + 1 WHERE customer_id % 83 = 0;
+UPDATE orders SET order_time = '2024-06-01' WHERE customer_id % 89 = 0 AND order_id % 2 = 0;
+DELETE FROM orders WHERE customer_id % 79 = 0 AND order_time < '2025-06-01';
+COMMIT;"
+plain -c "$writes" >/dev/null
+dist -c "$writes" >/dev/null
+state_checks "after writes through the coordinator"
+compare_views "after writes through the coordinator"
+
+# writes on a worker (Citus's shells there route them): to its own shards
+# (executed in the session) and to the other worker's
+worker=${CITUS_PORTS[1]}
+citus_psql "$worker" >/dev/null <<-'SQL'
+	INSERT INTO orders (order_id, customer_id, order_time, amount)
+		SELECT 30000000 + g, g, '2025-12-31', 3 FROM generate_series(1, 40) g;
+	UPDATE orders SET amount = 0 WHERE customer_id BETWEEN 41 AND 60;
+	DELETE FROM orders WHERE customer_id BETWEEN 61 AND 70;
+SQL
+state_checks "after writes on a worker"
+
+# concurrent writers through the coordinator: two customers per
+# transaction, on any shards, in either order
+cat >"$CITUS_DIR/writers.sql" <<-'SQL'
+	\set a random(1, 20000)
+	\set b random(1, 20000)
+	BEGIN;
+	INSERT INTO orders (order_id, customer_id, order_time, amount) VALUES (40000000 + :client_id, :a, '2025-12-31', 5);
+	UPDATE orders SET amount = amount + 1 WHERE customer_id = :b;
+	INSERT INTO orders (order_id, customer_id, order_time, amount) VALUES (40000000 + :client_id, :b, '2025-12-31', 7);
+	DELETE FROM orders WHERE customer_id = :a AND order_time < '2020-01-01';
+	COMMIT;
+SQL
+pgbench_output=$(PGOPTIONS= pgbench -n -h "$CITUS_DIR" -p "$coordinator" -U postgres -c 4 -j 2 -t 150 \
+	-f "$CITUS_DIR/writers.sql" citus 2>&1) || { echo "$pgbench_output" >&2; failures=$((failures + 1)); }
+check "concurrent writers: transactions committed" "600" \
+	"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$pgbench_output")"
+state_checks "after 4 concurrent writers"
+
+# the thresholds refreshed across the shards, as on one node
+dist -c "SELECT refresh_attachment_thresholds('kept')" >/dev/null
+check "after refresh: the thresholds of the customers' state" \
+	"$(dist -At -c "SELECT rfm_thresholds(s.stats, '2026-01-01', 5)::text FROM kept_state s JOIN customers c USING (customer_id)")" \
+	"$(dist -At -c "SELECT thresholds::text FROM attachments WHERE attachment_name = 'kept'")"
+state_checks "after refresh"
+# new lifecycle limits: every node rescores its shards
+dist -c "SELECT set_lifecycle_limits('kept', new_days => 45)" >/dev/null
+state_checks "after new lifecycle limits"
+check "after new lifecycle limits: the nodes' copy" "{45,2,4,3,90,180}" \
+	"$(dist -At -c "SELECT DISTINCT r.result FROM run_command_on_workers(\$\$SELECT DISTINCT lifecycle_limits FROM attachments WHERE shard_of = 'kept'\$\$) r")"
+
+# TRUNCATE through the coordinator clears the state; rebuild_state() fills it
+dist -c "CREATE TABLE orders_saved AS SELECT * FROM orders" -c "TRUNCATE orders" >/dev/null
+check "after TRUNCATE: no state" "0" "$(dist -At -c "SELECT count(*) FROM kept_state")"
+dist -c "INSERT INTO orders SELECT * FROM orders_saved" >/dev/null
+state_checks "after the orders came back"
+check "rebuild_state() counts every customer" "$(dist -At -c "SELECT count(*) FROM kept_state")" \
+	"$(dist -At -c "SELECT rebuild_state('kept')")"
+
+# a column's type changed: every node derives its shards again (the views
+# of the other attachments read the column)
+dist -c "SELECT detach('shop')" -c "SELECT detach('colocated')" \
+	-c "ALTER TABLE orders ALTER COLUMN amount TYPE double precision" >/dev/null
+recomputed=${recomputed//rfm_stats(order_time, amount)/rfm_stats(order_time, amount::numeric)}
+dist -c "INSERT INTO orders (order_id, customer_id, order_time, amount) VALUES (50000001, 5, '2025-12-31', 2.5)" >/dev/null
+state_checks "after ALTER COLUMN amount TYPE double precision"
+
+# what stays on one node is refused, saying why
+error=$(dist -v VERBOSITY=verbose -c "SELECT keep_segment_history('kept')" 2>&1 >/dev/null || true)
+check "keep_segment_history() on Citus refuses (0A000)" "yes" \
+	"$([[ $error == *'ERROR:  0A000: cannot keep the segment history of attachment "kept"'* ]] && echo yes)"
+dist -c "CREATE TABLE orders_by_order (LIKE orders)" -c "SELECT create_distributed_table('orders_by_order', 'order_id')" \
+	-c "SELECT attach('by_order', 'orders_by_order', 'customer_id', 'order_time', 'amount')" >/dev/null
+error=$(dist -v VERBOSITY=verbose -c "SELECT maintain_attachment('by_order')" 2>&1 >/dev/null || true)
+check "maintain_attachment() of orders distributed by another column refuses (0A000)" "yes" \
+	"$([[ $error == *'ERROR:  0A000: cannot maintain the state of attachment "by_order"'* &&
+				$error == *'is not distributed by its customer column'* ]] && echo yes)"
+
+# stop_maintaining(): the nodes forget their shards, the tables go
+dist -c "SELECT stop_maintaining('kept')" >/dev/null
+check "after stop_maintaining(): the nodes' rows" "0" \
+	"$(dist -At -c "SELECT sum(r.result::int) FROM run_command_on_workers(\$\$SELECT count(*) FROM attachments WHERE shard_of IS NOT NULL\$\$) r WHERE r.success")"
+check "after stop_maintaining(): its tables" "none" \
+	"$(dist -At -c "SELECT coalesce(string_agg(relname, ','), 'none') FROM pg_class WHERE relname LIKE 'kept\_state%'")"
 
 # postgres_fdw: the aggregate is computed by the remote server
 plain >/dev/null <<-SQL
@@ -157,4 +294,4 @@ remote_answer=$(plain -At -c "SELECT md5(string_agg(s::text, ',' ORDER BY custom
 check "postgres_fdw answers as the table" "$local_answer" "$remote_answer"
 
 [ "$failures" -eq 0 ] || exit 1
-echo "Citus: a coordinator and 2 workers, 8 shards, 20,000 customers: scores, thresholds, $count views and segment sets as on one node"
+echo "Citus: a coordinator and 2 workers, 8 shards, 20,000 customers: scores, thresholds, $count views, segment sets and maintained state as on one node"
