@@ -813,7 +813,16 @@ DECLARE
 	result rfm_stats;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at.attachment_name;
-	IF NOT FOUND THEN
+	-- on a Citus node, where a query on the state's shards calls it: the
+	-- row of the shard pair that holds the customer
+	IF NOT FOUND AND to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
+		EXECUTE 'SELECT t.* FROM attachments t JOIN pg_catalog.pg_dist_shard d '
+				'ON t.attachment_name OPERATOR(pg_catalog.=) ($1 OPERATOR(pg_catalog.||) ''/'' OPERATOR(pg_catalog.||) d.shardid) '
+				'WHERE t.shard_of OPERATOR(pg_catalog.=) $1 AND pg_catalog.worker_hash($2) '
+				'BETWEEN d.shardminvalue::integer AND d.shardmaxvalue::integer'
+			INTO a USING state_stats_at.attachment_name, customer;
+	END IF;
+	IF a.attachment_name IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" does not exist', state_stats_at.attachment_name
 			USING ERRCODE = 'undefined_object';
 	END IF;

@@ -76,6 +76,8 @@ typedef struct OrdersColumns
 	Oid			relid;
 	bool		is_root;		/* the attachment's orders table itself */
 	char		attachment[NAMEDATALEN];
+	Oid			state_table;
+	bool		locks_early;	/* a Citus shard's: see lock_customer() */
 	AttrNumber	customer;
 	AttrNumber	order_time;
 	AttrNumber	amount;
@@ -97,7 +99,7 @@ extern void state_judge(const RfmStatsView *view, TimestampTz as_of, const RfmBi
 
 /* state_pending.c */
 extern void pending_state_init(void);
-extern void record_event(const char *schema, const OrdersColumns *columns, StateEventKind kind,
+extern int	record_event(const char *schema, const OrdersColumns *columns, StateEventKind kind,
 						 Datum key, Datum order_time, Datum amount, bool amount_null);
 extern void record_clear(const char *schema, const OrdersColumns *columns);
 extern PendingState *pending_state_next(void);

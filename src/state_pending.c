@@ -323,8 +323,11 @@ check_key_type(PendingState *pending, const OrdersColumns *columns)
 	pending->key_type = columns->key_type;
 }
 
-/* Records one event; its values are copied into transaction memory. */
-void
+/*
+ * Records one event; its values are copied into transaction memory.
+ * Returns how many events of the attachment the transaction holds now.
+ */
+int
 record_event(const char *schema, const OrdersColumns *columns, StateEventKind kind,
 			 Datum key, Datum order_time, Datum amount, bool amount_null)
 {
@@ -356,6 +359,7 @@ record_event(const char *schema, const OrdersColumns *columns, StateEventKind ki
 	pending->count++;
 	MemoryContextSwitchTo(caller);
 	mark_commit(schema);
+	return pending->count;
 }
 
 /* Records that the whole table was emptied. */

@@ -30,10 +30,13 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -174,6 +177,8 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	char	   *names[4];		/* the columns, then the attachment */
 	bool		belongs;
 	bool		is_root;
+	Oid			state_table;
+	bool		locks_early;
 
 	if (columns_by_trigger == NULL)
 	{
@@ -208,7 +213,7 @@ orders_columns(TriggerData *trigdata, const char *schema)
 									   "a.amount_column::text, a.orders_table OPERATOR(pg_catalog.=) $2, "
 									   "a.orders_table OPERATOR(pg_catalog.=) $2 OR a.orders_table IN "
 									   "(SELECT p.relid FROM pg_catalog.pg_partition_ancestors($2) p), "
-									   "a.attachment_name "
+									   "a.attachment_name, a.state_table, a.shard_of IS NOT NULL "
 									   "FROM %s.attachments a "
 									   "WHERE a.state_table IS NOT NULL "
 									   "AND (a.attachment_name OPERATOR(pg_catalog.=) $1 "
@@ -235,6 +240,8 @@ orders_columns(TriggerData *trigdata, const char *schema)
 		names[3] = SPI_getvalue(row, desc, 6);
 		is_root = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
 		belongs = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull)) && !isnull;
+		state_table = DatumGetObjectId(SPI_getbinval(row, desc, 7, &isnull));
+		locks_early = DatumGetBool(SPI_getbinval(row, desc, 8, &isnull));
 		MemoryContextSwitchTo(caller);
 	}
 	SPI_finish();
@@ -251,6 +258,8 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	columns->valid = false;
 	columns->relid = RelationGetRelid(orders);
 	columns->is_root = is_root;
+	columns->state_table = state_table;
+	columns->locks_early = locks_early;
 	strlcpy(columns->attachment, names[3], NAMEDATALEN);
 	columns->customer = orders_column(orders, columns->attachment, names[0], &columns->key_type);
 	columns->order_time = orders_column(orders, columns->attachment, names[1], &columns->time_type);
@@ -277,6 +286,63 @@ column_changed(HeapTuple a, HeapTuple b, AttrNumber attnum, TupleDesc desc)
 	return !datumIsEqual(a_value, b_value, att->attbyval, att->attlen);
 }
 
+/*
+ * On a Citus node, the fold of a transaction that writes shards on several
+ * nodes runs as it prepares.  A wait there for a lock of another
+ * transaction is one Citus's deadlock detection does not see: if that
+ * transaction is prepared on this node and waits on another node for this
+ * one, neither ever ends.  So a shard's writers take what their fold will
+ * lock while their statements run, where the waits are seen: the state
+ * shard against a refresh, and each customer (by a hash of its key)
+ * against other writers; past SHARD_LOCKED_CUSTOMERS events, the state
+ * shard against other writers, as lock tables are small.  The fold then
+ * finds its locks held.
+ */
+#define SHARD_LOCKED_CUSTOMERS	256
+/* field4 of the advisory lock tags: PostgreSQL's functions use 1 and 2, Citus 4 to 16 */
+#define ADVISORY_CLASS_SEGMENT_CUSTOMER	0x5E61
+
+static void
+lock_customer(const OrdersColumns *columns, Datum key, int events)
+{
+	LOCKTAG		tag;
+	uint32		hash;
+
+	if (!columns->locks_early)
+		return;
+	if (events == 1)
+		LockRelationOid(columns->state_table, RowExclusiveLock);
+	if (events > SHARD_LOCKED_CUSTOMERS)
+	{
+		if (events == SHARD_LOCKED_CUSTOMERS + 1)
+			LockRelationOid(columns->state_table, ShareRowExclusiveLock);
+		return;
+	}
+	/* equal keys have equal bytes: the key's collation is deterministic */
+	if (columns->key_byval)
+		hash = hash_bytes((const unsigned char *) &key, sizeof(Datum));
+	else if (columns->key_len == -1)
+	{
+		struct varlena *value = PG_DETOAST_DATUM_PACKED(key);
+
+		hash = hash_bytes((const unsigned char *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+	}
+	else
+		hash = hash_bytes((const unsigned char *) DatumGetPointer(key), columns->key_len);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, columns->state_table, hash, ADVISORY_CLASS_SEGMENT_CUSTOMER);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* Records an event, with its locks. */
+static void
+record_with_lock(const char *schema, const OrdersColumns *columns, StateEventKind kind, Datum key,
+				 Datum order_time, Datum amount, bool amount_null)
+{
+	int			events = record_event(schema, columns, kind, key, order_time, amount, amount_null);
+
+	lock_customer(columns, key, events);
+}
+
 /* Records that the customer of a row version is to be derived again. */
 static void
 record_changed(const char *schema, const OrdersColumns *columns, HeapTuple row, TupleDesc desc)
@@ -285,7 +351,7 @@ record_changed(const char *schema, const OrdersColumns *columns, HeapTuple row, 
 	Datum		key = heap_getattr(row, columns->customer, desc, &isnull);
 
 	if (!isnull)
-		record_event(schema, columns, STATE_ORDERS_CHANGED, key, (Datum) 0, (Datum) 0, true);
+		record_with_lock(schema, columns, STATE_ORDERS_CHANGED, key, (Datum) 0, (Datum) 0, true);
 }
 
 /*
@@ -391,7 +457,7 @@ segment_state_trigger(PG_FUNCTION_ARGS)
 			return PointerGetDatum(NULL);
 		amount = heap_getattr(row, columns->amount, desc, &amount_null);
 		check_order(columns, key, order_time, amount, amount_null);
-		record_event(schema, columns, STATE_ORDER_ADDED, key, order_time, amount, amount_null);
+		record_with_lock(schema, columns, STATE_ORDER_ADDED, key, order_time, amount, amount_null);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		record_changed(schema, columns, trigdata->tg_trigtuple, desc);
