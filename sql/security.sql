@@ -102,7 +102,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.attachments_check() IS
-	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags, history and pseudonym secret tables the row names';
+	'trigger of attachments: the writer owns the orders table, reads the customers and campaign events tables, and owns the views, state, tags, history, pseudonym secret and state shards tables the row names';
 CREATE TRIGGER attachments_check BEFORE INSERT OR UPDATE ON @extschema@.attachments
 	FOR EACH ROW EXECUTE FUNCTION segment_internal.attachments_check();
 COMMENT ON TRIGGER attachments_check ON @extschema@.attachments IS
