@@ -179,6 +179,7 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	bool		is_root;
 	Oid			state_table;
 	bool		locks_early;
+	bool		shards;
 
 	if (columns_by_trigger == NULL)
 	{
@@ -207,19 +208,21 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	/*
 	 * On a Citus worker the trigger is a clone on a shard, with the argument
 	 * of the distributed table's: the node's own row for that shard names
-	 * the attachment (sql/citus.sql).
+	 * the attachment (sql/citus.sql).  Before ALTER EXTENSION UPDATE to
+	 * 0.11.0 the table has no such rows.
 	 */
+	shards = get_attnum(attachments, "shard_of") != InvalidAttrNumber;
 	if (SPI_execute_with_args(psprintf("SELECT a.customer_column::text, a.order_time_column::text, "
 									   "a.amount_column::text, a.orders_table OPERATOR(pg_catalog.=) $2, "
 									   "a.orders_table OPERATOR(pg_catalog.=) $2 OR a.orders_table IN "
 									   "(SELECT p.relid FROM pg_catalog.pg_partition_ancestors($2) p), "
-									   "a.attachment_name, a.state_table, a.shard_of IS NOT NULL "
+									   "a.attachment_name, a.state_table, %s "
 									   "FROM %s.attachments a "
-									   "WHERE a.state_table IS NOT NULL "
-									   "AND (a.attachment_name OPERATOR(pg_catalog.=) $1 "
-									   "OR (a.shard_of OPERATOR(pg_catalog.=) $1 AND a.orders_table OPERATOR(pg_catalog.=) $2)) "
-									   "ORDER BY a.shard_of IS NULL LIMIT 1",
-									   quote_identifier(schema)),
+									   "WHERE a.state_table IS NOT NULL AND (a.attachment_name OPERATOR(pg_catalog.=) $1%s",
+									   shards ? "a.shard_of IS NOT NULL" : "false",
+									   quote_identifier(schema),
+									   shards ? " OR (a.shard_of OPERATOR(pg_catalog.=) $1 AND a.orders_table "
+									   "OPERATOR(pg_catalog.=) $2)) ORDER BY a.shard_of IS NULL LIMIT 1" : ")"),
 							  2, (Oid[]) {TEXTOID, REGCLASSOID}, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the attachment");
 	if (SPI_processed != 1)
