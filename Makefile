@@ -49,3 +49,6 @@ include $(PGXS)
 
 segment--$(EXTVERSION).sql: sql/header.sql $(SQL_PARTS)
 	cat $^ > $@
+
+# a changed header rebuilds every object (PGXS tracks no header)
+$(OBJS): $(wildcard src/*.h)

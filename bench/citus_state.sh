@@ -35,7 +35,7 @@ db() { citus_psql "$coordinator" -d "$1" "${@:2}"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 data=$CITUS_DIR/orders.copy
-db citus -At -c "COPY (SELECT 1 + (g * 7919) % $CUSTOMERS, timestamptz '2025-01-01' + g * interval '1 minute', (g % 97) + 0.99
+db citus -At -c "COPY (SELECT 1 + (g::bigint * 7919) % $CUSTOMERS, timestamptz '2025-01-01' + g * interval '1 minute', (g % 97) + 0.99
 				 FROM generate_series(1, $ORDERS) g) TO STDOUT" >"$data"
 for database in plain citus; do
 	db "$database" >/dev/null <<-'SQL'

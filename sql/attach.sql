@@ -59,8 +59,9 @@ CREATE TABLE @extschema@.attachments (
 	pseudonym_secret_table regclass,
 	state_shards_table regclass,
 	shard_of text,
-	CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ CASE WHEN shard_of IS NULL THEN '^[a-z][a-z0-9_]{0,29}$'
-																	 ELSE '^[a-z][a-z0-9_]{0,29}/[0-9]+$' END),
+	CONSTRAINT attachment_name_is_plain CHECK (CASE WHEN shard_of IS NULL THEN attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'
+												   ELSE attachment_name ~ '^[a-z][a-z0-9_]{0,29}/[0-9]+$'
+														AND pg_catalog.starts_with(attachment_name, shard_of || '/') END),
 	CONSTRAINT bins_in_range CHECK (bins BETWEEN 1 AND 9),
 	CONSTRAINT customers_with_key CHECK ((customers_table IS NULL) = (customer_key IS NULL)),
 	CONSTRAINT customer_columns_with_table CHECK (customer_columns IS NULL OR customers_table IS NOT NULL),

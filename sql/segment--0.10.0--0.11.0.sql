@@ -12,8 +12,9 @@ ALTER TABLE @extschema@.attachments
 	ADD COLUMN state_shards_table regclass,
 	ADD COLUMN shard_of text,
 	DROP CONSTRAINT attachment_name_is_plain,
-	ADD CONSTRAINT attachment_name_is_plain CHECK (attachment_name ~ CASE WHEN shard_of IS NULL THEN '^[a-z][a-z0-9_]{0,29}$'
-																	 ELSE '^[a-z][a-z0-9_]{0,29}/[0-9]+$' END);
+	ADD CONSTRAINT attachment_name_is_plain CHECK (CASE WHEN shard_of IS NULL THEN attachment_name ~ '^[a-z][a-z0-9_]{0,29}$'
+												   ELSE attachment_name ~ '^[a-z][a-z0-9_]{0,29}/[0-9]+$'
+														AND pg_catalog.starts_with(attachment_name, shard_of || '/') END);
 COMMENT ON COLUMN @extschema@.attachments.state_shards_table IS
 	'on Citus, the reference table through which every node keeps the state of its shards (sql/citus.sql)';
 COMMENT ON COLUMN @extschema@.attachments.shard_of IS
@@ -710,6 +711,14 @@ BEGIN
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = orders) = 'p' THEN
 		RETURN format('%s is a partitioned distributed table: the state is kept on the shards of plain distributed tables.', orders);
 	END IF;
+	-- a coordinator's client sessions do not see its shards, which the
+	-- state would be written from
+	EXECUTE 'SELECT count(*) FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement p USING (shardid) '
+			'WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1 AND p.groupid OPERATOR(pg_catalog.=) 0'
+		INTO workers_without_metadata USING orders;
+	IF workers_without_metadata > 0 THEN
+		RETURN format('The coordinator holds shards of %s: the state is kept on the workers'' shards.', orders);
+	END IF;
 	-- the trigger on a worker's shard finds the shards through the metadata
 	EXECUTE 'SELECT count(*) FROM pg_catalog.pg_dist_node n WHERE n.isactive AND n.noderole OPERATOR(pg_catalog.=) ''primary'' '
 			'AND n.groupid OPERATOR(pg_catalog.<>) 0 AND NOT n.hasmetadata'
@@ -724,6 +733,22 @@ $function$;
 COMMENT ON FUNCTION segment_internal.citus_state_obstacle(regclass, name) IS
 	'why the state of a Citus distributed orders table cannot be kept on its shards (not hash-distributed by the customer, partitioned, workers without metadata); NULL if it can';
 
+-- The relation of a shard, if this node has it.  shard_name() leaves out
+-- the schema public.
+CREATE FUNCTION segment_internal.shard_relation(distributed regclass, shard_id bigint) RETURNS regclass
+	LANGUAGE plpgsql STABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	name text;
+BEGIN
+	EXECUTE 'SELECT pg_catalog.shard_name($1, $2)' INTO name USING distributed, shard_id;
+	RETURN coalesce(to_regclass(name), to_regclass('public.' || name));
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.shard_relation(regclass, bigint) IS
+	'the relation of a shard of a Citus table on this node; NULL if it has none';
+
 -- The pairs of co-located shards of the orders and the state that this
 -- node holds; none without Citus.
 CREATE FUNCTION segment_internal.local_shard_pairs(orders regclass, state regclass)
@@ -735,14 +760,10 @@ BEGIN
 	IF to_regclass('pg_catalog.pg_dist_shard') IS NULL THEN
 		RETURN;
 	END IF;
-	-- shard_name() leaves out the schema public
 	RETURN QUERY EXECUTE
 		'SELECT p.shard_id, p.orders_shard, p.state_shard FROM (
-			SELECT o.shardid AS shard_id,
-				   coalesce(pg_catalog.to_regclass(pg_catalog.shard_name($1, o.shardid)),
-							pg_catalog.to_regclass(''public.'' OPERATOR(pg_catalog.||) pg_catalog.shard_name($1, o.shardid))) AS orders_shard,
-				   coalesce(pg_catalog.to_regclass(pg_catalog.shard_name($2, s.shardid)),
-							pg_catalog.to_regclass(''public.'' OPERATOR(pg_catalog.||) pg_catalog.shard_name($2, s.shardid))) AS state_shard
+			SELECT o.shardid AS shard_id, segment_internal.shard_relation($1, o.shardid) AS orders_shard,
+				   segment_internal.shard_relation($2, s.shardid) AS state_shard
 			FROM pg_catalog.pg_dist_shard o
 			JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid OPERATOR(pg_catalog.=) $2
 				 AND s.shardminvalue OPERATOR(pg_catalog.=) o.shardminvalue
@@ -769,9 +790,16 @@ CREATE FUNCTION segment_internal.keep_state_shards() RETURNS trigger
 DECLARE
 	pair record;
 	shard_attachment text;
+	truncate_trigger text;
+	gone regclass;
 BEGIN
+	truncate_trigger := 'segment_' || coalesce(NEW.attachment_name, OLD.attachment_name) || '_state_truncate';
 	IF TG_OP = 'DELETE' THEN
-		DELETE FROM attachments t WHERE t.shard_of = OLD.attachment_name;
+		FOR gone IN DELETE FROM attachments t WHERE t.shard_of = OLD.attachment_name RETURNING t.orders_table LOOP
+			IF relation_exists(gone) THEN
+				EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', truncate_trigger, gone);
+			END IF;
+		END LOOP;
 		RETURN OLD;
 	END IF;
 	-- shards this node no longer holds
@@ -794,6 +822,13 @@ BEGIN
 			(excluded.orders_table, excluded.state_table, excluded.customer_column, excluded.order_time_column,
 			 excluded.amount_column, excluded.view_schema, excluded.bins, excluded.time_zone, excluded.orders_types,
 			 excluded.thresholds, excluded.cell_segments, excluded.lifecycle_limits);
+		-- Citus truncates the shards over the connections that wrote them,
+		-- in the backends that hold their events
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = pair.orders_shard AND t.tgname = truncate_trigger) THEN
+			EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+						   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+						   truncate_trigger, pair.orders_shard, NEW.attachment_name);
+		END IF;
 		IF NEW.request IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.request_number IS DISTINCT FROM OLD.request_number) THEN
 			IF NEW.request = 'refill' THEN
 				PERFORM rebuild_state(shard_attachment);
@@ -876,6 +911,7 @@ CREATE FUNCTION segment_internal.request_state_shards(attachment_name text, requ
 	AS $function$
 DECLARE
 	a attachments;
+	requested bigint;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = request_state_shards.attachment_name;
 	-- over the connections that wrote the shards in this transaction, if any
@@ -886,6 +922,16 @@ BEGIN
 		a.state_shards_table, a.orders_table, a.state_table, a.customer_column, a.order_time_column, a.amount_column,
 		a.bins, a.time_zone, a.orders_types, a.thresholds, a.cell_segments, a.lifecycle_limits, request,
 		a.attachment_name));
+	EXECUTE format('SELECT s.request_number FROM %s s WHERE s.attachment_name = %L AND s.request IS NOT DISTINCT FROM %L',
+				   a.state_shards_table, a.attachment_name, request)
+		INTO requested;
+	IF requested IS NULL THEN
+		RAISE EXCEPTION 'the state shards of attachment "%" are gone', a.attachment_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = format('%s has no row for it: the nodes no longer keep their shards'' state as told.',
+								  a.state_shards_table),
+				  HINT = format('Call stop_maintaining(%L) and maintain_attachment(%L).', a.attachment_name, a.attachment_name);
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment_internal.request_state_shards(text, text) IS

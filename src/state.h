@@ -82,6 +82,7 @@ typedef struct OrdersColumns
 	AttrNumber	order_time;
 	AttrNumber	amount;
 	Oid			key_type;
+	Oid			key_collation;
 	Oid			time_type;
 	Oid			amount_type;
 	int16		key_len;		/* of their types, for copying values */

@@ -48,6 +48,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "compat.h"
 #include "exact_sum.h"
@@ -231,7 +232,8 @@ orders_columns(TriggerData *trigdata, const char *schema)
 				 errmsg("attachment \"%s\" is not maintained", trigger->tgargs[0]),
 				 errdetail("Trigger \"%s\" on table \"%s\" keeps its state.", trigger->tgname,
 						   RelationGetRelationName(orders)),
-				 errhint("Drop the trigger.")));
+				 errhint("Drop the trigger; on a Citus worker after shards moved, call rebuild_state('%s') on the coordinator.",
+						 trigger->tgargs[0])));
 	{
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		HeapTuple	row = SPI_tuptable->vals[0];
@@ -265,6 +267,7 @@ orders_columns(TriggerData *trigdata, const char *schema)
 	columns->locks_early = locks_early;
 	strlcpy(columns->attachment, names[3], NAMEDATALEN);
 	columns->customer = orders_column(orders, columns->attachment, names[0], &columns->key_type);
+	columns->key_collation = TupleDescAttr(RelationGetDescr(orders), columns->customer - 1)->attcollation;
 	columns->order_time = orders_column(orders, columns->attachment, names[1], &columns->time_type);
 	columns->amount = orders_column(orders, columns->attachment, names[2], &columns->amount_type);
 	get_typlenbyval(columns->key_type, &columns->key_len, &columns->key_byval);
@@ -296,10 +299,12 @@ column_changed(HeapTuple a, HeapTuple b, AttrNumber attnum, TupleDesc desc)
  * transaction is prepared on this node and waits on another node for this
  * one, neither ever ends.  So a shard's writers take what their fold will
  * lock while their statements run, where the waits are seen: the state
- * shard against a refresh, and each customer (by a hash of its key)
- * against other writers; past SHARD_LOCKED_CUSTOMERS events, the state
- * shard against other writers, as lock tables are small.  The fold then
- * finds its locks held.
+ * shard against a refresh, and each customer against other writers, by the
+ * hash of the key that Citus routes it by.  Past SHARD_LOCKED_CUSTOMERS
+ * events, as lock tables are small, the state shard against other writers
+ * when no other writer holds it (never by waiting: two writers that both
+ * waited to upgrade their lock would deadlock), and each customer while
+ * some other writer does.  The fold then finds its locks held.
  */
 #define SHARD_LOCKED_CUSTOMERS	256
 /* field4 of the advisory lock tags: PostgreSQL's functions use 1 and 2, Citus 4 to 16 */
@@ -310,19 +315,20 @@ lock_customer(const OrdersColumns *columns, Datum key, int events)
 {
 	LOCKTAG		tag;
 	uint32		hash;
+	TypeCacheEntry *type;
 
 	if (!columns->locks_early)
 		return;
 	if (events == 1)
 		LockRelationOid(columns->state_table, RowExclusiveLock);
-	if (events > SHARD_LOCKED_CUSTOMERS)
-	{
-		if (events == SHARD_LOCKED_CUSTOMERS + 1)
-			LockRelationOid(columns->state_table, ShareRowExclusiveLock);
+	if (events > SHARD_LOCKED_CUSTOMERS &&
+		ConditionalLockRelationOid(columns->state_table, ShareRowExclusiveLock))
 		return;
-	}
-	/* equal keys have equal bytes: the key's collation is deterministic */
-	if (columns->key_byval)
+	/* equal keys hash equal, as the type says (numeric 1.0 and 1.00) */
+	type = lookup_type_cache(columns->key_type, TYPECACHE_HASH_PROC_FINFO);
+	if (OidIsValid(type->hash_proc_finfo.fn_oid))
+		hash = DatumGetUInt32(FunctionCall1Coll(&type->hash_proc_finfo, columns->key_collation, key));
+	else if (columns->key_byval)
 		hash = hash_bytes((const unsigned char *) &key, sizeof(Datum));
 	else if (columns->key_len == -1)
 	{
