@@ -38,13 +38,11 @@ data=$CITUS_DIR/orders.copy
 db citus -At -c "COPY (SELECT 1 + (g::bigint * 7919) % $CUSTOMERS, timestamptz '2025-01-01' + g * interval '1 minute', (g % 97) + 0.99
 				 FROM generate_series(1, $ORDERS) g) TO STDOUT" >"$data"
 for database in plain citus; do
-	db "$database" >/dev/null <<-'SQL'
-		CREATE TABLE orders (customer_id bigint, order_time timestamptz, amount numeric(12,2));
-		CREATE INDEX ON orders (customer_id);
-		SELECT attach('shop', 'orders', 'customer_id', 'order_time', 'amount');
-	SQL
+	db "$database" -c "CREATE TABLE orders (customer_id bigint, order_time timestamptz, amount numeric(12,2))" \
+		-c "CREATE INDEX ON orders (customer_id)" >/dev/null
+	[ "$database" = plain ] || db citus -c "SELECT create_distributed_table('orders', 'customer_id', shard_count => 8)" >/dev/null
+	db "$database" -c "SELECT attach('shop', 'orders', 'customer_id', 'order_time', 'amount')" >/dev/null
 done
-db citus -c "SELECT create_distributed_table('orders', 'customer_id', shard_count => 8)" >/dev/null
 cat >"$CITUS_DIR/single.sql" <<-EOF
 	\set c random(1, $CUSTOMERS)
 	INSERT INTO orders VALUES (:c, now(), 10);

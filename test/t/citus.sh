@@ -14,7 +14,8 @@
 #   - maintained state on the distributed orders: kept by each worker on
 #     its shards, equal to the orders recomputed and to the plain
 #     database's, through writes on the coordinator and on a worker, four
-#     concurrent writers with refreshes meanwhile, refreshes of the
+#     concurrent writers with refreshes meanwhile, two bulk writers, a role
+#     that may write orders only, savepoints, refreshes of the
 #     thresholds and limits, TRUNCATE, rebuild_state(), a column's new
 #     type and stop_maintaining();
 #   - through postgres_fdw, with segment in the server's extensions,
@@ -244,6 +245,31 @@ check "concurrent writers: every transaction ended, committed or cancelled" "600
 echo "     ($processed committed, ${cancelled:-0} cancelled as deadlocks)"
 check "concurrent writers: refreshes meanwhile" "3" "$refreshes"
 state_checks "after 4 concurrent writers and 3 refreshes"
+
+# two bulk writers at once, each past the 256 customers' locks of a shard
+# in one transaction, the same customers in other orders: both end (neither
+# waits to lock the whole shard), one may be cancelled as a deadlock
+bulk="INSERT INTO orders (order_id, customer_id, order_time, amount)
+	SELECT 80000000 + g, 1 + (g * 7) % 20000, '2025-12-31', 2 FROM generate_series(1, 3000) g"
+dist -c "SET statement_timeout = '300s'" -c "$bulk" >/dev/null 2>"$CITUS_DIR/bulk1.err" &
+first=$!
+dist -c "SET statement_timeout = '300s'" -c "${bulk//g \* 7/g * 13}" >/dev/null 2>"$CITUS_DIR/bulk2.err" || true
+wait "$first" || true
+errors=$(cat "$CITUS_DIR"/bulk?.err | grep '^ERROR' || true)
+deadlocks=$(grep -c 'involved in a distributed deadlock' <<<"$errors" || true)
+check "two concurrent bulk writers: both ended, no error but at most one deadlock" "yes" \
+	"$([ "$(grep -c . <<<"$errors" || true)" = "$deadlocks" ] && [ "$deadlocks" -le 1 ] && echo yes)"
+echo "     ($deadlocks cancelled as a deadlock)"
+state_checks "after two concurrent bulk writers"
+
+# a role that may write orders and nothing else
+dist >/dev/null <<-'SQL'
+	CREATE ROLE order_writer LOGIN;
+	GRANT INSERT, UPDATE, SELECT ON orders TO order_writer;
+SQL
+dist -c "SET ROLE order_writer" -c "INSERT INTO orders (order_id, customer_id, order_time, amount) VALUES (90000001, 17, '2025-12-31', 8)" \
+	-c "UPDATE orders SET amount = 1 WHERE customer_id = 18" >/dev/null
+state_checks "after writes of a role that may write orders only"
 
 # the thresholds refreshed across the shards, as on one node
 dist -c "SELECT refresh_attachment_thresholds('kept')" >/dev/null
