@@ -38,7 +38,7 @@ BEGIN
 		RETURN format('%s has row-level security enabled: the state would hold the orders its policies hide from readers.',
 					  a.orders_table);
 	END IF;
-	IF is_distributed_table(a.orders_table) THEN
+	IF is_distributed_table(a.orders_table) AND citus_state_obstacle(a.orders_table, a.customer_column) IS NOT NULL THEN
 		RETURN citus_state_obstacle(a.orders_table, a.customer_column);
 	END IF;
 	IF column_type(a.orders_table, a.order_time_column) NOT IN
@@ -110,16 +110,12 @@ BEGIN
 	trigger_name := 'segment_' || a.attachment_name || '_state';
 	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name)
 	   AND a.state_shards_table IS NOT NULL THEN
-		-- Citus clones it to every shard (and fires the one of TRUNCATE
-		-- on the coordinator only)
+		-- Citus clones it to every shard; not one of TRUNCATE, which each
+		-- node puts on its shards (keep_state_shards())
 		PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
 			format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
 				   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
 				   trigger_name, a.orders_table, a.attachment_name));
-		PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
-			format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-				   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
-				   trigger_name || '_truncate', a.orders_table, a.attachment_name));
 	ELSIF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
 					   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
@@ -373,15 +369,18 @@ DECLARE
 	order_time text;
 	result rfm_stats;
 BEGIN
-	SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at.attachment_name;
 	-- on a Citus node, where a query on the state's shards calls it: the
-	-- row of the shard pair that holds the customer
-	IF NOT FOUND AND to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
+	-- node's row of the shard pair that holds the customer
+	IF to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
 		EXECUTE 'SELECT t.* FROM attachments t JOIN pg_catalog.pg_dist_shard d '
 				'ON t.attachment_name OPERATOR(pg_catalog.=) ($1 OPERATOR(pg_catalog.||) ''/'' OPERATOR(pg_catalog.||) d.shardid) '
 				'WHERE t.shard_of OPERATOR(pg_catalog.=) $1 AND pg_catalog.worker_hash($2) '
-				'BETWEEN d.shardminvalue::integer AND d.shardmaxvalue::integer'
+				'BETWEEN d.shardminvalue::integer AND d.shardmaxvalue::integer '
+				'AND t.orders_table OPERATOR(pg_catalog.=) segment_internal.shard_relation(d.logicalrelid, d.shardid)'
 			INTO a USING state_stats_at.attachment_name, customer;
+	END IF;
+	IF a.attachment_name IS NULL THEN
+		SELECT * INTO a FROM attachments t WHERE t.attachment_name = state_stats_at.attachment_name;
 	END IF;
 	IF a.attachment_name IS NULL THEN
 		RAISE EXCEPTION 'attachment "%" does not exist', state_stats_at.attachment_name
