@@ -178,6 +178,7 @@ DECLARE
 	key_collation text;
 	obstacle text;
 	distributed boolean;
+	modify_mode text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = maintain_attachment.attachment_name;
 	IF NOT FOUND THEN
@@ -237,6 +238,8 @@ BEGIN
 	WHERE t.attachment_name = a.attachment_name;
 	distributed := is_distributed_table(a.orders_table);
 	IF distributed THEN
+		-- distribute_state() works in sequential mode; the caller's comes back at the end
+		modify_mode := current_setting('citus.multi_shard_modify_mode');
 		PERFORM distribute_state(a.attachment_name);
 	END IF;
 	PERFORM install_state_triggers(a.attachment_name);
@@ -274,6 +277,9 @@ BEGIN
 		PERFORM start_history(a.attachment_name, NULL);
 	END IF;
 	PERFORM build_attachment_views(a.attachment_name);
+	IF distributed THEN
+		PERFORM set_config('citus.multi_shard_modify_mode', modify_mode, true);
+	END IF;
 	RETURN state::regclass;
 END
 $function$;

@@ -345,6 +345,9 @@ check "text keys: state = the orders, recomputed" "0" "$(dist -At -c "SELECT cou
 	(SELECT customer, rfm_stats(order_time, amount)::text FROM orders_text GROUP BY 1
 	 EXCEPT SELECT customer_id, stats::text FROM texts_state)) d")"
 check "text keys: customers in the state" "505" "$(dist -At -c "SELECT count(*) FROM texts_state")"
+check "maintain_attachment() gives back the caller's multi_shard_modify_mode" "parallel" \
+	"$(dist -At -c "SELECT count(*) FROM attach('texts_again', 'orders_text', 'customer', 'order_time', 'amount')" \
+		-c "BEGIN" -c "SELECT maintain_attachment('texts_again')" -c "SHOW citus.multi_shard_modify_mode" -c "ROLLBACK" | tail -n 1)"
 
 # what stays on one node is refused, saying why
 error=$(dist -v VERBOSITY=verbose -c "SELECT keep_segment_history('kept')" 2>&1 >/dev/null || true)
