@@ -214,7 +214,7 @@ citus_psql "$worker" >/dev/null <<-'SQL'
 SQL
 state_checks "after writes on a worker"
 
-# concurrent writers through the coordinator: two customers per
+# concurrent writers through the coordinator for 8 s: two customers per
 # transaction, on any shards, in either order, while the thresholds are
 # refreshed.  A transaction may be cancelled as a deadlock (Citus detects
 # them), none may hang: the fold takes its locks while the statements run
@@ -229,22 +229,25 @@ cat >"$CITUS_DIR/writers.sql" <<-'SQL'
 	DELETE FROM orders WHERE customer_id = :a AND order_time < '2020-01-01';
 	COMMIT;
 SQL
-PGOPTIONS= timeout 300 pgbench -n -h "$CITUS_DIR" -p "$coordinator" -U postgres -c 4 -j 2 -t 150 \
+PGOPTIONS= timeout 300 pgbench -n -h "$CITUS_DIR" -p "$coordinator" -U postgres -c 4 -j 2 -T 8 \
 	-f "$CITUS_DIR/writers.sql" citus >"$CITUS_DIR/writers.out" 2>&1 &
 writers=$!
-refreshes=0
-for _ in 1 2 3; do
-	dist -c "SET statement_timeout = '300s'" -c "SELECT refresh_attachment_thresholds('kept')" >/dev/null &&
-		refreshes=$((refreshes + 1))
+# refreshes for as long as the writers run; those that end before them
+# certainly overlapped
+overlapping=0
+while kill -0 "$writers" 2>/dev/null; do
+	dist -c "SET statement_timeout = '300s'" -c "SELECT refresh_attachment_thresholds('kept')" >/dev/null ||
+		{ failures=$((failures + 1)); break; }
+	! kill -0 "$writers" 2>/dev/null || overlapping=$((overlapping + 1))
 done
 wait "$writers" || { cat "$CITUS_DIR/writers.out" >&2; failures=$((failures + 1)); }
 processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$CITUS_DIR/writers.out")
 cancelled=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$CITUS_DIR/writers.out")
-check "concurrent writers: every transaction ended, committed or cancelled" "600" \
-	"$((${processed:-0} + ${cancelled:-0}))"
-echo "     ($processed committed, ${cancelled:-0} cancelled as deadlocks)"
-check "concurrent writers: refreshes meanwhile" "3" "$refreshes"
-state_checks "after 4 concurrent writers and 3 refreshes"
+check "concurrent writers: no client aborted, transactions committed" "yes" \
+	"$(! grep -q 'aborted' "$CITUS_DIR/writers.out" && [ "${processed:-0}" -gt 20 ] && echo yes)"
+check "concurrent writers: refreshes that ended while they ran" "yes" "$([ "$overlapping" -ge 1 ] && echo yes)"
+echo "     ($processed committed, ${cancelled:-0} cancelled as deadlocks; $overlapping refreshes meanwhile)"
+state_checks "after 4 concurrent writers and refreshes"
 
 # two bulk writers at once, each past the 256 customers' locks of a shard
 # in one transaction, the same customers in other orders: both end (neither
