@@ -217,7 +217,20 @@ BEGIN
 				   'request_number bigint NOT NULL DEFAULT 0)', shards, extension_schema());
 	PERFORM comment_relation(shards,
 		format('how every Citus node keeps the state of its shards of %s (segment attachment %s): a copy of what the state is written with, and the last request', a.orders_table, a.attachment_name),
-		'request', 'refill (derive again from the orders), rescore or rescore_expired: done on every shard when request_number grows');
+		'attachment_name', 'the attachment, as the coordinator names it',
+		'orders_table', 'the distributed orders table',
+		'state_table', 'the distributed state table, co-located with the orders',
+		'customer_column', 'customer key column of the orders',
+		'order_time_column', 'order time column of the orders',
+		'amount_column', 'amount column of the orders',
+		'bins', 'score bins per dimension',
+		'time_zone', 'time zone of order times without one',
+		'orders_types', 'types of the order time and amount columns',
+		'thresholds', 'the stored thresholds the state is scored against',
+		'cell_segments', 'the RFM segments of every score cell',
+		'lifecycle_limits', 'the lifecycle limits, NULL for the defaults',
+		'request', 'refill (derive again from the orders), rescore or rescore_expired: done on every shard when request_number grows',
+		'request_number', 'how many requests were made');
 	EXECUTE format('SELECT pg_catalog.create_reference_table(%L)', shards);
 	PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
 		format('CREATE TRIGGER keep_state_shards AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '

@@ -104,25 +104,25 @@ CREATE OR REPLACE FUNCTION segment_internal.install_state_triggers(attachment_na
 DECLARE
 	a attachments;
 	trigger_name text;
+	row_trigger text;
 	partition regclass;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = install_state_triggers.attachment_name;
 	trigger_name := 'segment_' || a.attachment_name || '_state';
-	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name)
-	   AND a.state_shards_table IS NOT NULL THEN
-		-- Citus clones it to every shard; not one of TRUNCATE, which each
-		-- node puts on its shards (keep_state_shards())
-		PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
-			format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-				   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
-				   trigger_name, a.orders_table, a.attachment_name));
-	ELSIF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
-		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-					   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
-					   trigger_name, a.orders_table, a.attachment_name);
-		EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-					   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
-					   trigger_name || '_truncate', a.orders_table, a.attachment_name);
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = a.orders_table AND t.tgname = trigger_name) THEN
+		row_trigger := format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
+							  'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+							  trigger_name, a.orders_table, a.attachment_name);
+		IF a.state_shards_table IS NOT NULL THEN
+			-- Citus clones it to every shard; not one of TRUNCATE, which
+			-- each node puts on its shards (keep_state_shards())
+			PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on', row_trigger);
+		ELSE
+			EXECUTE row_trigger;
+			EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+						   'EXECUTE FUNCTION segment_internal.segment_state_trigger(%L)',
+						   trigger_name || '_truncate', a.orders_table, a.attachment_name);
+		END IF;
 	END IF;
 	FOREACH partition IN ARRAY orders_partitions(a.orders_table) LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = partition AND t.tgname = trigger_name || '_truncate')
@@ -292,6 +292,7 @@ CREATE OR REPLACE FUNCTION segment_internal.drop_state_triggers(attachment_name 
 	AS $function$
 DECLARE
 	found record;
+	drop_trigger text;
 BEGIN
 	-- the row trigger's clones go with it, the truncate triggers one by one
 	FOR found IN
@@ -300,11 +301,11 @@ BEGIN
 		  AND t.tgparentid = 0
 		ORDER BY t.tgname
 	LOOP
+		drop_trigger := format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation);
 		IF is_distributed_table(found.relation) THEN
-			PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
-									   format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation));
+			PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on', drop_trigger);
 		ELSE
-			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', found.tgname, found.relation);
+			EXECUTE drop_trigger;
 		END IF;
 	END LOOP;
 END
@@ -892,7 +893,20 @@ BEGIN
 				   'request_number bigint NOT NULL DEFAULT 0)', shards, extension_schema());
 	PERFORM comment_relation(shards,
 		format('how every Citus node keeps the state of its shards of %s (segment attachment %s): a copy of what the state is written with, and the last request', a.orders_table, a.attachment_name),
-		'request', 'refill (derive again from the orders), rescore or rescore_expired: done on every shard when request_number grows');
+		'attachment_name', 'the attachment, as the coordinator names it',
+		'orders_table', 'the distributed orders table',
+		'state_table', 'the distributed state table, co-located with the orders',
+		'customer_column', 'customer key column of the orders',
+		'order_time_column', 'order time column of the orders',
+		'amount_column', 'amount column of the orders',
+		'bins', 'score bins per dimension',
+		'time_zone', 'time zone of order times without one',
+		'orders_types', 'types of the order time and amount columns',
+		'thresholds', 'the stored thresholds the state is scored against',
+		'cell_segments', 'the RFM segments of every score cell',
+		'lifecycle_limits', 'the lifecycle limits, NULL for the defaults',
+		'request', 'refill (derive again from the orders), rescore or rescore_expired: done on every shard when request_number grows',
+		'request_number', 'how many requests were made');
 	EXECUTE format('SELECT pg_catalog.create_reference_table(%L)', shards);
 	PERFORM with_citus_setting('citus.enable_unsafe_triggers', 'on',
 		format('CREATE TRIGGER keep_state_shards AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
