@@ -17,7 +17,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segment.control
 
 MODULE_big = segment
 OBJS = src/segment.o src/exact_sum.o src/rfm_stats.o src/rfm_stats_agg.o \
-	src/rfm.o src/rfm_thresholds.o src/rfm_thresholds_agg.o src/rfm_score.o \
+	src/rfm.o src/rfm_thresholds.o src/rfm_thresholds_agg.o src/threshold_selection.o src/rfm_score.o \
 	src/segment_map.o src/lifecycle.o src/segment_rule.o \
 	src/segment_set.o src/segment_set_agg.o src/segment_set_gin.o src/analysis_time.o \
 	src/prepared.o src/state_trigger.o src/state_pending.o src/state_fold.o src/state_row.o src/state_validity.o src/state_legacy.o \
@@ -33,7 +33,7 @@ DATA_built = segment--$(EXTVERSION).sql
 DATA = $(wildcard sql/segment--*.sql)
 EXTRA_CLEAN = segment--$(EXTVERSION).sql
 
-REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel bad_input edges cdnow \
+REGRESS = rfm_stats rfm_type rfm_thresholds rfm_score rfm_oracle rfm_parallel threshold_selection bad_input edges cdnow \
 	segment_map lifecycle segment_set attach views state state_production tags history alerts models erasure privacy catalog security
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
 

@@ -759,6 +759,7 @@ DECLARE
 	result rfm_thresholds;
 	average numeric;
 	as_of timestamptz;
+	population text;
 BEGIN
 	SELECT * INTO a FROM attachments t WHERE t.attachment_name = refresh_attachment_thresholds.attachment_name;
 	IF NOT FOUND OR a.state_table IS NULL THEN
@@ -775,12 +776,17 @@ BEGIN
 	-- score), not the customers whose orders it lacks.  A customer with
 	-- orders after the analysis time counts with those at or before it,
 	-- as the views count it.
-	EXECUTE format('SELECT rfm_thresholds(s.stats, $1, $2),
-					   sum(total_amount(s.stats)) / sum(order_count(s.stats))
-					FROM (%s) s%s', state_stats_at_sql(a.attachment_name, '$1'),
-				   CASE WHEN a.customers_table IS NULL THEN ''
-						ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END)
-		INTO result, average USING as_of, a.bins;
+	population := format('SELECT s.stats FROM (%s) s%s', state_stats_at_sql(a.attachment_name, '$1'),
+						 CASE WHEN a.customers_table IS NULL THEN ''
+							  ELSE format(' JOIN %s c ON c.%I = s.customer_id', a.customers_table, a.customer_key) END);
+	-- on Citus the workers count key ranges in passes; the coordinator
+	-- would otherwise receive a row per customer
+	IF a.state_shards_table IS NOT NULL THEN
+		result := rfm_thresholds_by_selection(population, as_of, ARRAY[a.bins, a.bins, a.bins]);
+	END IF;
+	EXECUTE format('SELECT %s, sum(total_amount(s.stats)) / sum(order_count(s.stats)) FROM (%s) s',
+				   CASE WHEN result IS NULL THEN 'rfm_thresholds(s.stats, $1, $2)' ELSE '$3' END, population)
+		INTO result, average USING as_of, a.bins, result;
 	UPDATE attachments t
 	SET thresholds = result, population_average_order_value = average, thresholds_as_of = as_of
 	WHERE t.attachment_name = a.attachment_name;

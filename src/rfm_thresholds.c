@@ -133,12 +133,46 @@ select_kth(double *a, int64 lo, int64 hi, int64 k)
 }
 
 /*
- * Thresholds k/N, k = 1..N-1, of one dimension: percentile_cont over the
- * population's values, with PostgreSQL's row arithmetic and interpolation
- * (orderedsetaggs.c), so the result is bit-for-bit what
- * percentile_cont(k::float8 / N) WITHIN GROUP (ORDER BY value) gives.
- * Reorders values.
+ * The rows (0-based, in value order) that percentile_cont(k/N) reads in a
+ * population of n: first and second, equal when no interpolation is needed.
+ * PostgreSQL's row arithmetic (orderedsetaggs.c).
  */
+void
+rfm_percentile_rows(int64 n, int bins, int k, int64 *first_row, int64 *second_row)
+{
+	double		p = (double) k / (double) bins;
+
+	*first_row = (int64) floor(p * (n - 1));
+	*second_row = (int64) ceil(p * (n - 1));
+}
+
+/*
+ * percentile_cont(k/N) from the values at its two rows, interpolated as
+ * PostgreSQL does, so the result is bit-for-bit what
+ * percentile_cont(k::float8 / N) WITHIN GROUP (ORDER BY value) gives.
+ */
+double
+rfm_percentile_value(int64 n, int bins, int k, double first, double second)
+{
+	double		p = (double) k / (double) bins;
+	int64		first_row,
+				second_row;
+	double		result;
+
+	rfm_percentile_rows(n, bins, k, &first_row, &second_row);
+	if (first_row == second_row)
+		return first;
+	result = first + (((p * (n - 1)) - first_row) * (second - first));
+	/* only values near the ends of the double range get here */
+	if (isinf(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("a threshold between %g and %g is out of range", first, second),
+				 errdetail("Interpolating between values this far apart overflows double precision.")));
+	return result;
+}
+
+/* Thresholds k/N, k = 1..N-1, of one dimension.  Reorders values. */
 static void
 percentile_thresholds(double *values, int64 n, int bins, double *threshold)
 {
@@ -146,34 +180,17 @@ percentile_thresholds(double *values, int64 n, int bins, double *threshold)
 
 	for (int k = 1; k < bins; k++)
 	{
-		double		p = (double) k / (double) bins;
-		int64		first_row = (int64) floor(p * (n - 1));
-		int64		second_row = (int64) ceil(p * (n - 1));
+		int64		first_row,
+					second_row;
 
+		rfm_percentile_rows(n, bins, k, &first_row, &second_row);
 		for (int64 row = first_row; row <= second_row; row++)
 			if (row >= selected)
 			{
 				select_kth(values, selected, n, row);
 				selected = row + 1;
 			}
-
-		if (first_row == second_row)
-			threshold[k - 1] = values[first_row];
-		else
-		{
-			double		proportion = (p * (n - 1)) - first_row;
-			double		lo = values[first_row];
-			double		hi = values[second_row];
-
-			threshold[k - 1] = lo + (proportion * (hi - lo));
-		}
-		/* only values near the ends of the double range get here */
-		if (isinf(threshold[k - 1]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("a threshold between %g and %g is out of range",
-							values[first_row], values[second_row]),
-					 errdetail("Interpolating between values this far apart overflows double precision.")));
+		threshold[k - 1] = rfm_percentile_value(n, bins, k, values[first_row], values[second_row]);
 	}
 }
 

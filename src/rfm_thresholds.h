@@ -42,6 +42,8 @@ typedef struct RfmThresholds
 extern void rfm_bin_counts(int nargs, const int32 *args, int count[RFM_DIMENSIONS]);
 extern void rfm_customer_values(const RfmStatsView *stats, TimestampTz as_of,
 								double values[RFM_DIMENSIONS]);
+extern void rfm_percentile_rows(int64 n, int bins, int k, int64 *first_row, int64 *second_row);
+extern double rfm_percentile_value(int64 n, int bins, int k, double first, double second);
 extern void rfm_bins_from_population(RfmBins *bins, double *values[RFM_DIMENSIONS],
 									 int64 population);
 extern int16 rfm_bins_score(const RfmBins *bins, const double values[RFM_DIMENSIONS]);
