@@ -130,10 +130,13 @@ COMMENT ON FUNCTION segment_internal.percentile_thresholds_from_keys(bigint, int
 -- passes over the query.  Each pass counts the customers' keys in each key
 -- range that holds a row the thresholds read, by their next leading bits
 -- (16 in the first pass, 12 after); a range of at most 4,096 customers is
--- counted by whole key, which ends the search there.  So each pass returns
--- at most 4,096 counts per range, whatever the number of customers.  NULL
--- for an empty population, and also when the population changed between
--- passes (a concurrent write): the caller then aggregates in one pass.
+-- counted by whole key, which ends the search there.  So after the first
+-- pass (at most 65,536 counts per dimension, a few hundred for values of
+-- a few orders of magnitude) each returns at most 4,096 counts per range,
+-- whatever the number of customers.  NULL for an empty population or a
+-- NULL as_of, and also when the population changed between passes (a
+-- concurrent write; every pass checks the population's size and a sum of
+-- hashes of its keys): the caller then aggregates in one pass.
 CREATE FUNCTION segment_internal.rfm_thresholds_by_selection(population text, as_of timestamptz, bins integer[])
 	RETURNS @extschema@.rfm_thresholds
 	LANGUAGE plpgsql
@@ -164,13 +167,22 @@ DECLARE
 	c_customers bigint[];
 	c_low bigint[];
 	c_high bigint[];
+	-- the population's size and sum of hashes, in the first pass and in this
+	fingerprint numeric[];
+	pass_fingerprint numeric[];
 	pass integer := 0;
 	dimension_thresholds double precision[];
 	recency double precision[];
 	frequency double precision[];
 	monetary double precision[];
 BEGIN
+	IF bins IS NULL THEN
+		RAISE EXCEPTION 'the number of bins must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	PERFORM percentile_rows(1, bins, 1);		-- checks the bins
+	IF as_of IS NULL THEN
+		RETURN NULL;			-- as the aggregate, which leaves every row out
+	END IF;
 	-- the first pass counts every key of each dimension by its leading 16
 	-- bits, and so also the customers
 	t_dimension := ARRAY[1, 2, 3];
@@ -187,24 +199,32 @@ BEGIN
 			  WHERE s > 0) r;
 		EXIT WHEN r_dimension IS NULL;
 
+		-- the ranges, and a last one of every customer (dimension 0) for the
+		-- population's fingerprint: its size and a sum of hashes of the
+		-- customers' keys
 		EXECUTE format(
-			'SELECT array_agg(i ORDER BY i, digit), array_agg(digit ORDER BY i, digit), array_agg(n ORDER BY i, digit),
-					array_agg(low ORDER BY i, digit), array_agg(high ORDER BY i, digit)
-			 FROM (SELECT r.i, v.k[r.d] >> r.next AS digit, count(*) AS n, min(v.k[r.d]) AS low, max(v.k[r.d]) AS high
+			'SELECT array_agg(i ORDER BY i, digit) FILTER (WHERE d > 0), array_agg(digit ORDER BY i, digit) FILTER (WHERE d > 0),
+					array_agg(n ORDER BY i, digit) FILTER (WHERE d > 0), array_agg(low ORDER BY i, digit) FILTER (WHERE d > 0),
+					array_agg(high ORDER BY i, digit) FILTER (WHERE d > 0),
+					ARRAY[sum(n) FILTER (WHERE d = 0), sum(f) FILTER (WHERE d = 0)]
+			 FROM (SELECT r.i, r.d, v.k[r.d] >> r.next AS digit, count(*) AS n, min(v.k[r.d]) AS low, max(v.k[r.d]) AS high,
+						  sum(CASE WHEN r.d = 0 THEN hash_array_extended(v.k, 0) END) AS f
 				   FROM (SELECT rfm_value_keys(p.stats, $1) AS k FROM (%s) p WHERE p.stats IS NOT NULL) v
-				   JOIN unnest($2::integer[], $3::integer[], $4::bigint[], $5::integer[]) WITH ORDINALITY
-						AS r(d, s, p, next, i)
+				   JOIN unnest($2::integer[] || 0, $3::integer[] || 64, $4::bigint[] || 0::bigint, $5::integer[] || 0)
+						WITH ORDINALITY AS r(d, s, p, next, i)
 					 ON r.s = 64 OR v.k[r.d] >> least(r.s, 63) = r.p
-				   GROUP BY 1, 2) c', population)
-			INTO c_range, c_digit, c_customers, c_low, c_high
+				   GROUP BY 1, 2, 3) c', population)
+			INTO c_range, c_digit, c_customers, c_low, c_high, pass_fingerprint
 			USING as_of, r_dimension, r_shift, r_prefix, r_next;
 		pass := pass + 1;
 		RAISE DEBUG 'rfm_thresholds_by_selection: pass %, % key ranges, % counts back',
 			pass, array_length(r_dimension, 1), coalesce(array_length(c_range, 1), 0);
 
-		-- every range must hold the customers the previous pass counted in
-		-- it, and every dimension the same customers
-		IF EXISTS (SELECT FROM unnest(r_customers) WITH ORDINALITY r(n, i)
+		-- the population must be the first pass's, every range must hold
+		-- the customers the previous pass counted in it, and every
+		-- dimension the same customers
+		fingerprint := coalesce(fingerprint, pass_fingerprint);
+		IF pass_fingerprint IS DISTINCT FROM fingerprint OR EXISTS (SELECT FROM unnest(r_customers) WITH ORDINALITY r(n, i)
 				   WHERE r.n IS NOT NULL AND r.n IS DISTINCT FROM (SELECT sum(c.n) FROM unnest(c_range, c_customers) c(i, n) WHERE c.i = r.i))
 		   OR (SELECT count(DISTINCT n) FROM (SELECT sum(c.n) n FROM unnest(c_range, c_customers) c(i, n)
 											  WHERE r_shift[c.i] = 64 GROUP BY c.i) t) > 1 THEN
