@@ -13,11 +13,11 @@
 #     as on one node;
 #   - maintained state on the distributed orders: kept by each worker on
 #     its shards, equal to the orders recomputed and to the plain
-#     database's, through writes on the coordinator and on a worker, four
-#     concurrent writers with refreshes meanwhile, two bulk writers, a role
-#     that may write orders only, savepoints, refreshes of the
-#     thresholds and limits, TRUNCATE, rebuild_state(), a column's new
-#     type and stop_maintaining();
+#     database's, through writes on the coordinator and on a worker,
+#     MERGE, four concurrent writers with refreshes meanwhile, two bulk
+#     writers, a role that may write orders only, savepoints, refreshes of
+#     the thresholds (found in passes) and limits, TRUNCATE,
+#     rebuild_state(), a column's new type and stop_maintaining();
 #   - through postgres_fdw, with segment in the server's extensions,
 #     rfm_stats per customer is computed remotely.
 # Citus is built from the vendored source beside the checkout
@@ -213,6 +213,25 @@ citus_psql "$worker" >/dev/null <<-'SQL'
 	DELETE FROM orders WHERE customer_id BETWEEN 61 AND 70;
 SQL
 state_checks "after writes on a worker"
+
+# MERGE through the coordinator (Citus needs a source of its own tables; a
+# co-located one here): a delete, an update, an order of a new customer
+dist >/dev/null <<-'SQL'
+	CREATE TABLE order_changes (order_id bigint, customer_id bigint, amount numeric(12,2));
+	SELECT create_distributed_table('order_changes', 'customer_id', colocate_with => 'orders');
+	INSERT INTO order_changes
+	SELECT order_id, customer_id, CASE WHEN customer_id % 2 = 0 THEN NULL ELSE amount + 1 END
+	FROM orders WHERE customer_id BETWEEN 71 AND 90;
+	INSERT INTO order_changes VALUES (31000001, 20001, 42), (31000002, 20002, 0);
+	MERGE INTO orders o
+	USING order_changes c ON o.customer_id = c.customer_id AND o.order_id = c.order_id
+	WHEN MATCHED AND c.amount IS NULL THEN DELETE
+	WHEN MATCHED THEN UPDATE SET amount = c.amount
+	WHEN NOT MATCHED THEN INSERT (order_id, customer_id, order_time, amount)
+		VALUES (c.order_id, c.customer_id, '2025-12-30', c.amount);
+	DROP TABLE order_changes;
+SQL
+state_checks "after MERGE"
 
 # concurrent writers through the coordinator for 8 s: two customers per
 # transaction, on any shards, in either order, while the thresholds are
