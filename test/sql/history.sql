@@ -500,4 +500,26 @@ SELECT count(*) FROM hm_history;
 SELECT detach('hm');
 SELECT detach('hu');
 SELECT to_regclass('hist.hm_history'), to_regclass('hist.hu_history');
+
+-- A bulk close after the history was analyzed with no open interval: the
+-- statistics say the open intervals are few, and a plan made for a few
+-- changes joined each of 10,000 open intervals to each of the 10,000
+-- closing changes (minutes; more than ten at 50,000 customers).  Writes of
+-- many changes are planned for their own arrays (src/history.c).  The
+-- bound is far above the few hundred milliseconds it takes; the fold runs
+-- at commit, where statement_timeout does not reach.
+CREATE TABLE bulk_orders (customer integer, at timestamptz, amount numeric);
+CREATE INDEX ON bulk_orders (customer);
+SELECT count(*) > 0 FROM attach('bulk', 'bulk_orders', 'customer', 'at', 'amount');
+SELECT maintain_attachment('bulk')::text;
+SELECT keep_segment_history('bulk')::text;
+INSERT INTO bulk_orders SELECT c, timestamptz '2025-01-01' + c * interval '1 minute', c % 90 FROM generate_series(1, 10000) c;
+TRUNCATE bulk_orders;
+ANALYZE bulk_history;
+INSERT INTO bulk_orders SELECT c, timestamptz '2025-02-01' + c * interval '1 minute', c % 90 FROM generate_series(1, 10000) c;
+SELECT clock_timestamp() AS started \gset
+TRUNCATE bulk_orders;
+SELECT clock_timestamp() - :'started' < interval '20 seconds' AS closed_in_time,
+	   (SELECT count(*) FROM bulk_history WHERE left_at IS NULL) AS still_open;
+SELECT detach('bulk');
 DROP SCHEMA hist CASCADE;
