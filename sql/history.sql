@@ -31,9 +31,13 @@ COMMENT ON FUNCTION segment_internal.segment_history_flush() IS
 -- is dated at that one's, and a customer's intervals never overlap.  The open
 -- intervals end before the new ones are inserted (the uncorrelated
 -- subquery runs first), so a segment left and entered again in one
--- statement keeps one open interval.  Also the state and tags tables,
--- whose triggers alone may write it.  No row if the attachment keeps no
--- history.
+-- statement keeps one open interval.  The open interval a change ends is
+-- found by its key, one index probe per change, and then written by its
+-- row address: joined to the changes, the open intervals were planned from
+-- statistics of how many are open, which go stale (analyzed after a
+-- TRUNCATE closed them all, the plan joined every open interval to every
+-- change, for minutes).  Also the state and tags tables, whose triggers
+-- alone may write it.  No row if the attachment keeps no history.
 CREATE FUNCTION segment_internal.history_statements(attachment_name text, key_type regtype)
 	RETURNS TABLE (write text, history regclass, state regclass, tags regclass)
 	LANGUAGE plpgsql STABLE
@@ -59,18 +63,20 @@ BEGIN
 ), d AS MATERIALIZED (
 	SELECT c.customer_id, c.kind, c.segment, c.entered_at IS NULL AS closing,
 		   GREATEST(c.entered_at, l.latest) AS entered_at,
-		   CASE WHEN c.left_at IS NOT NULL THEN GREATEST(c.left_at, l.latest) END AS left_at
+		   CASE WHEN c.left_at IS NOT NULL THEN GREATEST(c.left_at, l.latest) END AS left_at,
+		   CASE WHEN c.entered_at IS NULL THEN
+				(SELECT h.ctid FROM %1$s h
+				 WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
+				   AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL) END AS open_interval
 	FROM c, LATERAL (SELECT pg_catalog.max(GREATEST(h.entered_at, h.left_at)) AS latest FROM %1$s h
 					 WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind) l
 ), empty AS (
 	DELETE FROM %1$s h USING d
-	WHERE d.closing AND h.customer_id OPERATOR(pg_catalog.=) d.customer_id AND h.kind OPERATOR(pg_catalog.=) d.kind
-	  AND h.segment OPERATOR(pg_catalog.=) d.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.>=) d.left_at
+	WHERE d.closing AND h.ctid OPERATOR(pg_catalog.=) d.open_interval AND h.entered_at OPERATOR(pg_catalog.>=) d.left_at
 	RETURNING 1
 ), closed AS (
 	UPDATE %1$s h SET left_at = d.left_at FROM d
-	WHERE d.closing AND h.customer_id OPERATOR(pg_catalog.=) d.customer_id AND h.kind OPERATOR(pg_catalog.=) d.kind
-	  AND h.segment OPERATOR(pg_catalog.=) d.segment AND h.left_at IS NULL AND h.entered_at OPERATOR(pg_catalog.<) d.left_at
+	WHERE d.closing AND h.ctid OPERATOR(pg_catalog.=) d.open_interval AND h.entered_at OPERATOR(pg_catalog.<) d.left_at
 	RETURNING 1
 )
 INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)

@@ -732,6 +732,63 @@ $function$;
 COMMENT ON FUNCTION @extschema@.refresh_attachment_thresholds(text) IS
 	'computes the score thresholds of a maintained attachment from the state of the customers its customers view lists, at segment_as_of(), stores them and rescores every customer against them; writers of orders wait meanwhile';
 
+CREATE OR REPLACE FUNCTION segment_internal.history_statements(attachment_name text, key_type regtype)
+	RETURNS TABLE (write text, history regclass, state regclass, tags regclass)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, segment_internal, @extschema@, pg_temp
+	AS $function$
+DECLARE
+	a attachments;
+	keys text;
+BEGIN
+	SELECT * INTO a FROM attachments t WHERE t.attachment_name = history_statements.attachment_name;
+	IF NOT FOUND OR a.history_table IS NULL OR NOT relation_exists(a.history_table) THEN
+		RETURN;
+	END IF;
+	keys := format('pg_catalog.unnest($1::%s[])', format_type(key_type, NULL));
+	IF key_type IS DISTINCT FROM column_type(a.history_table, 'customer_id') THEN
+		keys := format('(%s)::%s', keys, format_type(column_type(a.history_table, 'customer_id'), NULL));
+	END IF;
+	write := format($sql$WITH c AS MATERIALIZED (
+	SELECT %2$s AS customer_id, pg_catalog.unnest($2::pg_catalog.text[]) AS kind,
+		   pg_catalog.unnest($3::pg_catalog.text[]) AS segment,
+		   pg_catalog.unnest($4::pg_catalog.timestamptz[]) AS entered_at,
+		   pg_catalog.unnest($5::pg_catalog.timestamptz[]) AS left_at
+), d AS MATERIALIZED (
+	SELECT c.customer_id, c.kind, c.segment, c.entered_at IS NULL AS closing,
+		   GREATEST(c.entered_at, l.latest) AS entered_at,
+		   CASE WHEN c.left_at IS NOT NULL THEN GREATEST(c.left_at, l.latest) END AS left_at,
+		   CASE WHEN c.entered_at IS NULL THEN
+				(SELECT h.ctid FROM %1$s h
+				 WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind
+				   AND h.segment OPERATOR(pg_catalog.=) c.segment AND h.left_at IS NULL) END AS open_interval
+	FROM c, LATERAL (SELECT pg_catalog.max(GREATEST(h.entered_at, h.left_at)) AS latest FROM %1$s h
+					 WHERE h.customer_id OPERATOR(pg_catalog.=) c.customer_id AND h.kind OPERATOR(pg_catalog.=) c.kind) l
+), empty AS (
+	DELETE FROM %1$s h USING d
+	WHERE d.closing AND h.ctid OPERATOR(pg_catalog.=) d.open_interval AND h.entered_at OPERATOR(pg_catalog.>=) d.left_at
+	RETURNING 1
+), closed AS (
+	UPDATE %1$s h SET left_at = d.left_at FROM d
+	WHERE d.closing AND h.ctid OPERATOR(pg_catalog.=) d.open_interval AND h.entered_at OPERATOR(pg_catalog.<) d.left_at
+	RETURNING 1
+)
+INSERT INTO %1$s (customer_id, kind, segment, entered_at, left_at)
+SELECT d.customer_id, d.kind, d.segment, d.entered_at, d.left_at FROM d
+WHERE NOT d.closing AND (d.left_at IS NULL OR d.left_at OPERATOR(pg_catalog.>) d.entered_at)
+  AND (SELECT pg_catalog.count(*) FROM empty) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM closed)
+	  OPERATOR(pg_catalog.>=) 0
+ON CONFLICT (customer_id, kind, segment) WHERE left_at IS NULL DO NOTHING$sql$,
+		a.history_table, keys);
+	history := a.history_table;
+	state := a.state_table;
+	tags := a.tags_table;
+	RETURN NEXT;
+END
+$function$;
+COMMENT ON FUNCTION segment_internal.history_statements(text, regtype) IS
+	'the statement that ends and starts intervals of an attachment''s history, for keys of a type, never before the latest instant of a customer''s history; and the tables whose triggers may write it';
+
 -- Thresholds found in passes (src/threshold_selection.c): for populations
 -- spread over Citus workers, which then send counts of key ranges instead of
 -- a row per customer.

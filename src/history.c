@@ -140,18 +140,7 @@ typedef struct HistoryPlans
 	Oid			owner;			/* of the history table */
 	SPIPlanPtr	write;			/* $1 keys, $2 kinds, $3 segments, $4 entered (NULL: ends
 								 * the open interval at $5), $5 left (NULL: open) */
-	SPIPlanPtr	write_many;		/* the same, planned for each execution */
 } HistoryPlans;
-
-/*
- * Above this many changes a write is planned for its own arrays.  The
- * generic plan assumes a few changes and, when the statistics of the
- * history hold few open intervals (analyzed after a TRUNCATE closed them
- * all), joins every open interval to every change: a TRUNCATE of 50,000
- * customers ran for more than ten minutes.  Planning takes about a
- * millisecond.
- */
-#define HISTORY_CUSTOM_PLAN_CHANGES 64
 
 static HTAB *plans_by_attachment = NULL;
 
@@ -641,11 +630,8 @@ history_plans(const char *attachment, const char *schema, Oid key_type)
 		return plans;
 	if (found && plans->write != NULL)
 		SPI_freeplan(plans->write);
-	if (found && plans->write_many != NULL)
-		SPI_freeplan(plans->write_many);
 	plans->valid = false;
 	plans->write = NULL;
-	plans->write_many = NULL;
 
 	plans->attachments = get_relname_relid("attachments", get_namespace_oid(schema, false));
 	run_as_owner_begin(relation_owner(plans->attachments), schema, &nest_level, &saved_user, &saved_context);
@@ -677,8 +663,6 @@ history_plans(const char *attachment, const char *schema, Oid key_type)
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	plans->write = prepare_kept(write, 5, (Oid[]) {key_array, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		TIMESTAMPTZARRAYOID});
-	plans->write_many = prepare_kept_with(write, 5, (Oid[]) {key_array, TEXTARRAYOID, TEXTARRAYOID,
-		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID}, CURSOR_OPT_CUSTOM_PLAN);
 	run_as_owner_end(nest_level, saved_user, saved_context);
 	plans->key_type = key_type;
 	plans->valid = true;
@@ -781,7 +765,7 @@ segment_history_flush(PG_FUNCTION_ARGS)
 		/* as it was planned, should the plan cache plan it again */
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
 								 false);
-		write_changes(buffer, buffer->count > HISTORY_CUSTOM_PLAN_CHANGES ? plans->write_many : plans->write);
+		write_changes(buffer, plans->write);
 		run_as_owner_end(nest_level, saved_user, saved_context);
 	}
 	SPI_finish();

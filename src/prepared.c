@@ -16,17 +16,7 @@
 SPIPlanPtr
 prepare_kept(const char *query, int nargs, Oid *argtypes)
 {
-	return prepare_kept_with(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-}
-
-/*
- * The same, planned as cursor_options say (CURSOR_OPT_CUSTOM_PLAN: again
- * for every execution, with its values).
- */
-SPIPlanPtr
-prepare_kept_with(const char *query, int nargs, Oid *argtypes, int cursor_options)
-{
-	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, cursor_options);
+	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));

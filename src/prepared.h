@@ -11,7 +11,6 @@
 #include "executor/spi.h"
 
 extern SPIPlanPtr prepare_kept(const char *query, int nargs, Oid *argtypes);
-extern SPIPlanPtr prepare_kept_with(const char *query, int nargs, Oid *argtypes, int cursor_options);
 extern void run_prepared(SPIPlanPtr plan, Datum *values, const char *nulls);
 
 #endif							/* SEGMENT_PREPARED_H */
