@@ -21,19 +21,12 @@ ORDERS=${1:-500000}
 CUSTOMERS=$((ORDERS / 10))
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-15}
-# shellcheck source=test/cluster.sh
-source test/cluster.sh
-# shellcheck source=test/citus_cluster.sh
-source test/citus_cluster.sh
-citus_source >/dev/null || { echo "no Citus source in $CITUS_VENDOR" >&2; exit 1; }
-citus_ensure_built
-export PGOPTIONS="-c client_min_messages=warning"
-citus_start 2
-coordinator=${CITUS_PORTS[0]}
+# shellcheck source=bench/citus_common.sh
+source bench/citus_common.sh
+citus_bench_start "-c client_min_messages=warning"
 psql -X -q -h "$CITUS_DIR" -p "$coordinator" -U postgres -d postgres -c "CREATE DATABASE plain"
 citus_psql "$coordinator" -d plain -c "CREATE EXTENSION segment"
 db() { citus_psql "$coordinator" -d "$1" "${@:2}"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 data=$CITUS_DIR/orders.copy
 db citus -At -c "COPY (SELECT 1 + (g::bigint * 7919) % $CUSTOMERS, timestamptz '2025-01-01' + g * interval '1 minute', (g % 97) + 0.99

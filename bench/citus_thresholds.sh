@@ -23,17 +23,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 COMMAND="bash bench/citus_thresholds.sh${*:+ $*}"
 CUSTOMERS=${1:-50000}
 RUNS=${BENCH_RUNS:-3}
-# shellcheck source=test/cluster.sh
-source test/cluster.sh
-# shellcheck source=test/citus_cluster.sh
-source test/citus_cluster.sh
-citus_source >/dev/null || { echo "no Citus source in $CITUS_VENDOR" >&2; exit 1; }
-citus_ensure_built
-export PGOPTIONS="-c client_min_messages=warning -c work_mem=1GB"
-citus_start 2
-coordinator=${CITUS_PORTS[0]}
+# shellcheck source=bench/citus_common.sh
+source bench/citus_common.sh
+citus_bench_start "-c client_min_messages=warning -c work_mem=1GB"
 dist() { citus_psql "$coordinator" "$@"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 dist >/dev/null <<-'SQL'
 	CREATE FUNCTION explained(query text, OUT received text)

@@ -906,18 +906,17 @@ BEGIN
 		RAISE DEBUG 'rfm_thresholds_by_selection: pass %, % key ranges, % counts back',
 			pass, array_length(r_dimension, 1), coalesce(array_length(c_range, 1), 0);
 
-		-- the population must be the first pass's, every range must hold
-		-- the customers the previous pass counted in it, and every
-		-- dimension the same customers
+		-- the population must be the first pass's, and every range must hold
+		-- the customers the previous pass counted in it
 		fingerprint := coalesce(fingerprint, pass_fingerprint);
-		IF pass_fingerprint IS DISTINCT FROM fingerprint OR EXISTS (SELECT FROM unnest(r_customers) WITH ORDINALITY r(n, i)
-				   WHERE r.n IS NOT NULL AND r.n IS DISTINCT FROM (SELECT sum(c.n) FROM unnest(c_range, c_customers) c(i, n) WHERE c.i = r.i))
-		   OR (SELECT count(DISTINCT n) FROM (SELECT sum(c.n) n FROM unnest(c_range, c_customers) c(i, n)
-											  WHERE r_shift[c.i] = 64 GROUP BY c.i) t) > 1 THEN
+		IF pass_fingerprint IS DISTINCT FROM fingerprint
+		   OR EXISTS (SELECT FROM unnest(r_customers) WITH ORDINALITY r(n, i)
+					  WHERE r.n IS NOT NULL
+						AND r.n IS DISTINCT FROM (SELECT sum(c.n) FROM unnest(c_range, c_customers) c(i, n) WHERE c.i = r.i)) THEN
 			RETURN NULL;
 		END IF;
 		IF customers IS NULL THEN
-			customers := (SELECT sum(c.n) FROM unnest(c_range, c_customers) c(i, n) WHERE c.i = 1);
+			customers := fingerprint[1];
 			IF customers IS NULL THEN
 				RETURN NULL;
 			END IF;
