@@ -45,14 +45,11 @@ SELECT count(*) AS cases, count(*) FILTER (WHERE by_selection IS DISTINCT FROM a
 FROM compared;
 SELECT name, bins, by_selection, aggregated FROM compared WHERE by_selection IS DISTINCT FROM aggregated;
 
--- the passes narrow: the last orders of the narrow population's 30,000
--- customers fall within 5 seconds, so their recencies share more leading
--- bits than one pass reads; counts back stay few
-SET client_min_messages = debug1;
-SELECT segment_internal.rfm_thresholds_by_selection('SELECT stats FROM selection.population WHERE name = ''narrow''',
-													'2025-01-01', '{5,5,5}')::text
-	= (SELECT aggregated FROM compared WHERE name = 'narrow' AND bins = '{5,5,5}') AS narrow_equal;
-RESET client_min_messages;
+-- the last orders of the narrow population's 30,000 customers fall within
+-- 5 seconds, so their recencies share more leading bits than one pass
+-- reads: the search goes on over several passes (how many, and how many
+-- counts each brings back, is for bench/citus_thresholds.sh to report)
+SELECT by_selection = aggregated AS narrow_equal FROM compared WHERE name = 'narrow' AND bins = '{5,5,5}';
 
 -- NULL stats are left out, as the aggregate leaves them out; an empty
 -- population, or one without an analysis time, has no thresholds
